@@ -1,0 +1,252 @@
+"""Stack configuration of the lab environment: one typed model, read once from Pulumi config.
+
+Every key lives in the `labctl:` namespace and is spelled in camelCase in the stack file
+(`labctl:deployments`, `labctl:autoterminationMinutes`). Pulumi.yaml carries the same schema with
+descriptions; the defaults below are the source of truth and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "labctl"
+
+DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard")
+UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
+TTL_PATTERN = re.compile(r"^(\d+)([mhd])$")
+TTL_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+# Azure naming rules for the resources whose names we derive or accept.
+RESOURCE_GROUP_NAME = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SUBDOMAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$")
+SECRET_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+UC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class DeploymentSpec(_Model):
+    """One Azure OpenAI model deployment. Capacity is in thousands of tokens per minute."""
+
+    name: str
+    model: str
+    version: str | None = None
+    sku: Literal["Standard", "GlobalStandard", "DataZoneStandard"] = "GlobalStandard"
+    capacity: int = Field(10, ge=1, le=10_000)
+    version_upgrade_option: Literal[
+        "OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"
+    ] = "NoAutoUpgrade"
+    rai_policy: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _deployment_name(cls, value: str) -> str:
+        if not DEPLOYMENT_NAME.match(value):
+            raise ValueError("a deployment name is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")
+        return value
+
+
+def _default_deployments() -> list[DeploymentSpec]:
+    # The labs' gpt-35-turbo and gpt-4o are retired; gpt-5-mini 2025-08-07 is deployable until 2027-02-06.
+    # Preflight replaces this with the newest version the chosen region can actually deploy.
+    return [DeploymentSpec(name="chat", model="gpt-5-mini", version="2025-08-07", sku="GlobalStandard", capacity=10)]
+
+
+class LabConfig(_Model):
+    owner: str = Field(min_length=1)
+    lab: str = "mslearn-databricks-ai"
+    ttl: str = "8h"
+    expires_at: dt.datetime | None = None
+    location: str = "eastus2"
+    name_prefix: str = "labctl"
+    resource_group_name: str | None = None
+    existing_resource_group: str | None = None
+
+    openai_account_name: str | None = None
+    openai_public_network_access: bool = True
+    openai_disable_local_auth: bool = False
+    deployments: list[DeploymentSpec] = Field(default_factory=_default_deployments, min_length=1)
+    fine_tune_base_model: str = "gpt-4.1-mini-2025-04-14"
+
+    workspace_sku: Literal["premium", "trial"] = "premium"
+    workspace_compute_mode: Literal["Hybrid"] = "Hybrid"
+    spark_version: str = "16.4.x-cpu-ml-scala2.12"
+    node_type: str = "Standard_D4ds_v5"
+    autotermination_minutes: int = 20
+    cluster_user: str | None = None
+    secret_scope: str = "labctl"
+    storage: Literal["volume", "dbfs"] = "volume"
+    catalog: str = "main"
+    schema_name: str = "labctl"
+    volume: str = "labdata"
+    dbfs_root: str = "dbfs:/FileStore/labctl"
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, value: str) -> str:
+        match = TTL_PATTERN.match(value)
+        if not match or int(match.group(1)) == 0:
+            raise ValueError("the TTL is a positive whole number followed by m, h or d, for example 8h or 2d")
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("expiresAt needs a time zone, for example 2026-12-01T18:00:00Z")
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9-]{0,19}$", value):
+            raise ValueError("the name prefix is 1-20 lower-case letters, digits or '-', starting with a letter")
+        return value
+
+    @field_validator("resource_group_name", "existing_resource_group")
+    @classmethod
+    def _rg_name(cls, value: str | None) -> str | None:
+        if value is not None and not RESOURCE_GROUP_NAME.match(value):
+            raise ValueError("a resource group name is 1-90 letters, digits, '-', '_', '.', '(' or ')' and does not end in '.'")
+        return value
+
+    @field_validator("openai_account_name")
+    @classmethod
+    def _account_name(cls, value: str | None) -> str | None:
+        if value is not None and not SUBDOMAIN_NAME.match(value):
+            raise ValueError("the account name becomes the custom subdomain: 2-64 lower-case letters, digits or '-', not starting or ending with '-'")
+        return value
+
+    @field_validator("autotermination_minutes")
+    @classmethod
+    def _autotermination(cls, value: int) -> int:
+        if value != 0 and not 10 <= value <= 10_000:
+            raise ValueError("Databricks accepts 10 to 10000 minutes, or 0 to never terminate")
+        return value
+
+    @field_validator("secret_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        if not SECRET_SCOPE_NAME.match(value):
+            raise ValueError("a secret scope name is 1-128 letters, digits, '_', '-', '.' or '@'")
+        return value
+
+    @field_validator("catalog", "schema_name", "volume")
+    @classmethod
+    def _uc_name(cls, value: str) -> str:
+        if not UC_NAME.match(value):
+            raise ValueError("a Unity Catalog name is letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("dbfs_root")
+    @classmethod
+    def _dbfs_root(cls, value: str) -> str:
+        if not value.startswith("dbfs:/"):
+            raise ValueError("the DBFS root starts with dbfs:/")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _unique_deployments(self) -> LabConfig:
+        names = [d.name for d in self.deployments]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"deployment names must be unique; repeated: {', '.join(duplicates)}")
+        if self.resource_group_name and self.existing_resource_group:
+            raise ValueError("set either resourceGroupName (to create one) or existingResourceGroup (to use one), not both")
+        return self
+
+    # Derived values -----------------------------------------------------------------------------
+
+    def ttl_delta(self) -> dt.timedelta:
+        amount, unit = TTL_PATTERN.match(self.ttl).groups()  # type: ignore[union-attr]
+        return dt.timedelta(**{TTL_UNITS[unit]: int(amount)})
+
+    def expiry(self, now: dt.datetime) -> dt.datetime:
+        return self.expires_at or now + self.ttl_delta()
+
+    def tags(self, now: dt.datetime) -> dict[str, str]:
+        expires = self.expiry(now).astimezone(dt.timezone.utc).replace(microsecond=0)
+        return {
+            "owner": self.owner,
+            "lab": self.lab,
+            "created-by": "labctl",
+            "expires-at": expires.isoformat().replace("+00:00", "Z"),
+        }
+
+    def names(self, stack: str) -> LabNames:
+        slug = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
+        base = f"{self.name_prefix}-{slug}"
+        return LabNames(
+            resource_group=self.existing_resource_group or self.resource_group_name or f"rg-{base}"[:90],
+            account_stem=self.openai_account_name or f"{base}"[:56].rstrip("-"),
+            account_fixed=self.openai_account_name is not None,
+            workspace=f"dbw-{base}"[:64].rstrip("-_"),
+        )
+
+
+class LabNames(BaseModel):
+    resource_group: str
+    account_stem: str
+    account_fixed: bool
+    workspace: str
+
+    def managed_resource_group(self) -> str:
+        return f"{self.resource_group}-databricks"[:90]
+
+
+class ConfigError(Exception):
+    """Stack configuration that the program refuses, with one sentence per problem."""
+
+
+def describe_errors(error: ValidationError) -> str:
+    sentences = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            message = f"is required (pulumi config set {NAMESPACE}:{where} ...)"
+            sentences.append(f"{NAMESPACE}:{where} {message}")
+        elif where:
+            sentences.append(f"{NAMESPACE}:{where}: {message}")
+        else:
+            sentences.append(message)
+    return "; ".join(sentences)
+
+
+def parse_config(raw: dict[str, Any]) -> LabConfig:
+    try:
+        return LabConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"Invalid stack configuration: {describe_errors(error)}.") from None
+
+
+def read_pulumi_config() -> LabConfig:
+    """Read the `labctl:` namespace; structured values (lists, objects, numbers) arrive as JSON."""
+    import json
+
+    import pulumi
+
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    for field, info in LabConfig.model_fields.items():
+        key = info.alias or field
+        value = config.get(key)
+        if value is None:
+            continue
+        if info.annotation in (str, str | None):
+            raw[key] = value
+            continue
+        try:
+            raw[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raw[key] = value
+    return parse_config(raw)

@@ -1,0 +1,94 @@
+"""The Azure OpenAI account and its model deployments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import cognitiveservices as cs
+
+from infra.config import DeploymentSpec
+
+
+@dataclass(frozen=True)
+class OpenAiAccountArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    account_stem: str
+    account_name_fixed: bool
+    public_network_access: bool
+    disable_local_auth: bool
+    deployments: list[DeploymentSpec]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class OpenAiAccount(pulumi.ComponentResource):
+    """Kind OpenAI, SKU S0, custom subdomain = account name, and deployments created one after another."""
+
+    def __init__(self, name: str, args: OpenAiAccountArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("labctl:azure:OpenAiAccount", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        if args.account_name_fixed:
+            account_name: pulumi.Input[str] = args.account_stem
+        else:
+            # The subdomain is global across Azure and blocked for 48 hours by a soft-deleted account,
+            # so a suffix kept in state makes the name unique yet stable across `pulumi up` runs.
+            suffix = random.RandomString(
+                f"{name}-suffix", length=6, special=False, upper=False, numeric=True, opts=child
+            )
+            account_name = suffix.result.apply(lambda s: f"{args.account_stem}-{s}")
+
+        self.account = cs.Account(
+            f"{name}-account",
+            account_name=account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="OpenAI",
+            sku=cs.SkuArgs(name="S0"),
+            properties=cs.AccountPropertiesArgs(
+                # Entra ID auth and the <name>.openai.azure.com endpoint need a custom subdomain;
+                # ARM does not set one unless asked.
+                custom_sub_domain_name=account_name,
+                public_network_access="Enabled" if args.public_network_access else "Disabled",
+                disable_local_auth=args.disable_local_auth,
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        self.account_name = self.account.name
+
+        # Azure rejects concurrent deployment operations on one account with 409 RequestConflict,
+        # so each deployment waits for the one before it.
+        self.deployments: list[cs.Deployment] = []
+        previous: cs.Deployment | None = None
+        for spec in args.deployments:
+            deployment = cs.Deployment(
+                f"{name}-deployment-{spec.name}",
+                account_name=self.account.name,
+                resource_group_name=args.resource_group_name,
+                deployment_name=spec.name,
+                sku=cs.SkuArgs(name=spec.sku, capacity=spec.capacity),
+                properties=cs.DeploymentPropertiesArgs(
+                    model=cs.DeploymentModelArgs(format="OpenAI", name=spec.model, version=spec.version),
+                    version_upgrade_option=spec.version_upgrade_option,
+                    rai_policy_name=spec.rai_policy,
+                ),
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else []),
+            )
+            self.deployments.append(deployment)
+            previous = deployment
+
+        keys = cs.list_account_keys_output(
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        self.endpoint: pulumi.Output[str] = self.account.properties.endpoint
+        self.api_key: pulumi.Output[str] = pulumi.Output.secret(keys.key1)
+
+        self.register_outputs(
+            {"accountName": self.account_name, "endpoint": self.endpoint, "apiKey": self.api_key}
+        )

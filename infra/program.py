@@ -1,0 +1,90 @@
+"""Composes the lab environment from the stack configuration and returns the stack outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pulumi
+from pulumi_azure_native import resources
+
+from infra.config import LabConfig
+from infra.databricks_lab import SECRET_KEY_API_KEY, SECRET_KEY_ENDPOINT, DatabricksLab, DatabricksLabArgs
+from infra.lockpins import cluster_pins
+from infra.openai_account import OpenAiAccount, OpenAiAccountArgs
+
+
+def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> dict[str, pulumi.Input]:
+    """Register every resource of the lab and return the outputs the agent consumes (see README)."""
+    tags = config.tags(now or dt.datetime.now(dt.timezone.utc))
+    names = config.names(stack)
+
+    if config.existing_resource_group:
+        resource_group_name: pulumi.Input[str] = resources.get_resource_group_output(
+            resource_group_name=config.existing_resource_group
+        ).name
+    else:
+        group = resources.ResourceGroup(
+            "lab-rg", resource_group_name=names.resource_group, location=config.location, tags=tags
+        )
+        resource_group_name = group.name
+
+    openai = OpenAiAccount(
+        "openai",
+        OpenAiAccountArgs(
+            resource_group_name=resource_group_name,
+            location=config.location,
+            account_stem=names.account_stem,
+            account_name_fixed=names.account_fixed,
+            public_network_access=config.openai_public_network_access,
+            disable_local_auth=config.openai_disable_local_auth,
+            deployments=config.deployments,
+            tags=tags,
+        ),
+    )
+
+    lab = DatabricksLab(
+        "databricks",
+        DatabricksLabArgs(
+            resource_group_name=resource_group_name,
+            location=config.location,
+            workspace_name=names.workspace,
+            managed_resource_group_name=names.managed_resource_group(),
+            sku=config.workspace_sku,
+            compute_mode=config.workspace_compute_mode,
+            spark_version=config.spark_version,
+            node_type=config.node_type,
+            autotermination_minutes=config.autotermination_minutes,
+            cluster_user=config.cluster_user,
+            libraries=cluster_pins(),
+            secret_scope=config.secret_scope,
+            openai_endpoint=openai.endpoint,
+            openai_api_key=openai.api_key,
+            storage=config.storage,
+            catalog=config.catalog,
+            schema_name=config.schema_name,
+            volume=config.volume,
+            dbfs_root=config.dbfs_root,
+            tags=tags,
+        ),
+    )
+
+    return {
+        "resourceGroupName": resource_group_name,
+        "location": config.location,
+        "openaiAccountName": openai.account_name,
+        "openaiEndpoint": openai.endpoint,
+        "openaiApiKey": openai.api_key,
+        "deployments": [
+            {"name": d.name, "model": d.model, "version": d.version, "sku": d.sku, "capacity": d.capacity}
+            for d in config.deployments
+        ],
+        "fineTuneBaseModel": config.fine_tune_base_model,
+        "workspaceUrl": lab.workspace_url,
+        "workspaceResourceId": lab.workspace.id,
+        "clusterId": lab.cluster.id,
+        "secretScope": lab.scope.name,
+        "secretKeys": {"endpoint": SECRET_KEY_ENDPOINT, "apiKey": SECRET_KEY_API_KEY},
+        "storage": config.storage,
+        "dataPath": lab.data_path,
+        "tags": tags,
+    }

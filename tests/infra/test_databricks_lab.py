@@ -1,0 +1,97 @@
+"""The Databricks workspace, single-node cluster, secret scope and storage of the labs."""
+
+from infra.lockpins import cluster_pins
+from tests.infra.conftest import deploy
+from tests.infra.fake_azure import API_KEY, CURRENT_USER, SUBSCRIPTION
+
+WORKSPACE = "azure-native:databricks:Workspace"
+CLUSTER = "databricks:index/cluster:Cluster"
+PROVIDER = "pulumi:providers:databricks"
+
+
+def test_workspace_is_premium_in_the_same_group_and_region(default_lab):
+    workspace = default_lab.one(WORKSPACE).inputs
+    account = default_lab.one("azure-native:cognitiveservices:Account").inputs
+    assert workspace["sku"] == {"name": "premium"}
+    assert workspace["resourceGroupName"] == account["resourceGroupName"] == "rg-labctl-dev"
+    assert workspace["location"] == account["location"] == "eastus2"
+    assert workspace["workspaceName"] == "dbw-labctl-dev"
+
+
+def test_workspace_uses_hybrid_compute_with_a_managed_resource_group(default_lab):
+    workspace = default_lab.one(WORKSPACE).inputs
+    assert workspace["computeMode"] == "Hybrid"
+    assert workspace["managedResourceGroupId"] == f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-labctl-dev-databricks"
+
+
+def test_cluster_is_single_node_ml_lts_d4ds_v5_without_photon(default_lab):
+    cluster = default_lab.one(CLUSTER).inputs
+    assert cluster["sparkVersion"] == "16.4.x-cpu-ml-scala2.12"
+    assert cluster["nodeTypeId"] == "Standard_D4ds_v5"
+    assert cluster["runtimeEngine"] == "STANDARD"
+    assert cluster["numWorkers"] == 0
+    assert cluster["sparkConf"] == {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*]"}
+    assert cluster["customTags"]["ResourceClass"] == "SingleNode"
+
+
+def test_cluster_is_single_user_and_auto_terminates_after_20_minutes(default_lab):
+    cluster = default_lab.one(CLUSTER).inputs
+    assert cluster["dataSecurityMode"] == "SINGLE_USER"
+    assert cluster["singleUserName"] == CURRENT_USER
+    assert cluster["autoterminationMinutes"] == 20
+    run = deploy(clusterUser="someone@example.com", autoterminationMinutes=45, sparkVersion="17.3.x-cpu-ml-scala2.13")
+    cluster = run.one(CLUSTER).inputs
+    assert cluster["singleUserName"] == "someone@example.com"
+    assert cluster["autoterminationMinutes"] == 45
+    assert cluster["sparkVersion"] == "17.3.x-cpu-ml-scala2.13"
+
+
+def test_cluster_libraries_are_the_locked_openai_and_lab_dependencies(default_lab):
+    packages = [lib["pypi"]["package"] for lib in default_lab.one(CLUSTER).inputs["libraries"]]
+    assert packages == cluster_pins()
+    assert "openai==3.52.0" in packages
+    assert all("==" in p for p in packages)
+    assert not any(p.startswith(("pulumi", "typer", "azure-mgmt")) for p in packages)
+
+
+def test_every_databricks_resource_and_invoke_uses_the_workspace_provider(default_lab):
+    provider = default_lab.one(PROVIDER)
+    workspace = default_lab.one(WORKSPACE)
+    assert provider.inputs["host"] == "https://adb-1234567890123456.7.azuredatabricks.net"
+    assert provider.inputs["azureWorkspaceResourceId"] == f"/subscriptions/{SUBSCRIPTION}/workspaces/dbw-labctl-dev"
+    assert workspace.urn in provider.dependencies
+    inside = [r for r in default_lab.registrations if r.type.startswith("databricks:")]
+    assert {r.type.split(":")[-1] for r in inside} == {"Cluster", "SecretScope", "Secret", "Schema", "Volume"}
+    for resource in inside:
+        assert resource.provider_urn == provider.urn, resource.name
+    for invoke in default_lab.invocations:
+        if invoke.token.startswith("databricks:"):
+            assert invoke.provider.rsplit("::", 1)[0] == provider.urn
+
+
+def test_secret_scope_holds_endpoint_and_key_as_secrets(default_lab):
+    scope = default_lab.one("databricks:index/secretScope:SecretScope").inputs
+    assert scope["name"] == "labctl"
+    secrets = {s.inputs["key"]: s for s in default_lab.of_type("databricks:index/secret:Secret")}
+    assert set(secrets) == {"openai-endpoint", "openai-key"}
+    assert secrets["openai-key"].inputs["stringValue"] == API_KEY
+    assert "stringValue" in secrets["openai-key"].secret_inputs
+    assert secrets["openai-endpoint"].inputs["stringValue"] == "https://labctl-dev-x7k2q9.openai.azure.com/"
+    assert all(s.inputs["scope"] == "labctl" for s in secrets.values())
+
+
+def test_unity_catalog_volume_for_lab_data(default_lab):
+    schema = default_lab.one("databricks:index/schema:Schema").inputs
+    volume = default_lab.one("databricks:index/volume:Volume").inputs
+    assert (schema["catalogName"], schema["name"]) == ("main", "labctl")
+    assert (volume["catalogName"], volume["schemaName"], volume["name"]) == ("main", "labctl", "labdata")
+    assert volume["volumeType"] == "MANAGED"
+    assert default_lab.outputs["dataPath"] == "/Volumes/main/labctl/labdata"
+
+
+def test_dbfs_fallback_creates_no_unity_catalog_objects():
+    run = deploy(storage="dbfs", dbfsRoot="dbfs:/FileStore/mylab/")
+    assert run.of_type("databricks:index/volume:Volume") == []
+    assert run.of_type("databricks:index/schema:Schema") == []
+    assert run.outputs["dataPath"] == "dbfs:/FileStore/mylab"
+    assert run.outputs["storage"] == "dbfs"
