@@ -1,0 +1,349 @@
+"""Streaming validation of chat fine-tuning data, with the checks Azure OpenAI applies.
+
+Used by `labctl validate`, by the fine-tuning lab before it uploads anything, and by the sandbox's
+file processing, so one set of rules answers everywhere. The file is read line by line in binary
+with a cap on a line's size, so memory stays bounded whatever the file holds.
+
+Rules (the `rule` of each finding):
+  encoding                 a line is not valid UTF-8 (a UTF-8 byte-order mark is accepted)
+  empty-file               no examples at all
+  line-too-long            a line larger than the per-line cap (no example can be that big)
+  json                     a line is not valid JSON (also a truncated last line)
+  data-type                an example is not a JSON object
+  missing-messages         an example has no `messages` list, or it is empty
+  message-type             a message is not an object
+  message-missing-key      a message has no `role`, or no `content` (an assistant may have tool_calls instead)
+  message-unrecognized-key a message has a key other than role, content, name, weight, tool_calls, tool_call_id
+  unrecognized-role        a role other than system, user, assistant, tool
+  missing-content          content that is empty or not text
+  no-assistant-message     an example without an assistant message
+  weight                   `weight` not 0 or 1, or on a message that is not the assistant's
+  tool-call-format         tool_calls not a list of {id, type: function, function: {name, arguments}}
+  min-examples             a training file with fewer than 10 examples
+  file-size                a file over 512 MB
+Warnings: missing-system (no system message), example-tokens (over the base model's per-example limit:
+the service truncates it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+MIN_TRAINING_EXAMPLES = 10
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_LINE_BYTES = 8 * 1024 * 1024
+DEFAULT_EXAMPLE_TOKEN_LIMIT = 65_536
+EXAMPLE_TOKEN_LIMITS = {"gpt-4.1-nano": 32_768}
+ROLES = {"system", "user", "assistant", "tool"}
+MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id"}
+BOM = b"\xef\xbb\xbf"
+
+# The cookbook's chat token accounting: each message costs 3 tokens of framing (+1 for a name),
+# and every reply is primed with 3 more.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+
+Severity = Literal["error", "warning"]
+Purpose = Literal["training", "validation"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    line: int | None
+    rule: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.severity} [{self.rule}] {self.message}"
+
+
+@dataclass
+class Distribution:
+    count: int
+    min: float
+    max: float
+    mean: float
+    median: float
+    p5: float
+    p95: float
+
+    @classmethod
+    def of(cls, values: list[int]) -> Distribution | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return cls(
+            count=len(ordered), min=ordered[0], max=ordered[-1], mean=statistics.fmean(ordered),
+            median=statistics.median(ordered), p5=_quantile(ordered, 0.05), p95=_quantile(ordered, 0.95),
+        )
+
+
+@dataclass
+class Report:
+    file: str
+    purpose: Purpose
+    encoding: str
+    bytes: int = 0
+    examples: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    messages_per_example: list[int] = field(default_factory=list)
+    total_tokens: list[int] = field(default_factory=list)
+    assistant_tokens: list[int] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict:
+        return {
+            "file": self.file,
+            "purpose": self.purpose,
+            "encoding": self.encoding,
+            "bytes": self.bytes,
+            "examples": self.examples,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "messages_per_example": _as_dict(Distribution.of(self.messages_per_example)),
+            "total_tokens": _as_dict(Distribution.of(self.total_tokens)),
+            "assistant_tokens": _as_dict(Distribution.of(self.assistant_tokens)),
+            "tokens_in_file": sum(self.total_tokens),
+        }
+
+
+def encoding_for(model: str | None) -> str:
+    """tiktoken encoding of a base model: o200k_base for gpt-4o, gpt-4.1, gpt-5 and o-series."""
+    if model and model.startswith(("gpt-35", "gpt-3.5", "gpt-4-")) and not model.startswith("gpt-4o"):
+        return "cl100k_base"
+    return "o200k_base"
+
+
+def example_token_limit(model: str | None) -> int:
+    for prefix, limit in EXAMPLE_TOKEN_LIMITS.items():
+        if model and model.startswith(prefix):
+            return limit
+    return DEFAULT_EXAMPLE_TOKEN_LIMIT
+
+
+def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model: str | None = None) -> Report:
+    path = Path(path)
+    with path.open("rb") as stream:
+        return validate_stream(stream, path.name, purpose=purpose, model=model, size=path.stat().st_size)
+
+
+def validate_stream(
+    stream: BinaryIO, name: str, purpose: Purpose = "training", model: str | None = None, size: int | None = None
+) -> Report:
+    import tiktoken
+
+    encoding = tiktoken.get_encoding(encoding_for(model))
+    limit = example_token_limit(model)
+    report = Report(file=name, purpose=purpose, encoding=encoding.name)
+    if size is not None and size > MAX_FILE_BYTES:
+        report.findings.append(Finding(name, None, "file-size", f"the file is {size} bytes; the limit is 512 MB"))
+        return report
+
+    for number, raw in _lines(stream, report):
+        example = _parse(raw, number, report)
+        if example is None:
+            continue
+        report.examples += 1
+        messages = example["messages"]
+        report.messages_per_example.append(len(messages))
+        total, assistant = _count_tokens(encoding, messages)
+        report.total_tokens.append(total)
+        report.assistant_tokens.append(assistant)
+        if total > limit:
+            report.findings.append(Finding(name, number, "example-tokens",
+                                           f"{total} tokens; examples over {limit} tokens are truncated", "warning"))
+
+    if report.examples == 0 and not report.errors:
+        report.findings.append(Finding(name, None, "empty-file", "the file holds no examples"))
+    elif purpose == "training" and report.ok and report.examples < MIN_TRAINING_EXAMPLES:
+        report.findings.append(Finding(name, None, "min-examples",
+                                       f"{report.examples} examples; a training file needs at least "
+                                       f"{MIN_TRAINING_EXAMPLES}"))
+    return report
+
+
+def _lines(stream: BinaryIO, report: Report) -> Iterator[tuple[int, bytes]]:
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        report.bytes += len(raw)
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            report.findings.append(Finding(report.file, number, "line-too-long",
+                                           f"the line is longer than {MAX_LINE_BYTES} bytes"))
+            while raw and not raw.endswith(b"\n"):  # skip the rest of the line without holding it
+                raw = stream.readline(MAX_LINE_BYTES + 1)
+                report.bytes += len(raw)
+            continue
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        if raw.strip():
+            yield number, raw
+
+
+def _parse(raw: bytes, number: int, report: Report) -> dict | None:
+    name = report.file
+
+    def fail(rule: str, message: str) -> None:
+        report.findings.append(Finding(name, number, rule, message))
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        fail("encoding", f"not UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})")
+        return None
+    try:
+        example = json.loads(text)
+    except json.JSONDecodeError as error:
+        fail("json", f"not valid JSON ({error.msg} at column {error.colno})")
+        return None
+    if not isinstance(example, dict):
+        fail("data-type", f"an example is a JSON object, not {type(example).__name__}")
+        return None
+    messages = example.get("messages")
+    if not isinstance(messages, list) or not messages:
+        fail("missing-messages", "the example has no non-empty `messages` list")
+        return None
+
+    errors_before = len(report.errors)
+    has_assistant = has_system = False
+    for index, message in enumerate(messages, start=1):
+        where = f"message {index}"
+        if not isinstance(message, dict):
+            fail("message-type", f"{where} is not an object")
+            continue
+        unknown = sorted(set(message) - MESSAGE_KEYS)
+        if unknown:
+            fail("message-unrecognized-key", f"{where} has unrecognised key(s): {', '.join(unknown)}")
+        role = message.get("role")
+        if role is None:
+            fail("message-missing-key", f"{where} has no `role`")
+            continue
+        if role not in ROLES:
+            fail("unrecognized-role", f"{where} has role {role!r}; roles are {', '.join(sorted(ROLES))}")
+            continue
+        has_assistant |= role == "assistant"
+        has_system |= role == "system"
+        tool_calls = message.get("tool_calls")
+        if "content" not in message and not (role == "assistant" and tool_calls):
+            fail("message-missing-key", f"{where} ({role}) has no `content`")
+        elif "content" in message and not _is_text(message["content"]) and not (role == "assistant" and tool_calls):
+            fail("missing-content", f"{where} ({role}) has empty or non-text content")
+        if "weight" in message:
+            if role != "assistant":
+                fail("weight", f"{where} ({role}) has a weight; only assistant messages take one")
+            elif message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
+                fail("weight", f"{where} has weight {message['weight']!r}; it must be 0 or 1")
+        if tool_calls is not None and not _valid_tool_calls(tool_calls):
+            fail("tool-call-format", f"{where} has tool_calls that are not a list of "
+                                     "{id, type: function, function: {name, arguments}}")
+    if not has_assistant:
+        fail("no-assistant-message", "the example has no assistant message")
+    if len(report.errors) > errors_before:
+        return None
+    if not has_system:
+        report.findings.append(Finding(name, number, "missing-system", "the example has no system message", "warning"))
+    return example
+
+
+def _is_text(content) -> bool:
+    if isinstance(content, str):
+        return bool(content.strip())
+    if isinstance(content, list):
+        return bool(content) and all(
+            isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            for part in content
+        )
+    return False
+
+
+def _valid_tool_calls(tool_calls) -> bool:
+    if not isinstance(tool_calls, list) or not tool_calls:
+        return False
+    for call in tool_calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not (isinstance(call, dict) and isinstance(call.get("id"), str) and call.get("type") == "function"
+                and isinstance(function, dict) and isinstance(function.get("name"), str)
+                and isinstance(function.get("arguments"), str)):
+            return False
+    return True
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def _count_tokens(encoding, messages: list[dict]) -> tuple[int, int]:
+    texts = [_text_of(m.get("content")) for m in messages]
+    encoded = encoding.encode_ordinary_batch(texts) if len(texts) > 8 else [encoding.encode_ordinary(t) for t in texts]
+    total = REPLY_PRIMING
+    assistant = 0
+    for message, tokens in zip(messages, encoded):
+        total += TOKENS_PER_MESSAGE + len(tokens)
+        if "name" in message:
+            total += TOKENS_PER_NAME
+        if message.get("role") == "assistant":
+            assistant += len(tokens)
+    return total, assistant
+
+
+def default_epochs(examples: int) -> int:
+    """Epochs the service picks when n_epochs is 'auto' (OpenAI's documented heuristic)."""
+    target, low, high = 3, 100, 25_000
+    if examples == 0:
+        return 0
+    if examples * target < low:
+        return min(25, -(-low // examples))
+    if examples * target > high:
+        return max(1, high // examples)
+    return target
+
+
+def billed_training_tokens(report: Report, epochs: int, limit: int | None = None) -> int:
+    cap = limit or DEFAULT_EXAMPLE_TOKEN_LIMIT
+    return epochs * sum(min(tokens, cap) for tokens in report.total_tokens)
+
+
+def _quantile(ordered: list[int], q: float) -> float:
+    if len(ordered) == 1:
+        return float(ordered[0])
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _as_dict(distribution: Distribution | None) -> dict | None:
+    return None if distribution is None else dict(distribution.__dict__)
+
+
+def first_errors(findings: Iterable[Finding], limit: int = 5) -> str:
+    errors = [str(f) for f in findings if f.severity == "error"][:limit]
+    return "; ".join(errors)

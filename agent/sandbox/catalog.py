@@ -1,0 +1,116 @@
+"""The model catalog and quota table that ARM serves, loaded from data/catalog.yaml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+Customer = Literal["existing", "new"]
+TRAINING_TYPES = {"standard": "Standard", "globalstandard": "GlobalStandard", "developer": "Developer",
+                  "developertier": "Developer"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class CatalogModel(_Model):
+    name: str
+    version: str
+    encoding: str
+    inference: dt.date
+    skus: list[str]
+    reasoning: bool = False
+    fine_tune: dict[str, dt.date] | None = Field(None, alias="fineTune")
+    fine_tune_training: dict[str, list[str] | Literal["global"]] | None = Field(None, alias="fineTuneTraining")
+    max_example_tokens: int = Field(65_536, alias="maxExampleTokens")
+
+    @property
+    def base_model_id(self) -> str:
+        """The string fine-tuning jobs take as `model`, e.g. gpt-4.1-mini-2025-04-14."""
+        return f"{self.name}-{self.version}"
+
+    def retired(self, today: dt.date) -> bool:
+        return today >= self.inference
+
+
+class FineTunedDeployment(_Model):
+    skus: list[str]
+    standard_regions: list[str] = Field(alias="standardRegions")
+
+
+class Quota(_Model):
+    default: dict[str, int]
+    regions: dict[str, dict[str, int]] = {}
+
+
+class Catalog(_Model):
+    as_of: dt.date
+    regions: list[str]
+    models: list[CatalogModel]
+    global_training_regions: list[str] = Field(alias="globalTrainingRegions")
+    fine_tuned_deployment: FineTunedDeployment = Field(alias="fineTunedDeployment")
+    quota: Quota
+
+    @classmethod
+    def load(cls) -> Catalog:
+        text = resources.files("agent.sandbox").joinpath("data/catalog.yaml").read_text()
+        return cls.model_validate(yaml.safe_load(text))
+
+    @cached_property
+    def _by_key(self) -> dict[tuple[str, str], CatalogModel]:
+        return {(m.name, m.version): m for m in self.models}
+
+    def find(self, name: str, version: str | None) -> CatalogModel | None:
+        if version is None:
+            versions = [m for m in self.models if m.name == name]
+            return max(versions, key=lambda m: m.version) if versions else None
+        return self._by_key.get((name, version))
+
+    def find_base(self, model_id: str) -> CatalogModel | None:
+        return next((m for m in self.models if m.base_model_id == model_id), None)
+
+    def default_version(self, name: str, today: dt.date) -> CatalogModel | None:
+        live = [m for m in self.models if m.name == name and not m.retired(today)]
+        return max(live, key=lambda m: m.version) if live else None
+
+    def quota_limit(self, region: str, usage_name: str) -> int:
+        regional = self.quota.regions.get(region, {})
+        if usage_name in regional:
+            return regional[usage_name]
+        sku = usage_name.split(".")[1]
+        return self.quota.default.get(sku, 0)
+
+    def training_regions(self, model: CatalogModel, training_type: str) -> list[str]:
+        where = (model.fine_tune_training or {}).get(training_type)
+        if where == "global":
+            return list(self.global_training_regions)
+        return list(where or [])
+
+    def fine_tune_refusal(
+        self, model_id: str, region: str, training_type: str, customer: Customer, today: dt.date
+    ) -> str | None:
+        """Why Azure would refuse to train `model_id` here, or None if it would accept."""
+        model = self.find_base(model_id)
+        if model is None or model.fine_tune is None:
+            return f"The specified base model does not support fine-tuning. Model: {model_id}"
+        if today >= model.fine_tune[customer]:
+            return (f"The specified base model does not support fine-tuning. Training on {model_id} ended on "
+                    f"{model.fine_tune[customer].isoformat()} for this subscription.")
+        canonical = TRAINING_TYPES.get(training_type.lower())
+        if canonical is None:
+            return f"Unknown trainingType '{training_type}'; use Standard, GlobalStandard or Developer."
+        regions = self.training_regions(model, canonical)
+        if region not in regions:
+            return (f"{canonical} training of {model_id} is not available in region '{region}'. "
+                    f"Regions: {', '.join(regions) or 'none'}.")
+        return None
+
+
+def usage_name(sku: str, model: str) -> str:
+    return f"OpenAI.{sku}.{model}"
