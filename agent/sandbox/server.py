@@ -1,0 +1,113 @@
+"""Runs the sandbox on loopback: one HTTPS listener (ARM needs TLS for bearer tokens) and one plain
+HTTP listener (Azure OpenAI data plane, Databricks, control), both serving the same application.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import uvicorn
+
+from agent.sandbox.app import build_app
+from agent.sandbox.config import SandboxConfig
+from agent.sandbox.faults import Faults
+from agent.sandbox.tls import make_tls
+from agent.sandbox.world import World
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """What a client needs to talk to a running sandbox (written to <state>/endpoints.json)."""
+
+    arm_url: str
+    data_url: str
+    ca_file: str
+    subscription_id: str
+    tenant_id: str
+    state_dir: str
+    pid: int
+
+    def control_url(self) -> str:
+        return f"{self.data_url}/_sandbox"
+
+    @classmethod
+    def read(cls, state_dir: Path) -> Endpoints:
+        return cls(**json.loads((state_dir / "endpoints.json").read_text()))
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class SandboxServer:
+    def __init__(self, state_dir: Path, config: SandboxConfig | None = None, http_port: int = 0, https_port: int = 0):
+        self.state_dir = Path(state_dir)
+        self.world = World(config or SandboxConfig(), self.state_dir)
+        self.faults = Faults()
+        self._ports = (http_port, https_port)
+        self._servers: list[uvicorn.Server] = []
+        self._threads: list[threading.Thread] = []
+        self.endpoints: Endpoints | None = None
+
+    def start(self, timeout: float = 10.0) -> Endpoints:
+        import os
+
+        from agent.sandbox import databricks_extension
+
+        databricks_extension.install(self.world)
+        tls = make_tls(self.state_dir / "tls")
+        http_sock, https_sock = _bind(self._ports[0]), _bind(self._ports[1])
+        data_url = f"http://{HOST}:{http_sock.getsockname()[1]}"
+        arm_url = f"https://{HOST}:{https_sock.getsockname()[1]}"
+        self.world.data_plane_url, self.world.arm_url = data_url, arm_url
+        app = build_app(self.world, self.faults)
+        for sock, tls_files in ((http_sock, None), (https_sock, tls)):
+            config = uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30,
+                ssl_certfile=str(tls_files.cert) if tls_files else None,
+                ssl_keyfile=str(tls_files.key) if tls_files else None,
+            )
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                                      name=f"sandbox-{'https' if tls_files else 'http'}")
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
+        deadline = time.monotonic() + timeout
+        while not all(s.started for s in self._servers):
+            if time.monotonic() > deadline or not all(t.is_alive() for t in self._threads):
+                self.stop()
+                raise RuntimeError("the sandbox did not start listening")
+            time.sleep(0.01)
+        self.endpoints = Endpoints(arm_url, data_url, str(tls.ca), self.world.config.subscription_id,
+                                   self.world.config.tenant_id, str(self.state_dir), os.getpid())
+        (self.state_dir / "endpoints.json").write_text(json.dumps(asdict(self.endpoints), indent=2))
+        return self.endpoints
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+            server.force_exit = True  # do not wait for idle keep-alive connections of SDK clients
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
