@@ -10,6 +10,7 @@ from agent.tiktoken_cache import ENCODINGS, cache_path, seed_cache
 def test_seeded_cache_loads_both_encodings_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(tiktoken.load, "read_file", _no_network)
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     seed_cache(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(cache_path(tmp_path, n).name for n in ENCODINGS)
     for name in ENCODINGS:
@@ -23,6 +24,7 @@ def test_seeded_cache_loads_both_encodings_offline(tmp_path, monkeypatch):
 def test_a_corrupted_cache_file_is_rejected_by_tiktokens_hash_check(tmp_path, monkeypatch):
     monkeypatch.setattr(tiktoken.load, "read_file", _no_network)
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     cache_path(tmp_path, "o200k_base").write_bytes(b"not a BPE file")
     with pytest.raises(ConnectionError):
         seed_cache(tmp_path)

@@ -15,8 +15,9 @@ import shutil
 import time
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.datastructures import UploadFile
 
 from agent.labs.finetune_data import (
     MIN_TRAINING_EXAMPLES, REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, default_epochs, example_token_limit,
@@ -64,7 +65,10 @@ def build_router(world: World) -> APIRouter:
         if account is None or world.now() < account.ready_at:
             raise OpenAiError(404, "404", "Resource not found")
         key = request.headers.get("api-key")
-        audience = token_audience(request.headers.get("authorization"))
+        authorization = request.headers.get("authorization") or ""
+        audience = token_audience(authorization)
+        if key is None and audience is None and authorization.lower().startswith("bearer "):
+            key = authorization[7:].strip()  # the v1 API also takes the account key as a bearer token
         if key is not None:
             if account.disable_local_auth:
                 raise OpenAiError(403, "AuthenticationTypeDisabled", "Key based authentication is disabled for this resource.")
@@ -142,7 +146,8 @@ def build_router(world: World) -> APIRouter:
             if math.isinf(decision.retry_after):
                 raise OpenAiError(400, "invalid_request_error", f"This request needs {estimate} tokens, more than the "
                                   f"deployment's limit of {decision.limit_tokens} tokens per minute.")
-            wait_ms = max(1, math.ceil(decision.retry_after * 1000))
+            # The client waits in real time; the sandbox clock may run faster than that.
+            wait_ms = max(1, math.ceil(decision.retry_after / world.config.clock_speed * 1000))
             api = request.query_params.get("api-version", "v1")
             raise OpenAiError(429, "429", f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
                               f"version {api} have exceeded {'token' if decision.reason == 'tokens' else 'call'} rate "
@@ -226,8 +231,10 @@ def build_router(world: World) -> APIRouter:
 
     async def upload_file(request: Request, account_name: str):
         account = account_for(request, account_name)
-        form = await request.form()
-        purpose, upload = form.get("purpose"), form.get("file")
+        async with request.form(max_part_size=world.config.max_file_bytes) as form:
+            return await store_upload(account, form.get("purpose"), form.get("file"))
+
+    async def store_upload(account: Account, purpose, upload):
         if purpose not in FILE_PURPOSES:
             raise OpenAiError(400, "invalidPayload", f"Purpose '{purpose}' is not supported; the sandbox takes 'fine-tune'.",
                               param="purpose")

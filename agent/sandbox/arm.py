@@ -353,10 +353,11 @@ def build_router(world: World) -> APIRouter:
                 raise ArmError(400, "InvalidResourceProperties",
                                f"SKU '{sku}' is not supported for fine-tuned models; use one of "
                                f"{', '.join(world.catalog.fine_tuned_deployment.skus)}.")
-            if sku == "Standard" and account.location not in world.catalog.fine_tuned_deployment.standard_regions:
-                raise ArmError(400, "InvalidResourceProperties",
-                               f"Standard deployments of fine-tuned models are not available in '{account.location}'.")
             base = world.catalog.find_base(fine_tuned.model)
+            if sku == "Standard" and (base is None or account.location not in base.fine_tuned_standard_regions):
+                raise ArmError(400, "InvalidResourceProperties",
+                               f"Standard deployments of fine-tuned {fine_tuned.model} models are not available in "
+                               f"'{account.location}'; use GlobalStandard or DeveloperTier.")
             return version or "1", usage_name(sku, f"{base.name if base else fine_tuned.model}-finetune"), \
                 (base.encoding if base else "o200k_base"), False, True
         entry = world.catalog.find(name, version) if version else world.catalog.default_version(name, world.today())

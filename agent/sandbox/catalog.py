@@ -29,6 +29,7 @@ class CatalogModel(_Model):
     fine_tune: dict[str, dt.date] | None = Field(None, alias="fineTune")
     fine_tune_training: dict[str, list[str] | Literal["global"]] | None = Field(None, alias="fineTuneTraining")
     max_example_tokens: int = Field(65_536, alias="maxExampleTokens")
+    fine_tuned_standard_regions: list[str] = Field(default_factory=list, alias="fineTunedStandardRegions")
 
     @property
     def base_model_id(self) -> str:
@@ -41,7 +42,6 @@ class CatalogModel(_Model):
 
 class FineTunedDeployment(_Model):
     skus: list[str]
-    standard_regions: list[str] = Field(alias="standardRegions")
 
 
 class Quota(_Model):

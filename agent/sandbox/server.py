@@ -65,7 +65,9 @@ class SandboxServer:
         import os
 
         from agent.sandbox import databricks_extension
+        from agent.tiktoken_cache import seed_cache
 
+        seed_cache()  # usage is counted with tiktoken, which must not try to download its encodings
         databricks_extension.install(self.world)
         tls = make_tls(self.state_dir / "tls")
         http_sock, https_sock = _bind(self._ports[0]), _bind(self._ports[1])

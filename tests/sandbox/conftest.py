@@ -51,3 +51,39 @@ def sandbox(tmp_path_factory):
     server = start_sandbox(tmp_path_factory)
     yield Sandbox(server)
     server.stop()
+
+
+class Lab:
+    """An account with deployments in a sandbox, provisioned through ARM like Pulumi would."""
+
+    def __init__(self, sandbox: Sandbox, location: str = "eastus2", deployments=(("chat", "gpt-5-mini", "2025-08-07", 10),)):
+        from azure.mgmt.cognitiveservices.models import (
+            Account, AccountProperties, Deployment, DeploymentModel, DeploymentProperties, Sku,
+        )
+
+        self.sandbox = sandbox
+        self.location = location
+        sandbox.resources().resource_groups.create_or_update("rg-lab", {"location": location})
+        self.arm = sandbox.cognitive()
+        self.arm.accounts.begin_create(
+            "rg-lab", "lab-aoai", Account(kind="OpenAI", sku=Sku(name="S0"), location=location,
+                                          properties=AccountProperties(custom_sub_domain_name="lab-aoai")),
+        ).result()
+        for name, model, version, capacity in deployments:
+            self.arm.deployments.begin_create_or_update(
+                "rg-lab", "lab-aoai", name,
+                Deployment(sku=Sku(name="GlobalStandard", capacity=capacity),
+                           properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name=model, version=version))),
+            ).result()
+        self.endpoint = self.arm.accounts.get("rg-lab", "lab-aoai").properties.endpoint
+        self.key = self.arm.accounts.list_keys("rg-lab", "lab-aoai").key1
+
+    def azure_client(self, **kwargs):
+        from openai import AzureOpenAI
+
+        return AzureOpenAI(azure_endpoint=self.endpoint, api_key=self.key, api_version="2024-10-21", **kwargs)
+
+    def v1_client(self, **kwargs):
+        from openai import OpenAI
+
+        return OpenAI(base_url=f"{self.endpoint}openai/v1/", api_key=self.key, **kwargs)
