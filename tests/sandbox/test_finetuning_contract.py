@@ -174,3 +174,15 @@ def test_a_failed_job_reports_the_services_error(lab):
     lab.sandbox.advance(30)
     failed = client.fine_tuning.jobs.retrieve(job.id)
     assert failed.status == "failed" and failed.error.code == "invalidTrainingData" and failed.fine_tuned_model is None
+
+
+def test_v1_surface_serves_files_and_jobs_too(lab):
+    client = lab.v1_client()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        training = processed(client, DATA / "training_set.jsonl")
+        job = client.fine_tuning.jobs.create(model=BASE, training_file=training.id, seed=105,
+                                             extra_body={"trainingType": "GlobalStandard"})
+        lab.sandbox.advance(30)
+        assert client.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
+    assert lab.azure_client().fine_tuning.jobs.retrieve(job.id).id == job.id  # one account, two surfaces
