@@ -68,8 +68,8 @@ class SandboxServer:
         from agent.tiktoken_cache import seed_cache
 
         seed_cache()  # usage is counted with tiktoken, which must not try to download its encodings
-        databricks_extension.install(self.world)
         tls = make_tls(self.state_dir / "tls")
+        databricks_extension.install(self.world, tls.ca)
         http_sock, https_sock = _bind(self._ports[0]), _bind(self._ports[1])
         data_url = f"http://{HOST}:{http_sock.getsockname()[1]}"
         arm_url = f"https://{HOST}:{https_sock.getsockname()[1]}"
@@ -99,6 +99,10 @@ class SandboxServer:
         return self.endpoints
 
     def stop(self) -> None:
+        registry = self.world.extensions.get("databricks")
+        if registry is not None:
+            for workspace in list(registry.workspaces.values()):
+                registry.jobs.kill_all(workspace)
         for server in self._servers:
             server.should_exit = True
             server.force_exit = True  # do not wait for idle keep-alive connections of SDK clients

@@ -87,3 +87,44 @@ class Lab:
         from openai import OpenAI
 
         return OpenAI(base_url=f"{self.endpoint}openai/v1/", api_key=self.key, **kwargs)
+
+
+class Workspace:
+    """A sandbox Databricks workspace reached through the real databricks-sdk over HTTPS."""
+
+    def __init__(self, sandbox: Sandbox, name: str = "dbw-lab"):
+        access = sandbox.control("POST", "/databricks/workspaces", json={"name": name})
+        self.sandbox = sandbox
+        self.access = access
+
+    @property
+    def client(self):
+        if not hasattr(self, "_client"):
+            self._client = self.make_client()
+        return self._client
+
+    def make_client(self, **config):
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+
+        return WorkspaceClient(config=Config(host=self.access["host"], token=self.access["token"],
+                                             auth_type="pat", http_timeout_seconds=30, **config))
+
+    def cluster(self, **overrides) -> str:
+        spec = {
+            "cluster_name": "lab", "spark_version": "16.4.x-cpu-ml-scala2.12", "node_type_id": "Standard_D4ds_v5",
+            "num_workers": 0, "autotermination_minutes": 20, "data_security_mode": "SINGLE_USER",
+            "single_user_name": "lab.user@sandbox.local",
+            "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*]"},
+            "custom_tags": {"ResourceClass": "SingleNode"},
+        }
+        spec.update(overrides)
+        return self.client.api_client.do("POST", "/api/2.1/clusters/create", body=spec)["cluster_id"]
+
+
+@pytest.fixture
+def workspace(sandbox, monkeypatch):
+    ws = Workspace(sandbox)
+    # requests (under databricks-sdk) trusts the sandbox's CA through this variable, as a user would set it.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ws.access["ca_bundle"])
+    return ws

@@ -1,0 +1,358 @@
+"""One-time runs (Jobs API 2.2 runs/submit) executed for real: each task runs in a subprocess with a
+local SparkSession available, the environment pointing back at the sandbox workspace and a local MLflow
+store, its output captured as the run's logs (secret values redacted, capped like Databricks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from agent.sandbox.databricks import paths
+from agent.sandbox.databricks.state import JobRun, TaskRun, Workspace
+from agent.sandbox.errors import DatabricksError
+
+LOG_LIMIT = 5 * 1024 * 1024
+REDACTED = "[REDACTED]"
+TASK_TYPES = ("spark_python_task", "python_wheel_task")
+
+
+def _ms(timestamp: float) -> int:
+    return int(timestamp * 1000)
+
+
+class JobService:
+    def __init__(self, registry, clusters):
+        self.registry = registry
+        self.world = registry.world
+        self.clusters = clusters
+        self._next_id = 500_000_000 + int.from_bytes(os.urandom(2), "big") * 1000
+        self._lock = threading.Lock()
+
+    def _new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    # API -----------------------------------------------------------------------------------------
+
+    def submit(self, ws: Workspace, body: dict) -> int:
+        token = body.get("idempotency_token")
+        if token:
+            existing = next((r for r in ws.runs.values() if r.idempotency_token == token), None)
+            if existing is not None:
+                return existing.run_id
+        tasks_spec = body.get("tasks") or []
+        if not tasks_spec:
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "A run needs at least one task.")
+        tasks = []
+        for spec in tasks_spec:
+            kinds = [k for k in spec if k.endswith("_task")]
+            if len(kinds) != 1 or kinds[0] not in TASK_TYPES:
+                raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                      f"Task {spec.get('task_key')}: the sandbox runs spark_python_task and "
+                                      f"python_wheel_task (got {', '.join(kinds) or 'none'}).")
+            cluster_id = spec.get("existing_cluster_id")
+            if not cluster_id:
+                raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                      f"Task {spec.get('task_key')}: the sandbox runs tasks on an existing cluster.")
+            self.clusters.find(ws, cluster_id)
+            if "spark_python_task" in spec:
+                self._task_file(ws, spec["spark_python_task"]["python_file"])
+            else:
+                wheel = spec["python_wheel_task"]
+                if not wheel.get("package_name") or not wheel.get("entry_point"):
+                    raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "python_wheel_task needs package_name and entry_point.")
+            tasks.append(TaskRun(self._new_id(), spec.get("task_key") or "task", spec, cluster_id))
+        now = self.world.now()
+        run = JobRun(self._new_id(), body.get("run_name") or "Untitled", tasks, int(body.get("timeout_seconds") or 0),
+                     ws.user, _ms(now), token)
+        with self.world.lock:
+            ws.runs[run.run_id] = run
+            for task in tasks:
+                ws.task_runs[task.run_id] = task
+        threading.Thread(target=self._execute, args=(ws, run), daemon=True, name=f"run-{run.run_id}").start()
+        return run.run_id
+
+    def find(self, ws: Workspace, run_id: int) -> JobRun:
+        run = ws.runs.get(run_id)
+        if run is None:
+            task = ws.task_runs.get(run_id)
+            run = next((r for r in ws.runs.values() if task in r.tasks), None) if task else None
+        if run is None:
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
+        return run
+
+    def run_page_url(self, ws: Workspace, run: JobRun) -> str:
+        return f"{self.world.arm_url}/?o={ws.workspace_id}#job/{run.run_id + 1}/run/{run.run_id}"
+
+    def _task_json(self, ws: Workspace, run: JobRun, task: TaskRun) -> dict:
+        end = task.end_time or 0
+        data = {
+            "run_id": task.run_id, "task_key": task.task_key, "attempt_number": 0,
+            "state": self._state(task.life_cycle_state, task.result_state, task.state_message,
+                                 task.cancelled or task.timed_out),
+            "existing_cluster_id": task.cluster_id,
+            "cluster_instance": {"cluster_id": task.cluster_id, "spark_context_id": "0"},
+            "start_time": task.start_time, "end_time": end, "setup_duration": 0, "cleanup_duration": 0,
+            "execution_duration": max(0, end - task.start_time) if end and task.start_time else 0,
+            "run_page_url": self.run_page_url(ws, run),
+        }
+        for key in (*TASK_TYPES, "libraries", "timeout_seconds"):
+            if key in task.spec:
+                data[key] = task.spec[key]
+        return data
+
+    @staticmethod
+    def _state(life_cycle: str, result: str | None, message: str, user_stopped: bool) -> dict:
+        state: dict[str, Any] = {"life_cycle_state": life_cycle, "state_message": message,
+                                 "user_cancelled_or_timedout": user_stopped}
+        if result:
+            state["result_state"] = result
+        return state
+
+    def describe(self, ws: Workspace, run: JobRun) -> dict:
+        life_cycle = run.life_cycle_state()
+        result = run.result_state()
+        message = next((t.state_message for t in run.tasks if t.state_message), "")
+        return {
+            "job_id": run.run_id + 1, "run_id": run.run_id, "number_in_job": run.run_id,
+            "original_attempt_run_id": run.run_id, "attempt_number": 0, "creator_user_name": run.creator,
+            "run_name": run.run_name, "run_type": "SUBMIT_RUN",
+            "state": self._state(life_cycle, result, message, any(t.cancelled or t.timed_out for t in run.tasks)),
+            "tasks": [self._task_json(ws, run, t) for t in run.tasks],
+            "start_time": run.start_time, "end_time": run.end_time, "setup_duration": 0, "cleanup_duration": 0,
+            "execution_duration": max(0, run.end_time - run.start_time) if run.end_time else 0,
+            "run_page_url": self.run_page_url(ws, run),
+            "cluster_instance": {"cluster_id": run.tasks[0].cluster_id},
+        }
+
+    def output(self, ws: Workspace, run_id: int) -> dict:
+        task = ws.task_runs.get(run_id)
+        if task is None:
+            if run_id in ws.runs:
+                raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                      "Retrieving the output of runs with multiple tasks is not supported. Please "
+                                      "retrieve the output of each individual task run instead.")
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
+        run = self.find(ws, run_id)
+        metadata = {**self._task_json(ws, run, task), "run_name": run.run_name, "run_type": "SUBMIT_RUN",
+                    "job_id": run.run_id + 1, "creator_user_name": run.creator}
+        output: dict[str, Any] = {"metadata": metadata}
+        if task.logs_path is not None and task.logs_path.exists():
+            logs, truncated = self._read_logs(ws, task.logs_path)
+            output["logs"], output["logs_truncated"] = logs, truncated
+        if task.error:
+            output["error"] = self._redact(ws, task.error)
+        if task.error_trace:
+            output["error_trace"] = self._redact(ws, task.error_trace)
+        return output
+
+    def cancel(self, ws: Workspace, run_id: int) -> None:
+        run = self.find(ws, run_id)
+        for task in run.tasks:
+            if task.life_cycle_state in ("PENDING", "RUNNING"):
+                task.cancelled = True
+                self._kill(task)
+
+    def fail_cluster_runs(self, ws: Workspace, cluster_id: str, message: str) -> None:
+        for task in list(ws.task_runs.values()):
+            if task.cluster_id == cluster_id and task.life_cycle_state in ("PENDING", "RUNNING"):
+                task.error = message
+                self._kill(task)
+
+    def kill_all(self, ws: Workspace) -> None:
+        for task in list(ws.task_runs.values()):
+            if task.life_cycle_state in ("PENDING", "RUNNING"):
+                task.cancelled = True
+                self._kill(task)
+
+    # Execution -----------------------------------------------------------------------------------
+
+    def _task_file(self, ws: Workspace, path: str) -> Path:
+        if path.startswith(("/Volumes/", "dbfs:/")):
+            local = paths.any_local(ws, path)
+        else:
+            found = ws.objects.get(paths.workspace_path(path))
+            if found is not None and found.kind == "NOTEBOOK":
+                raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                      f"{path} is a notebook; spark_python_task needs a Python file "
+                                      "(import it with format AUTO or RAW).")
+            local = paths.workspace_local(ws, path)
+        if not local.is_file():
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"The Python file {path} does not exist.")
+        return local
+
+    def _execute(self, ws: Workspace, run: JobRun) -> None:
+        for task in run.tasks:
+            try:
+                self._execute_task(ws, run, task)
+            except Exception as error:  # a sandbox fault must still end the run, as Databricks would
+                task.life_cycle_state, task.result_state = "INTERNAL_ERROR", "FAILED"
+                task.state_message = f"Sandbox error: {error}"
+                task.end_time = _ms(self.world.now())
+        run.end_time = max(t.end_time for t in run.tasks)
+
+    def _wait_for_cluster(self, ws: Workspace, task: TaskRun) -> bool:
+        cluster = self.clusters.find(ws, task.cluster_id)
+        with self.world.lock:
+            if self.clusters.state(cluster) == "TERMINATED":
+                self.clusters.start(ws, cluster.cluster_id)  # a run on a terminated cluster starts it
+            cluster.active_runs += 1
+        task.state_message = "Waiting for cluster"
+        while self.clusters.state(cluster) == "PENDING":
+            if task.cancelled:
+                return False
+            time.sleep(0.05)
+        return self.clusters.state(cluster) == "RUNNING"
+
+    def _execute_task(self, ws: Workspace, run: JobRun, task: TaskRun) -> None:
+        cluster = None
+        try:
+            if not self._wait_for_cluster(ws, task):
+                self._finish(task, "TERMINATED", "CANCELED", "Run cancelled.")
+                return
+            cluster = self.clusters.find(ws, task.cluster_id)
+            libraries = task.spec.get("libraries") or []
+            if libraries:
+                self.clusters.install(ws, cluster.cluster_id, libraries)
+            failed = [lib.failure for lib in cluster.libraries if lib.failure]
+            if failed:
+                task.error = f"Library installation failed: {failed[0]}"
+                self._finish(task, "INTERNAL_ERROR", "FAILED", task.error)
+                return
+            folder = ws.runs_dir / str(task.run_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            spec = self._entry_spec(ws, cluster, task, folder)
+            (folder / "task.json").write_text(json.dumps(spec))
+            task.logs_path = folder / "output.log"
+            task.start_time = _ms(self.world.now())
+            task.life_cycle_state, task.state_message = "RUNNING", "In run"
+            with task.logs_path.open("wb") as log:
+                task.process = subprocess.Popen(
+                    [sys.executable, "-m", "agent.sandbox.databricks.task_entry", str(folder / "task.json")],
+                    cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
+                    start_new_session=True,
+                )
+                timeout = int(task.spec.get("timeout_seconds") or run.timeout_seconds or 0)
+                try:
+                    code = task.process.wait(timeout=timeout or None)
+                except subprocess.TimeoutExpired:
+                    task.timed_out = True
+                    self._kill(task)
+                    code = task.process.wait()
+            if task.timed_out:
+                self._finish(task, "TERMINATED", "TIMEDOUT", f"Run timed out after {timeout} seconds.")
+            elif task.cancelled:
+                self._finish(task, "TERMINATED", "CANCELED", "Run cancelled.")
+            elif code == 0:
+                self._finish(task, "TERMINATED", "SUCCESS", "")
+            else:
+                failure = folder / "error.json"
+                if failure.exists():
+                    details = json.loads(failure.read_text())
+                    task.error, task.error_trace = details["error"], details["error_trace"]
+                else:
+                    task.error = task.error or f"The Python process exited with code {code}."
+                self._finish(task, "TERMINATED", "FAILED", task.error)
+        finally:
+            if cluster is not None or task.cluster_id in ws.clusters:
+                cluster = ws.clusters.get(task.cluster_id)
+                if cluster is not None:
+                    cluster.active_runs = max(0, cluster.active_runs - 1)
+                    self.clusters.touch(cluster)
+
+    def _finish(self, task: TaskRun, life_cycle: str, result: str, message: str) -> None:
+        task.end_time = _ms(self.world.now())
+        if not task.start_time:
+            task.start_time = task.end_time
+        task.life_cycle_state, task.result_state, task.state_message = life_cycle, result, message
+
+    def _kill(self, task: TaskRun) -> None:
+        if task.process is not None and task.process.poll() is None:
+            try:
+                os.killpg(task.process.pid, signal.SIGKILL)  # the task and its Spark JVM
+            except ProcessLookupError:
+                pass
+
+    def _entry_spec(self, ws: Workspace, cluster, task: TaskRun, folder: Path) -> dict:
+        lib_dirs = [str(self._unpack(ws, cluster, lib.spec["whl"])) for lib in cluster.libraries if "whl" in lib.spec]
+        spec: dict[str, Any] = {"lib_dirs": lib_dirs, "error_file": str(folder / "error.json")}
+        if "spark_python_task" in task.spec:
+            python = task.spec["spark_python_task"]
+            spec.update(kind="python_file", python_file=str(self._task_file(ws, python["python_file"])),
+                        parameters=list(python.get("parameters") or []))
+        else:
+            wheel = task.spec["python_wheel_task"]
+            spec.update(kind="wheel", package_name=wheel["package_name"], entry_point=wheel["entry_point"],
+                        parameters=list(wheel.get("parameters") or []),
+                        named_parameters=dict(wheel.get("named_parameters") or {}))
+        return spec
+
+    def _unpack(self, ws: Workspace, cluster, path: str) -> Path:
+        """Install a wheel on the cluster: unpacked once per content into the cluster's library folder."""
+        local = paths.any_local(ws, path)
+        digest = hashlib.sha256(local.read_bytes()).hexdigest()[:16]
+        target = ws.clusters_dir / cluster.cluster_id / "libs" / f"{local.stem}-{digest}"
+        if not target.exists():
+            partial = target.with_name(target.name + ".partial")
+            with zipfile.ZipFile(local) as wheel:
+                wheel.extractall(partial)
+            os.replace(partial, target)
+        return target
+
+    def _environment(self, ws: Workspace, cluster, spec: dict) -> dict[str, str]:
+        state = self.world.state_dir
+        conf_dir = state / "spark-conf"
+        conf_dir.mkdir(exist_ok=True)
+        warehouse = ws.root / "warehouse"
+        (conf_dir / "spark-defaults.conf").write_text("\n".join([
+            "spark.master local[*]",
+            "spark.ui.enabled false",
+            "spark.driver.host 127.0.0.1",
+            "spark.driver.bindAddress 127.0.0.1",
+            "spark.driver.memory 1g",
+            "spark.sql.shuffle.partitions 4",
+            f"spark.sql.warehouse.dir {warehouse}",
+        ]) + "\n")
+        mlflow_dir = state / "mlflow"
+        mlflow_dir.mkdir(exist_ok=True)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "ARM_", "AZURE_"))}
+        environment.update({
+            "DATABRICKS_HOST": self.world.arm_url,
+            "DATABRICKS_TOKEN": ws.token,
+            "DATABRICKS_CLUSTER_ID": cluster.cluster_id,
+            "REQUESTS_CA_BUNDLE": str(self.registry.ca_bundle),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{mlflow_dir / 'mlflow.db'}",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "SPARK_CONF_DIR": str(conf_dir),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            "PYTHONPATH": os.pathsep.join([*spec["lib_dirs"], environment.get("PYTHONPATH", "")]).strip(os.pathsep),
+            "PYTHONUNBUFFERED": "1",
+        })
+        for key, value in (cluster.spec.get("spark_env_vars") or {}).items():
+            environment[key] = str(value)
+        return environment
+
+    def _redact(self, ws: Workspace, text: str) -> str:
+        for secret in sorted(ws.secret_values(), key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _read_logs(self, ws: Workspace, path: Path) -> tuple[str, bool]:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            if size > LOG_LIMIT:
+                stream.seek(size - LOG_LIMIT)
+            data = stream.read()
+        return self._redact(ws, data.decode("utf-8", errors="replace")), size > LOG_LIMIT
