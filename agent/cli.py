@@ -86,6 +86,150 @@ def _describe(endpoints) -> str:
     ])
 
 
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", envvar="LABCTL_STACK", help="Stack name (one lab environment).")]
+
+
+def progress(message: str) -> None:
+    console.print(f"[dim]•[/dim] {message}", soft_wrap=True, highlight=False)
+
+
+@app.command()
+def up(
+    stack: StackOption = "lab",
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Provision in the offline sandbox instead of Azure.")] = False,
+    config: Annotated[list[str], typer.Option("-c", "--config", help="Stack setting key=value (labctl: prefix implied).")] = [],  # noqa: B006
+):
+    """Stand up the lab environment (Pulumi program in infra/), in Azure or in the sandbox."""
+    from agent.lifecycle.updown import up as bring_up
+
+    outputs = bring_up(stack, sandbox, config, progress)
+    data = outputs.model_dump(by_alias=True)
+    emit(data, f"[green]up[/green]: stack {stack} ({outputs.target}) in {outputs.location}; workspace "
+               f"{outputs.workspace_url}, cluster {outputs.cluster_id}, data {outputs.data_path}")
+
+
+@app.command()
+def stage(
+    stack: StackOption = "lab",
+    training_file: Annotated[Path | None, typer.Option(help="Local copy of the lab's training set.")] = None,
+    validation_file: Annotated[Path | None, typer.Option(help="Local copy of the lab's validation set.")] = None,
+):
+    """Build the wheel and upload it with the lab data to the lab volume (unchanged files are skipped)."""
+    from agent.lifecycle.stage import stage as do_stage
+
+    report = do_stage(stack, training_file, validation_file, progress)
+    for notice in report.notices:
+        console.print(f"[yellow]notice:[/yellow] {notice}", soft_wrap=True)
+    uploaded = sum(f.uploaded for f in [report.wheel, *report.data])
+    emit(report.as_dict(), f"[green]staged[/green]: {uploaded} uploaded, {3 - uploaded} unchanged; wheel {report.wheel.remote}")
+
+
+@app.command()
+def run(
+    lab: Annotated[str, typer.Argument(help="responsible-ai, fine-tuning, llmops, smoke or all.")] = "all",
+    stack: StackOption = "lab",
+    results: Annotated[Path, typer.Option(help="Where results are downloaded.")] = Path("lab-results"),
+    option: Annotated[list[str], typer.Option("-o", "--option", help="Lab setting key=value (JSON values allowed).")] = [],  # noqa: B006
+):
+    """Run labs on the cluster as one-time runs, follow them, and fetch their results."""
+    from agent.errors import FAILED
+    from agent.lifecycle.run import run_labs
+
+    options = _lab_options(option)
+    outcomes = run_labs(stack, lab, results.resolve(), options, progress)
+    lines = []
+    for outcome in outcomes:
+        if outcome.succeeded:
+            lines.append(f"[green]{outcome.lab}[/green]: SUCCESS  {outcome.summary or ''}  -> {outcome.results_dir}")
+        else:
+            lines.append(f"[red]{outcome.lab}[/red]: {outcome.result_state}  {outcome.run_page_url}\n"
+                         f"  error: {outcome.error}\n{outcome.error_trace or ''}")
+    emit({"runs": [o.as_dict() for o in outcomes]}, "\n".join(lines))
+    if not all(o.succeeded for o in outcomes):
+        raise typer.Exit(FAILED)
+
+
+def _lab_options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise LabctlError(f"-o {pair!r} is not key=value.", 2)
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+@app.command()
+def down(
+    stack: StackOption = "lab",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+):
+    """Take everything down: runs, fine-tuned deployments and files, the stack, the soft-deleted account."""
+    import sys
+
+    from agent.errors import FAILED, USAGE
+    from agent.lifecycle.updown import down as take_down
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise LabctlError("`labctl down` deletes the whole lab environment; pass --yes to confirm.", USAGE)
+        typer.confirm(f"Delete everything of stack {stack!r}?", abort=True)
+    report = take_down(stack, progress)
+    if report.clean:
+        human = f"[green]down[/green]: stack {stack} is gone; verified through ARM (purged: {', '.join(report.purged) or 'none'})"
+    else:
+        human = "[red]left behind[/red]:\n  " + "\n  ".join(report.failures + report.leftovers)
+    emit(report.as_dict(), human)
+    if not report.clean:
+        raise typer.Exit(FAILED)
+
+
+@app.command()
+def status(stack: StackOption = "lab"):
+    """What exists for the stack, and what keeps costing money."""
+    from agent.lifecycle.status import status as get_status
+
+    report = get_status(stack)
+    lines = [f"stack {stack} ({report['target']}): workspace {report['outputs']['workspaceUrl']}"]
+    if report["cluster"]:
+        lines.append(f"cluster {report['cluster']['id']}: {report['cluster']['state']}")
+    lines += [f"active run {r['run_id']} {r['name']}: {r['state']}" for r in report["active_runs"]]
+    lines += [f"[yellow]costs accruing[/yellow]: {item}" for item in report["accruing"]]
+    if report.get("unreachable"):
+        lines.append(f"[yellow]unreachable[/yellow]: {report['unreachable']}")
+    emit(report, "\n".join(lines))
+
+
+@app.command()
+def demo(results: Annotated[Path, typer.Option(help="Where results are downloaded.")] = Path("lab-results")):
+    """Sandbox up -> stage -> run all -> report -> down, in one command."""
+    from agent.lifecycle.demo import demo as run_demo
+
+    report = run_demo(results.resolve(), progress)
+    human = [f"{r['lab']}: {r['result_state']}  {r.get('summary') or ''}" for r in report["runs"]]
+    human.append(f"results: {report['results']}")
+    human.append("teardown: " + ("clean" if report["down"]["clean"] else "LEFT BEHIND " + str(report["down"])))
+    emit(report, "\n".join(human))
+    if not report["ok"]:
+        from agent.errors import FAILED
+
+        raise typer.Exit(FAILED)
+
+
+@sandbox_app.command("stop")
+def sandbox_stop():
+    """Stop the background sandbox that `labctl up --sandbox` started (its resources go with it)."""
+    from agent.sandbox import process
+    from agent.workdir import sandbox_dir
+
+    stopped = process.stop(sandbox_dir())
+    emit({"stopped": stopped}, "sandbox stopped" if stopped else "no sandbox was running")
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,81 @@
+"""The lab's remote folder (a Unity Catalog volume, or DBFS where there is no Unity Catalog), reached
+through databricks-sdk so the same code runs on the cluster, in the sandbox and in labctl."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from pathlib import Path
+from typing import BinaryIO
+
+
+class RemoteStore:
+    def __init__(self, workspace, root: str):
+        self.w = workspace
+        self.root = root.rstrip("/")
+        self.dbfs = root.startswith("dbfs:/")
+
+    def path(self, relative: str) -> str:
+        return posixpath.join(self.root, relative.lstrip("/"))
+
+    def upload(self, relative: str, stream: BinaryIO) -> str:
+        target = self.path(relative)
+        if self.dbfs:
+            self.w.dbfs.upload(target, stream, overwrite=True)
+        else:
+            self.w.files.upload(target, stream, overwrite=True)
+        return target
+
+    def upload_bytes(self, relative: str, data: bytes) -> str:
+        return self.upload(relative, io.BytesIO(data))
+
+    def size(self, relative: str) -> int | None:
+        from databricks.sdk.errors import NotFound
+
+        try:
+            if self.dbfs:
+                return self.w.dbfs.get_status(self.path(relative)).file_size
+            return self.w.files.get_metadata(self.path(relative)).content_length
+        except NotFound:
+            return None
+
+    def read(self, relative: str) -> bytes:
+        if self.dbfs:
+            return self.w.dbfs.download(self.path(relative)).read()
+        return self.w.files.download(self.path(relative)).contents.read()
+
+    def list_files(self, relative: str) -> list[str]:
+        """Every file below `relative`, as paths relative to it."""
+        from databricks.sdk.errors import NotFound
+
+        base = self.path(relative)
+        found: list[str] = []
+
+        def walk(folder: str) -> None:
+            try:
+                if self.dbfs:
+                    entries = [(e.path, e.is_dir) for e in self.w.dbfs.list(folder)]
+                else:
+                    entries = [(e.path, e.is_directory) for e in self.w.files.list_directory_contents(folder)]
+            except NotFound:
+                return
+            for path, is_dir in entries:
+                path = path.rstrip("/")
+                if not self.dbfs and not path.startswith("/"):
+                    path = posixpath.join(folder, path)
+                if is_dir:
+                    walk(path)
+                else:
+                    found.append(posixpath.relpath(path.removeprefix("dbfs:"), base.removeprefix("dbfs:")))
+
+        walk(base)
+        return sorted(found)
+
+    def download_tree(self, relative: str, destination: Path) -> list[Path]:
+        written = []
+        for name in self.list_files(relative):
+            local = destination / name
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(self.read(posixpath.join(relative, name)))
+            written.append(local)
+        return written

@@ -1,0 +1,37 @@
+"""`labctl demo`: the whole product in one command, in the sandbox, leaving nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.lifecycle.run import run_labs
+from agent.lifecycle.stage import stage
+from agent.lifecycle.updown import down, up
+from agent.sandbox import process
+from agent.workdir import sandbox_dir
+
+STACK = "demo"
+
+
+def demo(results: Path, progress: Callable[[str], None]) -> dict:
+    started_here = process.running(sandbox_dir()) is None
+    report: dict = {"runs": [], "results": str(results), "ok": False}
+    try:
+        progress("up: provisioning the lab environment in the sandbox")
+        up(STACK, True, [], progress)
+        progress("stage: wheel and lab data to the volume")
+        staged = stage(STACK, progress=progress)
+        report["notices"] = staged.notices
+        progress("run: every lab on the cluster")
+        outcomes = run_labs(STACK, "all", results, {}, progress)
+        report["runs"] = [o.as_dict() for o in outcomes]
+        report["ok"] = all(o.succeeded for o in outcomes)
+    finally:
+        progress("down: deleting everything and verifying")
+        teardown = down(STACK, progress)
+        report["down"] = teardown.as_dict()
+        report["ok"] = report["ok"] and teardown.clean
+        if started_here:
+            process.stop(sandbox_dir())
+    return report

@@ -1,0 +1,140 @@
+"""`labctl stage`: build the project wheel and put it, with the lab's data, in the lab's remote folder.
+
+Files whose content is unchanged since the last stage (same SHA-256 and the remote file still there
+with that size) are skipped. The lab's fine-tuning datasets come from their public URLs, or from
+local paths; when they cannot be fetched, labctl uses sample data of its own and says so.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import importlib.resources
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.errors import UsageError
+from agent.journal import Journal
+from agent.labs.storage import RemoteStore
+from agent.outputs import StackOutputs
+from agent.target import load_target
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATASETS = {
+    "training_set.jsonl": "https://github.com/MicrosoftLearning/mslearn-databricks/raw/main/data/training_set.jsonl",
+    "validation_set.jsonl": "https://github.com/MicrosoftLearning/mslearn-databricks/raw/main/data/validation_set.jsonl",
+}
+SAMPLES = {"training_set.jsonl": "sample_training.jsonl", "validation_set.jsonl": "sample_validation.jsonl"}
+STAGE_ENTRY = "stage"
+
+
+@dataclass
+class StagedFile:
+    remote: str
+    sha256: str
+    bytes: int
+    uploaded: bool
+    source: str
+
+
+@dataclass
+class StageReport:
+    wheel: StagedFile
+    data: list[StagedFile]
+    lab_entry_points: list[str]
+    notices: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"wheel": self.wheel.__dict__, "data": [d.__dict__ for d in self.data],
+                "lab_entry_points": self.lab_entry_points, "notices": self.notices}
+
+
+def build_wheel(out_dir: Path) -> Path:
+    """Build the project wheel with hatchling's own PEP 517 hook (reproducible: same code, same bytes)."""
+    import contextlib
+    import io
+    import os
+
+    from hatchling.build import build_wheel as hatch_build
+
+    previous = Path.cwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            name = hatch_build(str(out_dir))
+    finally:
+        os.chdir(previous)
+    return out_dir / name
+
+
+def lab_entry_points(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        parser = configparser.ConfigParser(delimiters=("=",))
+        parser.optionxform = str
+        parser.read_string(archive.read(name).decode())
+    return sorted(k for k in parser["console_scripts"] if k.startswith("labctl-lab-"))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetch_dataset(name: str, override: Path | None, notices: list[str]) -> tuple[bytes, str]:
+    if override is not None:
+        if not override.is_file():
+            raise UsageError(f"{override} does not exist or is not a file.")
+        return override.read_bytes(), str(override)
+    url = DATASETS[name]
+    try:
+        with urllib.request.urlopen(url, timeout=15) as answer:  # noqa: S310 (a fixed https URL)
+            return answer.read(), url
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        notices.append(f"Could not download the lab's {name} ({reason}); using labctl's own sample data instead. "
+                       f"Pass --training-file/--validation-file to use local copies of the lab's datasets.")
+        sample = importlib.resources.files("agent.labs").joinpath("data", SAMPLES[name])
+        return sample.read_bytes(), f"labctl sample ({SAMPLES[name]})"
+
+
+def stage(stack: str, training: Path | None = None, validation: Path | None = None,
+          progress: Callable[[str], None] = print) -> StageReport:
+    outputs = StackOutputs.load(stack)
+    target = load_target(stack)
+    store = RemoteStore(target.workspace_client(outputs), outputs.data_path)
+    journal = Journal(stack)
+    previous = (journal.get(STAGE_ENTRY) or {}).get("data", {}).get("files", {})
+    if journal.get(STAGE_ENTRY) is None:
+        journal.begin("stage", {"files": {}}, entry_id=STAGE_ENTRY)
+
+    def put(remote: str, data: bytes, source: str) -> StagedFile:
+        digest = _sha256(data)
+        unchanged = previous.get(remote) == digest and store.size(remote) == len(data)
+        if unchanged:
+            progress(f"unchanged: {remote}")
+        else:
+            progress(f"uploading {remote} ({len(data):,} bytes)")
+            store.upload_bytes(remote, data)
+        journal.update(STAGE_ENTRY, files={**(journal.get(STAGE_ENTRY)["data"]["files"]), remote: digest})
+        return StagedFile(store.path(remote), digest, len(data), not unchanged, source)
+
+    notices: list[str] = []
+    with tempfile.TemporaryDirectory() as folder:
+        wheel_path = build_wheel(Path(folder))
+        wheel_bytes = wheel_path.read_bytes()
+        entry_points = lab_entry_points(wheel_path)
+        digest = _sha256(wheel_bytes)
+        # A path per content: clusters cache libraries by path, so a new build must not reuse an old one.
+        wheel = put(f"wheels/{digest[:12]}/{wheel_path.name}", wheel_bytes, "built from this checkout")
+    data = []
+    for name, override in (("training_set.jsonl", training), ("validation_set.jsonl", validation)):
+        content, source = fetch_dataset(name, override, notices)
+        data.append(put(f"data/{name}", content, source))
+    journal.update(STAGE_ENTRY, status="done", wheel=wheel.remote, entry_points=entry_points,
+                   datasets={d.remote.rsplit("/", 1)[1]: d.source for d in data})
+    return StageReport(wheel, data, entry_points, notices)

@@ -1,0 +1,275 @@
+"""`labctl up` and `labctl down`: bring the stack up (Azure or sandbox), and take everything down again,
+including what Pulumi does not own and the purge of the soft-deleted OpenAI account, then prove it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agent.errors import UNAVAILABLE, LabctlError, UsageError
+from agent.journal import Journal
+from agent.outputs import StackOutputs
+from agent.target import Target, cloud_target, load_target, sandbox_target
+from agent.workdir import read_json, sandbox_dir, stack_dir, write_json
+
+Progress = Callable[[str], None]
+
+
+def parse_config(pairs: list[str]) -> dict[str, str]:
+    config = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-c {pair!r} is not key=value (for example -c location=swedencentral).")
+        key = key.strip()
+        config[key if ":" in key else f"labctl:{key}"] = value
+    return config
+
+
+def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress) -> StackOutputs:
+    from infra.config import ConfigError
+
+    folder = stack_dir(stack)
+    saved = read_json(folder / "config.json", {})
+    config = {**saved, **parse_config(pairs)}
+    previous = read_json(folder / "target.json")
+    if previous is not None and previous["kind"] != ("sandbox" if sandbox else "cloud"):
+        raise UsageError(f"Stack {stack!r} lives in the {previous['kind']}; use another --stack, or `labctl down` it first.")
+    try:
+        if sandbox:
+            from agent.provision import sandbox as provision
+            from agent.sandbox import process
+
+            config.setdefault("labctl:owner", f"{os.environ.get('USER', 'someone')}@sandbox.local")
+            target = sandbox_target(process.ensure_running(sandbox_dir()))
+            target.save(stack)
+            write_json(folder / "config.json", config)
+            outputs = _refusals_to_errors(lambda: provision.up(target, stack, config, progress))
+        else:
+            from agent.provision import cloud
+
+            target = cloud_target(config.get("azure-native:subscriptionId"))
+            target.save(stack)
+            write_json(folder / "config.json", config)
+            outputs = cloud.up(stack, config, progress)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    outputs.save()
+    return outputs
+
+
+def _refusals_to_errors(action):
+    """A refusal by Azure (or the sandbox) while provisioning, as one sentence."""
+    from azure.core.exceptions import HttpResponseError
+    from databricks.sdk.errors import DatabricksError
+
+    from infra.config import ConfigError
+
+    try:
+        return action()
+    except (ConfigError, LabctlError):
+        raise
+    except HttpResponseError as error:
+        code = error.error.code if error.error else error.status_code
+        raise LabctlError(f"Azure refused the request ({code}): {error.error.message if error.error else error}",
+                          UNAVAILABLE) from None
+    except DatabricksError as error:
+        raise LabctlError(f"Databricks refused the request ({error.error_code}): {error}", UNAVAILABLE) from None
+
+
+@dataclass
+class DownReport:
+    cancelled_runs: list[int] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.failures and not self.leftovers
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "clean": self.clean}
+
+
+def down(stack: str, progress: Progress) -> DownReport:
+    folder = stack_dir(stack)
+    report = DownReport()
+    if read_json(folder / "target.json") is None:
+        progress(f"stack {stack!r} has nothing recorded: nothing to take down")
+        return report
+    target = load_target(stack, start_sandbox=True)
+    journal = Journal(stack)
+    outputs = _outputs_or_none(stack)
+
+    _cancel_runs(target, outputs, journal, report, progress)
+    _delete_unowned(target, journal, report, progress)
+    _remember_accounts(target, stack, outputs, journal)
+    groups = _known_groups(stack, outputs)
+
+    if target.kind == "sandbox":
+        from agent.provision import sandbox as provision
+
+        report.failures += provision.destroy(target, stack, progress)
+    else:
+        from agent.provision import cloud
+
+        report.failures += cloud.destroy(stack, progress)
+
+    _purge(target, journal, report, progress)
+    _verify(target, groups, journal, report)
+    if report.clean:
+        for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
+            (folder / name).unlink(missing_ok=True)
+    return report
+
+
+def _outputs_or_none(stack: str) -> StackOutputs | None:
+    try:
+        return StackOutputs.load(stack)
+    except UsageError:
+        return None
+
+
+def _cancel_runs(target: Target, outputs, journal: Journal, report: DownReport, progress: Progress) -> None:
+    active = [e for e in journal.entries("run") if e["status"] in ("started", "submitted")]
+    if not active or outputs is None:
+        return
+    try:
+        w = target.workspace_client(outputs)
+    except LabctlError:
+        return  # the workspace is gone, and its runs with it
+    for entry in active:
+        run_id = entry["data"].get("run_id")
+        if run_id is not None:
+            try:
+                w.jobs.cancel_run(run_id)
+                report.cancelled_runs.append(run_id)
+                progress(f"cancelled run {run_id} ({entry['data']['lab']})")
+            except Exception as error:  # a run that no longer exists needs no cancelling
+                progress(f"run {run_id}: {error}")
+        journal.update(entry["id"], status="cancelled")
+
+
+def _delete_unowned(target: Target, journal: Journal, report: DownReport, progress: Progress) -> None:
+    """Fine-tuned deployments, fine-tuning files and jobs the labs created: Pulumi does not know them."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    for entry in journal.entries("finetune-deployment"):
+        data = entry["data"]
+        try:
+            target.cognitive().deployments.begin_delete(data["resource_group"], data["account"], data["deployment"]).result()
+            report.deleted.append(f"deployment {data['deployment']}")
+            progress(f"deleted fine-tuned deployment {data['deployment']}")
+        except ResourceNotFoundError:
+            pass
+        except Exception as error:
+            report.failures.append(f"deployment {data['deployment']}: {error}")
+            continue
+        journal.remove(entry["id"])
+    for kind in ("finetune-job", "finetune-file"):
+        for entry in journal.entries(kind):
+            if _delete_openai_object(target, entry, progress):
+                report.deleted.append(f"{kind} {entry['data']['id']}")
+            journal.remove(entry["id"])
+
+
+def _delete_openai_object(target: Target, entry: dict, progress: Progress) -> bool:
+    from openai import AzureOpenAI, NotFoundError, OpenAIError
+
+    data = entry["data"]
+    try:
+        keys = target.cognitive().accounts.list_keys(data["resource_group"], data["account"])
+    except Exception:
+        return False  # the account is gone, and its files and jobs with it
+    client = AzureOpenAI(azure_endpoint=data["endpoint"], api_key=keys.key1, api_version="2025-04-01-preview")
+    try:
+        if entry["kind"] == "finetune-job":
+            job = client.fine_tuning.jobs.retrieve(data["id"])
+            if job.status not in ("succeeded", "failed", "cancelled"):
+                client.fine_tuning.jobs.cancel(data["id"])
+        else:
+            client.files.delete(data["id"])
+        progress(f"removed {entry['kind']} {data['id']}")
+        return True
+    except (NotFoundError, OpenAIError):
+        return False
+
+
+def _remember_accounts(target: Target, stack: str, outputs, journal: Journal) -> None:
+    """Write down every account the stack has before destroying it, so a later `down` can still purge it."""
+    known = {(e["data"]["account"]) for e in journal.entries("purge")}
+    found = []
+    if target.kind == "sandbox":
+        from agent.provision.sandbox import SandboxState
+
+        found = [e["teardown"] for e in SandboxState(stack).entries if e["type"] == "azure-native:cognitiveservices:Account"]
+    else:
+        from agent.provision import cloud
+
+        found = cloud.accounts_in_state(stack)
+    if outputs is not None:
+        found.append({"account": outputs.openai_account_name, "resource_group": outputs.resource_group_name,
+                      "location": outputs.location})
+    for account in found:
+        if account.get("account") and account["account"] not in known:
+            journal.begin("purge", account)
+            known.add(account["account"])
+
+
+def _known_groups(stack: str, outputs) -> set[str]:
+    groups = set()
+    if outputs is not None:
+        groups.add(outputs.resource_group_name)
+    from agent.provision.sandbox import SandboxState
+
+    for entry in SandboxState(stack).entries:
+        if entry["type"] == "azure-native:resources:ResourceGroup":
+            groups.add(entry["teardown"]["resource_group"])
+    return groups
+
+
+def _purge(target: Target, journal: Journal, report: DownReport, progress: Progress) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = target.cognitive()
+    for entry in journal.entries("purge"):
+        data = entry["data"]
+        try:
+            client.deleted_accounts.begin_purge(data["location"], data["resource_group"], data["account"]).result()
+            report.purged.append(data["account"])
+            progress(f"purged soft-deleted account {data['account']}")
+        except ResourceNotFoundError:
+            try:
+                client.accounts.get(data["resource_group"], data["account"])
+                continue  # still live (its destroy failed): keep the entry for the next `down`
+            except ResourceNotFoundError:
+                pass
+        except Exception as error:
+            report.failures.append(f"purge {data['account']}: {error}")
+            continue
+        journal.remove(entry["id"])
+
+
+def _verify(target: Target, groups: set[str], journal: Journal, report: DownReport) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    resources = target.resources()
+    for group in sorted(groups):
+        if resources.resource_groups.check_existence(group):
+            report.leftovers.append(f"resource group {group}")
+    client = target.cognitive()
+    for entry in journal.entries("purge"):
+        data = entry["data"]
+        try:
+            client.accounts.get(data["resource_group"], data["account"])
+            report.leftovers.append(f"account {data['account']}")
+        except ResourceNotFoundError:
+            pass
+        try:
+            client.deleted_accounts.get(data["location"], data["resource_group"], data["account"])
+            report.leftovers.append(f"soft-deleted account {data['account']} (not purged)")
+        except ResourceNotFoundError:
+            pass

@@ -1,0 +1,78 @@
+"""The typed stack outputs every labctl command reads after `up` (see README, "Stack outputs").
+
+The OpenAI key is deliberately absent: it lives in the Pulumi state and the Databricks secret scope,
+and labctl reads it from there only when an operation needs it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from agent.errors import UsageError
+from agent.workdir import read_json, stack_dir, write_json
+
+
+class DeploymentOutput(BaseModel):
+    name: str
+    model: str
+    version: str | None = None
+    sku: str
+    capacity: int
+
+
+class SecretKeys(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    endpoint: str
+    api_key: str
+
+
+class StackOutputs(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    target: Literal["cloud", "sandbox"]
+    stack: str
+    resource_group_name: str
+    location: str
+    openai_account_name: str
+    openai_endpoint: str
+    deployments: list[DeploymentOutput]
+    fine_tune_base_model: str
+    workspace_url: str
+    workspace_resource_id: str
+    cluster_id: str
+    secret_scope: str
+    secret_keys: SecretKeys
+    storage: Literal["volume", "dbfs"]
+    data_path: str
+    tags: dict[str, str] = Field(default_factory=dict)
+    subscription_id: str | None = None
+
+    @property
+    def workspace_name(self) -> str:
+        return self.workspace_resource_id.rstrip("/").split("/")[-1]
+
+    def deployment(self, name: str | None = None) -> DeploymentOutput:
+        if name is None:
+            return self.deployments[0]
+        for deployment in self.deployments:
+            if deployment.name == name:
+                return deployment
+        raise UsageError(f"The stack has no deployment named {name!r}; it has {', '.join(d.name for d in self.deployments)}.")
+
+    def save(self) -> None:
+        write_json(stack_dir(self.stack) / "outputs.json", self.model_dump(by_alias=True))
+
+    @classmethod
+    def load(cls, stack: str) -> StackOutputs:
+        data = read_json(stack_dir(stack) / "outputs.json")
+        if data is None:
+            raise UsageError(f"Stack {stack!r} has no outputs yet; run `labctl up --stack {stack}` first.")
+        return cls.model_validate(data)
+
+    @classmethod
+    def from_pulumi(cls, outputs: dict, *, target: str, stack: str, subscription_id: str | None) -> StackOutputs:
+        clean = {k: v for k, v in outputs.items() if k != "openaiApiKey"}
+        return cls.model_validate({**clean, "target": target, "stack": stack, "subscriptionId": subscription_id})

@@ -1,0 +1,99 @@
+"""`up` and `destroy` on Azure: Pulumi's Automation API driving the program in infra/.
+
+The stack lives in the user's Pulumi backend when one is configured (PULUMI_BACKEND_URL or
+`pulumi login`), otherwise in a local file backend under .labctl/pulumi. Pulumi's own output is
+streamed line by line to the progress callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.errors import UNAVAILABLE, LabctlError, UsageError
+from agent.outputs import StackOutputs
+from agent.workdir import home
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+Progress = Callable[[str], None]
+
+
+def _auto():
+    from pulumi import automation
+
+    return automation
+
+
+def _backend_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    credentials = Path.home() / ".pulumi" / "credentials.json"
+    logged_in = credentials.exists() and json.loads(credentials.read_text() or "{}").get("current")
+    if not os.environ.get("PULUMI_BACKEND_URL") and not logged_in:
+        folder = home() / "pulumi"
+        folder.mkdir(parents=True, exist_ok=True)
+        env["PULUMI_BACKEND_URL"] = f"file://{folder}"
+    backend = os.environ.get("PULUMI_BACKEND_URL") or env.get("PULUMI_BACKEND_URL", "")
+    if backend.startswith("file://") and not (os.environ.get("PULUMI_CONFIG_PASSPHRASE")
+                                               or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        raise UsageError("The local Pulumi backend encrypts the stack's secrets: set PULUMI_CONFIG_PASSPHRASE "
+                         "(or PULUMI_CONFIG_PASSPHRASE_FILE), or `pulumi login` to your own backend.")
+    return env
+
+
+def select_stack(stack: str):
+    auto = _auto()
+    try:
+        return auto.create_or_select_stack(
+            stack_name=stack, work_dir=str(PROJECT_ROOT),
+            opts=auto.LocalWorkspaceOptions(env_vars=_backend_env()),
+        )
+    except FileNotFoundError:
+        raise LabctlError("The Pulumi CLI is not installed (https://www.pulumi.com/docs/install/); "
+                          "`labctl up` without --sandbox needs it.", UNAVAILABLE) from None
+    except auto.errors.CommandError as error:
+        raise LabctlError(f"Pulumi could not open stack {stack!r}: {_last_line(error)}", UNAVAILABLE) from None
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip() and "stderr" not in line.lower()]
+    return lines[-1] if lines else str(error)
+
+
+def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutputs:
+    auto = _auto()
+    stack = select_stack(stack_name)
+    for key, value in config.items():
+        stack.set_config(key, auto.ConfigValue(value=value, secret=False))
+    try:
+        result = stack.up(on_output=progress)
+    except auto.errors.CommandError as error:
+        raise LabctlError(f"pulumi up failed: {_last_line(error)}", UNAVAILABLE) from None
+    outputs = {key: value.value for key, value in result.outputs.items()}
+    subscription = stack.get_all_config().get("azure-native:subscriptionId")
+    return StackOutputs.from_pulumi(outputs, target="cloud", stack=stack_name,
+                                    subscription_id=subscription.value if subscription else None)
+
+
+def accounts_in_state(stack_name: str) -> list[dict]:
+    """The Cognitive Services accounts the stack's state holds (to purge them after destroy)."""
+    stack = select_stack(stack_name)
+    deployment = stack.export_stack().deployment or {}
+    found = []
+    for resource in deployment.get("resources", []):
+        if resource.get("type") == "azure-native:cognitiveservices:Account":
+            outputs = resource.get("outputs", {})
+            found.append({"account": outputs.get("name"), "location": outputs.get("location"),
+                          "resource_group": resource.get("inputs", {}).get("resourceGroupName")})
+    return found
+
+
+def destroy(stack_name: str, progress: Progress) -> list[str]:
+    auto = _auto()
+    stack = select_stack(stack_name)
+    try:
+        stack.destroy(on_output=progress)
+    except auto.errors.CommandError as error:
+        return [f"pulumi destroy failed: {_last_line(error)}"]
+    return []

@@ -1,0 +1,325 @@
+"""`up` and `destroy` in the sandbox: the infra program itself, run under Pulumi's mocks, with a mocks
+class that materialises every registered resource in the sandbox through the real SDKs.
+
+So the program's inputs meet the emulators' validation (the one-deployment-at-a-time 409 included:
+mocks are called from Pulumi's worker threads as resources register). What was created is recorded in
+<stack>/sandbox-state.json in registration order; destroy walks it backwards, like Pulumi would.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.cognitiveservices.models import (
+    Account, AccountProperties, Deployment, DeploymentModel, DeploymentProperties, Sku,
+)
+from azure.mgmt.resource.resources.models import GenericResource
+from azure.mgmt.resource.resources.models import Sku as ResourceSku
+from databricks.sdk import WorkspaceClient  # noqa: F401  (imported here: mocks run on several threads)
+from databricks.sdk.errors import NotFound, PermissionDenied, ResourceAlreadyExists, ResourceDoesNotExist, Unauthenticated
+from databricks.sdk.service.catalog import VolumeType
+
+from agent.errors import LabctlError
+from agent.outputs import StackOutputs
+from agent.target import Target
+from agent.workdir import read_json, stack_dir, write_json
+
+DATABRICKS_ARM_API = "2026-01-01"
+Progress = Callable[[str], None]
+
+
+def _unwrap(value: Any) -> Any:
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+class SandboxState:
+    """The resources this stack created in the sandbox, in creation order."""
+
+    def __init__(self, stack: str):
+        self.path = stack_dir(stack) / "sandbox-state.json"
+        self._lock = threading.Lock()
+        self.entries: list[dict] = read_json(self.path, {"resources": []})["resources"]
+
+    def find(self, key: str) -> dict | None:
+        return next((e for e in self.entries if e["key"] == key), None)
+
+    def record(self, entry: dict) -> None:
+        with self._lock:
+            self.entries = [e for e in self.entries if e["key"] != entry["key"]] + [entry]
+            write_json(self.path, {"resources": self.entries})
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self.entries = [e for e in self.entries if e["key"] != key]
+            write_json(self.path, {"resources": self.entries})
+
+
+class SandboxMocks(pulumi.runtime.Mocks):
+    def __init__(self, target: Target, state: SandboxState, progress: Progress):
+        self.target = target
+        self.state = state
+        self.progress = progress
+        self._workspaces: dict[str, Any] = {}  # provider name -> WorkspaceClient
+        self._provider_hosts: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    # Invokes -------------------------------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        inputs = _unwrap(dict(args.args))
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {"subscriptionId": self.target.subscription_id, "tenantId": "sandbox", "clientId": "sandbox",
+                    "objectId": "sandbox"}, []
+        if args.token == "azure-native:cognitiveservices:listAccountKeys":
+            keys = self.target.cognitive().accounts.list_keys(inputs["resourceGroupName"], inputs["accountName"])
+            return {"key1": keys.key1, "key2": keys.key2}, []
+        if args.token == "azure-native:resources:getResourceGroup":
+            group = self.target.resources().resource_groups.get(inputs["resourceGroupName"])
+            return {"name": group.name, "location": group.location, "id": group.id, "tags": group.tags or {}}, []
+        if args.token == "databricks:index/getCurrentUser:getCurrentUser":
+            me = self._client(args.provider).current_user.me()
+            return {"userName": me.user_name, "id": me.id, "home": f"/Users/{me.user_name}"}, []
+        raise NotImplementedError(f"the sandbox cannot answer the invoke {args.token}")
+
+    # Resources -----------------------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if not args.custom:
+            return None, {}
+        inputs = _unwrap(dict(args.inputs))
+        key = f"{args.typ}::{args.name}"
+        handler = self._provider if args.typ.startswith("pulumi:providers:") else {
+            "azure-native:resources:ResourceGroup": self._resource_group,
+            "random:index/randomString:RandomString": self._random_string,
+            "azure-native:cognitiveservices:Account": self._account,
+            "azure-native:cognitiveservices:Deployment": self._deployment,
+            "azure-native:databricks:Workspace": self._databricks_workspace,
+            "databricks:index/cluster:Cluster": self._cluster,
+            "databricks:index/secretScope:SecretScope": self._secret_scope,
+            "databricks:index/secret:Secret": self._secret,
+            "databricks:index/schema:Schema": self._schema,
+            "databricks:index/volume:Volume": self._volume,
+        }.get(args.typ)
+        if handler is None:
+            raise NotImplementedError(f"the sandbox cannot create {args.typ}")
+        previous = self.state.find(key)
+        resource_id, outputs, teardown = handler(args, inputs, previous)
+        self.state.record({"key": key, "type": args.typ, "name": args.name, "id": resource_id, "outputs": outputs,
+                           "teardown": teardown})
+        return resource_id, outputs
+
+    def _resource_group(self, args, inputs, previous):
+        name = inputs["resourceGroupName"]
+        self.progress(f"resource group {name}")
+        group = self.target.resources().resource_groups.create_or_update(
+            name, {"location": inputs["location"], "tags": inputs.get("tags") or {}})
+        return group.id, {**inputs, "name": name}, {"resource_group": name}
+
+    def _random_string(self, args, inputs, previous):
+        if previous is not None:
+            return previous["id"], previous["outputs"], previous["teardown"]
+        alphabet = string.ascii_lowercase + string.digits
+        result = "".join(secrets.choice(alphabet) for _ in range(int(inputs["length"])))
+        return args.name, {**inputs, "result": result}, {}
+
+    def _account(self, args, inputs, previous):
+        name, group = inputs["accountName"], inputs["resourceGroupName"]
+        self.progress(f"Azure OpenAI account {name}")
+        properties = inputs.get("properties") or {}
+        account = self.target.cognitive().accounts.begin_create(group, name, Account(
+            kind=inputs.get("kind"), location=inputs.get("location"), tags=inputs.get("tags") or {},
+            sku=Sku(name=(inputs.get("sku") or {}).get("name")),
+            properties=AccountProperties(
+                custom_sub_domain_name=properties.get("customSubDomainName"),
+                public_network_access=properties.get("publicNetworkAccess"),
+                disable_local_auth=properties.get("disableLocalAuth")),
+        )).result()
+        outputs = {**inputs, "name": name, "properties": {**properties, "endpoint": account.properties.endpoint}}
+        return account.id, outputs, {"resource_group": group, "account": name, "location": account.location}
+
+    def _deployment(self, args, inputs, previous):
+        name, account, group = inputs["deploymentName"], inputs["accountName"], inputs["resourceGroupName"]
+        self.progress(f"deployment {name}")
+        properties = inputs.get("properties") or {}
+        model = properties.get("model") or {}
+        sku = inputs.get("sku") or {}
+        created = self.target.cognitive().deployments.begin_create_or_update(group, account, name, Deployment(
+            sku=Sku(name=sku.get("name"), capacity=int(sku.get("capacity", 1))), tags=inputs.get("tags"),
+            properties=DeploymentProperties(
+                model=DeploymentModel(format=model.get("format"), name=model.get("name"), version=model.get("version")),
+                version_upgrade_option=properties.get("versionUpgradeOption"),
+                rai_policy_name=properties.get("raiPolicyName")),
+        )).result()
+        return created.id, {**inputs, "name": name}, {"resource_group": group, "account": account, "deployment": name}
+
+    def _client(self, provider_ref: str):
+        provider = provider_ref.rsplit("::", 1)[0].rsplit("::", 1)[-1]
+        with self._lock:
+            client = self._workspaces.get(provider)
+            if client is None:
+                host, resource_id = self._provider_hosts[provider]
+                client = self._workspaces[provider] = self.target.workspace_client_for(host, resource_id)
+            return client
+
+    def _provider(self, args, inputs, previous):
+        self._provider_hosts[args.name] = (inputs["host"], inputs["azureWorkspaceResourceId"])
+        return f"{args.name}-id", inputs, {}
+
+    def _databricks_workspace(self, args, inputs, previous):
+        group, name = inputs["resourceGroupName"], inputs["workspaceName"]
+        self.progress(f"Databricks workspace {name}")
+        resource_id = (f"/subscriptions/{self.target.subscription_id}/resourceGroups/{group}"
+                       f"/providers/Microsoft.Databricks/workspaces/{name}")
+        properties = {"managedResourceGroupId": inputs.get("managedResourceGroupId")}
+        if inputs.get("computeMode"):
+            properties["computeMode"] = inputs["computeMode"]
+        created = self.target.resources().resources.begin_create_or_update_by_id(
+            resource_id,
+            GenericResource(location=inputs.get("location"), sku=ResourceSku(name=(inputs.get("sku") or {}).get("name")),
+                            tags=inputs.get("tags") or {}, properties=properties),
+            api_version=DATABRICKS_ARM_API,
+        ).result()
+        outputs = {**inputs, "name": name, "workspaceUrl": created.properties["workspaceUrl"],
+                   "workspaceId": created.properties["workspaceId"]}
+        return created.id, outputs, {"resource_id": created.id}
+
+    def _cluster(self, args, inputs, previous):
+        w = self._client(args.provider)
+        body = {_snake(k): v for k, v in inputs.items() if k != "libraries"}
+        libraries = [{"pypi": {"package": lib["pypi"]["package"]}} for lib in inputs.get("libraries") or []]
+        if previous is not None and previous["id"] in {c.cluster_id for c in w.clusters.list()}:
+            cluster_id = previous["id"]
+            w.api_client.do("POST", "/api/2.1/clusters/edit", body={**body, "cluster_id": cluster_id})
+        else:
+            self.progress(f"cluster {inputs.get('clusterName')}")
+            cluster_id = w.api_client.do("POST", "/api/2.1/clusters/create", body=body)["cluster_id"]
+        # Like the Databricks provider (no_wait=false): wait for RUNNING, then for the libraries.
+        w.clusters.wait_get_cluster_running(cluster_id)
+        if libraries:
+            w.api_client.do("POST", "/api/2.0/libraries/install", body={"cluster_id": cluster_id, "libraries": libraries})
+            failed = [s for s in w.libraries.cluster_status(cluster_id) if s.status.value == "FAILED"]
+            if failed:
+                raise RuntimeError(f"cluster library {failed[0].library.pypi.package} failed: {failed[0].messages[0]}")
+        return cluster_id, {**inputs, "clusterId": cluster_id}, {"provider": args.provider, "cluster_id": cluster_id}
+
+    def _secret_scope(self, args, inputs, previous):
+        w = self._client(args.provider)
+        try:
+            w.secrets.create_scope(inputs["name"])
+        except ResourceAlreadyExists:
+            pass
+        return inputs["name"], inputs, {"provider": args.provider, "scope": inputs["name"]}
+
+    def _secret(self, args, inputs, previous):
+        w = self._client(args.provider)
+        w.secrets.put_secret(inputs["scope"], inputs["key"], string_value=inputs["stringValue"])
+        return f"{inputs['scope']}|||{inputs['key']}", {k: v for k, v in inputs.items() if k != "stringValue"}, \
+            {"provider": args.provider, "scope": inputs["scope"], "key": inputs["key"]}
+
+    def _schema(self, args, inputs, previous):
+        w = self._client(args.provider)
+        full = f"{inputs['catalogName']}.{inputs['name']}"
+        try:
+            w.schemas.get(full)
+        except NotFound:
+            w.schemas.create(name=inputs["name"], catalog_name=inputs["catalogName"], comment=inputs.get("comment"))
+        return full, inputs, {"provider": args.provider, "schema": full}
+
+    def _volume(self, args, inputs, previous):
+        w = self._client(args.provider)
+        full = f"{inputs['catalogName']}.{inputs['schemaName']}.{inputs['name']}"
+        try:
+            w.volumes.read(full)
+        except NotFound:
+            w.volumes.create(catalog_name=inputs["catalogName"], schema_name=inputs["schemaName"], name=inputs["name"],
+                             volume_type=VolumeType(inputs.get("volumeType", "MANAGED")))
+        return full, inputs, {"provider": args.provider, "volume": full}
+
+
+def up(target: Target, stack: str, config: dict[str, str], progress: Progress) -> StackOutputs:
+    from agent.pulumi_mocks import run_with_mocks
+    from infra.config import read_pulumi_config
+    from infra.program import build_lab
+
+    state = SandboxState(stack)
+    mocks = SandboxMocks(target, state, progress)
+    run = run_with_mocks(lambda: build_lab(read_pulumi_config(), stack), mocks, project="labctl", stack=stack,
+                         config=config)
+    return StackOutputs.from_pulumi(run.outputs, target="sandbox", stack=stack, subscription_id=target.subscription_id)
+
+
+def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
+    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded)."""
+    state = SandboxState(stack)
+    failures = []
+    clients: dict[str, Any] = {}
+    providers = {e["name"]: e for e in state.entries if e["type"].startswith("pulumi:providers:")}
+
+    def workspace(provider_ref: str):
+        name = provider_ref.rsplit("::", 1)[0].rsplit("::", 1)[-1]
+        if name not in clients:
+            host, resource_id = providers[name]["outputs"]["host"], providers[name]["outputs"]["azureWorkspaceResourceId"]
+            clients[name] = target.workspace_client_for(host, resource_id)
+        return clients[name]
+
+    for entry in reversed(list(state.entries)):
+        kind, teardown = entry["type"], entry["teardown"]
+        try:
+            if kind == "databricks:index/volume:Volume":
+                workspace(teardown["provider"]).volumes.delete(teardown["volume"])
+            elif kind == "databricks:index/schema:Schema":
+                workspace(teardown["provider"]).schemas.delete(teardown["schema"], force=True)
+            elif kind == "databricks:index/secret:Secret":
+                workspace(teardown["provider"]).secrets.delete_secret(teardown["scope"], teardown["key"])
+            elif kind == "databricks:index/secretScope:SecretScope":
+                workspace(teardown["provider"]).secrets.delete_scope(teardown["scope"])
+            elif kind == "databricks:index/cluster:Cluster":
+                progress(f"cluster {teardown['cluster_id']}")
+                workspace(teardown["provider"]).clusters.permanent_delete(teardown["cluster_id"])
+            elif kind == "azure-native:databricks:Workspace":
+                progress(f"Databricks workspace {entry['outputs']['workspaceName']}")
+                target.resources().resources.begin_delete_by_id(teardown["resource_id"],
+                                                                api_version=DATABRICKS_ARM_API).result()
+            elif kind == "azure-native:cognitiveservices:Deployment":
+                progress(f"deployment {teardown['deployment']}")
+                target.cognitive().deployments.begin_delete(
+                    teardown["resource_group"], teardown["account"], teardown["deployment"]).result()
+            elif kind == "azure-native:cognitiveservices:Account":
+                progress(f"Azure OpenAI account {teardown['account']} (soft delete)")
+                target.cognitive().accounts.begin_delete(teardown["resource_group"], teardown["account"]).result()
+            elif kind == "azure-native:resources:ResourceGroup":
+                progress(f"resource group {teardown['resource_group']}")
+                target.resources().resource_groups.begin_delete(teardown["resource_group"]).result()
+        except (ResourceNotFoundError, NotFound, ResourceDoesNotExist):
+            pass  # already gone: that is the goal
+        except Exception as error:  # keep going: report every leftover, not only the first
+            if _gone_with_workspace(kind, error):
+                pass
+            else:
+                failures.append(f"{entry['name']}: {error}")
+                continue
+        state.forget(entry["key"])
+    return failures
+
+
+def _gone_with_workspace(kind: str, error: Exception) -> bool:
+    """Databricks objects of a workspace that no longer exists are gone too (the token is refused)."""
+    return kind.startswith("databricks:") and isinstance(error, (PermissionDenied, Unauthenticated, LabctlError))

@@ -1,0 +1,66 @@
+"""The sandbox as a background process that `labctl up --sandbox` starts once and later commands reuse."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from agent.errors import UNAVAILABLE, LabctlError
+from agent.sandbox.server import Endpoints
+
+
+def running(state_dir: Path) -> Endpoints | None:
+    """The endpoints of a live sandbox in `state_dir`, or None."""
+    if not (state_dir / "endpoints.json").exists():
+        return None
+    try:
+        endpoints = Endpoints.read(state_dir)
+        os.kill(endpoints.pid, 0)
+        answer = requests.get(f"{endpoints.control_url()}/health", timeout=2)
+        return endpoints if answer.ok else None
+    except (OSError, ValueError, TypeError, requests.RequestException):
+        return None
+
+
+def ensure_running(state_dir: Path, timeout: float = 30.0) -> Endpoints:
+    endpoints = running(state_dir)
+    if endpoints is not None:
+        return endpoints
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "endpoints.json").unlink(missing_ok=True)
+    log = (state_dir / "sandbox.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from agent.cli import main; main()", "sandbox", "serve", "--state-dir", str(state_dir)],
+        stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LabctlError(f"The sandbox exited at start (code {process.returncode}); see {state_dir / 'sandbox.log'}.",
+                              UNAVAILABLE)
+        endpoints = running(state_dir)
+        if endpoints is not None and endpoints.pid == process.pid:
+            return endpoints
+        time.sleep(0.1)
+    raise LabctlError(f"The sandbox did not start within {timeout:.0f} s; see {state_dir / 'sandbox.log'}.", UNAVAILABLE)
+
+
+def stop(state_dir: Path) -> bool:
+    endpoints = running(state_dir)
+    if endpoints is None:
+        return False
+    os.kill(endpoints.pid, signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(endpoints.pid, 0)
+        except OSError:
+            break
+        time.sleep(0.05)
+    (state_dir / "endpoints.json").unlink(missing_ok=True)
+    return True

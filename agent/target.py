@@ -1,0 +1,108 @@
+"""Where the lab lives: Azure or the sandbox. The two differ only in endpoints and credentials; every
+operation gets its SDK clients from here and is otherwise the same code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from agent.errors import UNAVAILABLE, LabctlError, UsageError
+from agent.outputs import StackOutputs
+from agent.workdir import read_json, sandbox_dir, stack_dir, write_json
+
+ARM_SCOPE = "https://management.azure.com/.default"
+
+
+@dataclass
+class Target:
+    kind: str  # "cloud" or "sandbox"
+    subscription_id: str
+    credential: Any
+    arm_url: str | None = None
+    ca_file: str | None = None
+    control_url: str | None = None
+
+    # Azure Resource Manager ----------------------------------------------------------------------
+
+    def _arm_kwargs(self) -> dict:
+        if self.kind == "cloud":
+            return {}
+        return {"base_url": self.arm_url, "connection_verify": self.ca_file, "credential_scopes": [ARM_SCOPE]}
+
+    def cognitive(self):
+        from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+        return CognitiveServicesManagementClient(self.credential, self.subscription_id, **self._arm_kwargs())
+
+    def resources(self):
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        return ResourceManagementClient(self.credential, self.subscription_id, **self._arm_kwargs())
+
+    # Databricks ----------------------------------------------------------------------------------
+
+    def workspace_client(self, outputs: StackOutputs):
+        return self.workspace_client_for(outputs.workspace_url, outputs.workspace_resource_id)
+
+    def workspace_client_for(self, host: str, resource_id: str):
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.config import Config
+
+        if self.kind == "cloud":
+            # The deploying identity (az login, a service principal or a managed identity) is a workspace admin.
+            return WorkspaceClient(config=Config(host=host, azure_workspace_resource_id=resource_id))
+        access = self.sandbox_workspace(resource_id.rstrip("/").split("/")[-1])
+        os.environ["REQUESTS_CA_BUNDLE"] = access["ca_bundle"]  # trust the sandbox's CA besides the public ones
+        return WorkspaceClient(config=Config(host=host, token=access["token"], auth_type="pat"))
+
+    def sandbox_workspace(self, name: str) -> dict:
+        answer = requests.get(f"{self.control_url}/databricks/workspaces/{name}", timeout=10)
+        if answer.status_code == 404:
+            raise LabctlError(f"The sandbox has no workspace {name!r}; run `labctl up --sandbox` again.", UNAVAILABLE)
+        answer.raise_for_status()
+        return answer.json()
+
+    def openai_key(self, outputs: StackOutputs) -> str:
+        """The account key, read from ARM when an operation needs it (never stored by labctl)."""
+        keys = self.cognitive().accounts.list_keys(outputs.resource_group_name, outputs.openai_account_name)
+        return keys.key1
+
+    # Persistence ---------------------------------------------------------------------------------
+
+    def save(self, stack: str) -> None:
+        write_json(stack_dir(stack) / "target.json", {"kind": self.kind, "subscription_id": self.subscription_id})
+
+
+def sandbox_target(endpoints) -> Target:
+    from agent.sandbox.credentials import SandboxCredential
+
+    return Target("sandbox", endpoints.subscription_id, SandboxCredential(), endpoints.arm_url, endpoints.ca_file,
+                  endpoints.control_url())
+
+
+def cloud_target(subscription_id: str | None) -> Target:
+    from azure.identity import DefaultAzureCredential
+
+    subscription_id = subscription_id or os.environ.get("ARM_SUBSCRIPTION_ID") or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if not subscription_id:
+        raise UsageError("No Azure subscription: set ARM_SUBSCRIPTION_ID (or -c azure-native:subscriptionId=<id>).")
+    return Target("cloud", subscription_id, DefaultAzureCredential())
+
+
+def load_target(stack: str, *, start_sandbox: bool = False) -> Target:
+    """The target a stack was brought up on (sandbox: the running sandbox, started again if asked)."""
+    saved = read_json(stack_dir(stack) / "target.json")
+    if saved is None:
+        raise UsageError(f"Stack {stack!r} was never brought up; run `labctl up --stack {stack}` first.")
+    if saved["kind"] == "cloud":
+        return cloud_target(saved["subscription_id"])
+    from agent.sandbox import process
+
+    endpoints = process.ensure_running(sandbox_dir()) if start_sandbox else process.running(sandbox_dir())
+    if endpoints is None:
+        raise LabctlError("The sandbox is not running (its resources are gone with it); run `labctl up --sandbox`.",
+                          UNAVAILABLE)
+    return sandbox_target(endpoints)
