@@ -210,7 +210,8 @@ def demo(results: Annotated[Path, typer.Option(help="Where results are downloade
     from agent.lifecycle.demo import demo as run_demo
 
     report = run_demo(results.resolve(), progress)
-    human = [f"{r['lab']}: {r['result_state']}  {r.get('summary') or ''}" for r in report["runs"]]
+    human = [f"[yellow]notice:[/yellow] {notice}" for notice in report.get("notices", [])]
+    human += [f"{r['lab']}: {r['result_state']}  {r.get('summary') or ''}" for r in report["runs"]]
     human.append(f"results: {report['results']}")
     human.append("teardown: " + ("clean" if report["down"]["clean"] else "LEFT BEHIND " + str(report["down"])))
     emit(report, "\n".join(human))
