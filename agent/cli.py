@@ -240,3 +240,12 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("aborted")
         raise SystemExit(130) from None
+    except Exception as error:
+        from agent.errors import UNAVAILABLE, describe_service_error
+
+        sentence = describe_service_error(error)
+        if sentence is None:
+            raise
+        logging.getLogger("labctl").debug("service error", exc_info=error)
+        console.print(f"[red]error:[/red] {sentence}", soft_wrap=True, highlight=False)
+        raise SystemExit(UNAVAILABLE) from None

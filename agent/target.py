@@ -28,7 +28,7 @@ class Target:
     # Azure Resource Manager ----------------------------------------------------------------------
 
     def _arm_kwargs(self) -> dict:
-        if self.kind == "cloud":
+        if self.arm_url is None:  # Azure's public cloud: the SDKs' defaults
             return {}
         return {"base_url": self.arm_url, "connection_verify": self.ca_file, "credential_scopes": [ARM_SCOPE]}
 

@@ -1,0 +1,118 @@
+"""The lab lifecycle end to end in the sandbox: up -> stage -> run -> down, from every partial state."""
+
+import json
+import signal
+import time
+
+from tests.lifecycle.conftest import EMPTY
+
+
+def test_up_stage_run_down_leaves_nothing(labctl):
+    outputs = labctl.json("up", "--sandbox", "--stack", "e2e", "-c", "owner=tester@example.com")
+    assert outputs["target"] == "sandbox" and outputs["dataPath"] == "/Volumes/main/labctl/labdata"
+    assert "openaiApiKey" not in outputs
+    inventory = labctl.inventory_of("e2e")
+    assert inventory["resource_groups"] == ["rg-labctl-e2e", "rg-labctl-e2e-databricks"]
+    assert len(inventory["accounts"]) == 1 and len(inventory["clusters"]) == 1
+
+    staged = labctl.json("stage", "--stack", "e2e")
+    assert staged["wheel"]["uploaded"] and staged["lab_entry_points"]
+    assert any("sample data" in n for n in staged["notices"])  # no network here: labctl says it used its own
+    again = labctl.json("stage", "--stack", "e2e")
+    assert not again["wheel"]["uploaded"] and not any(d["uploaded"] for d in again["data"])
+
+    runs = labctl.json("run", "smoke", "--stack", "e2e")["runs"]
+    assert runs[0]["result_state"] == "SUCCESS" and "answered" in runs[0]["summary"]
+    smoke = json.loads(open(runs[0]["results_dir"] + "/smoke.json").read())
+    assert smoke["deployment"] == "chat" and smoke["usage"]["total_tokens"] > 0
+
+    status = labctl.json("status", "--stack", "e2e")
+    assert status["cluster"]["state"] == "RUNNING" and status["accruing"]
+
+    report = labctl.json("down", "--stack", "e2e", "--yes")
+    assert report["clean"] and report["purged"] == [outputs["openaiAccountName"]]
+    assert labctl.inventory_of("e2e") == EMPTY
+
+
+def test_down_right_after_up_and_twice_in_a_row(labctl):
+    labctl("up", "--sandbox", "--stack", "p1")
+    assert labctl.json("down", "--stack", "p1", "--yes")["clean"]
+    assert labctl.inventory_of("p1") == EMPTY
+    second = labctl.json("down", "--stack", "p1", "--yes")
+    assert second["clean"] and second["purged"] == []
+
+
+def test_down_after_an_interrupted_stage(labctl):
+    labctl("up", "--sandbox", "--stack", "p2")
+    labctl.control("PUT", "/faults", json={"rules": [{"path": "validation_set", "status": 500}]})
+    failed = labctl("stage", "--stack", "p2", expect=3)
+    assert "error:" in failed.stderr and "Traceback" not in failed.stderr
+    labctl.control("DELETE", "/faults")
+    assert labctl.json("down", "--stack", "p2", "--yes")["clean"]
+    assert labctl.inventory_of("p2") == EMPTY
+
+
+def _slow_model(labctl):
+    labctl.control("PUT", "/model", json={"latency_per_token_ms": 150})
+
+
+def _wait_for_submission(labctl, stack: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    journal = labctl.state_file(stack, "journal.json")
+    while time.monotonic() < deadline:
+        if journal.exists():
+            entries = [e for e in json.loads(journal.read_text())["entries"].values() if e["kind"] == "run"]
+            if entries and entries[0]["status"] == "submitted":
+                return entries[0]
+        time.sleep(0.2)
+    raise AssertionError("labctl run never recorded a submission")
+
+
+def test_killed_run_resumes_from_the_journal_without_resubmitting(labctl):
+    labctl("up", "--sandbox", "--stack", "p3")
+    labctl("stage", "--stack", "p3")
+    _slow_model(labctl)
+    try:
+        first = labctl.spawn("run", "smoke", "--stack", "p3")
+        entry = _wait_for_submission(labctl, "p3")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        runs = labctl.json("run", "smoke", "--stack", "p3")["runs"]
+    finally:
+        labctl.control("PUT", "/model", json={})
+    assert runs[0]["run_id"] == entry["data"]["run_id"] and runs[0]["result_state"] == "SUCCESS"
+    workspace = [w for w in labctl.control("GET", "/inventory")["databricks_workspaces"] if w["name"] == "dbw-labctl-p3"]
+    access = labctl.control("GET", "/databricks/workspaces/dbw-labctl-p3")
+    import requests
+
+    listed = requests.get(f"{access['host']}/api/2.2/jobs/runs/list", headers={"Authorization": f"Bearer {access['token']}"},
+                          verify=access["ca_bundle"], timeout=10).json()["runs"]
+    assert [r["run_id"] for r in listed] == [entry["data"]["run_id"]]  # submitted exactly once
+    assert workspace and labctl.json("down", "--stack", "p3", "--yes")["clean"]
+
+
+def test_down_in_the_middle_of_a_run_cancels_it(labctl):
+    labctl("up", "--sandbox", "--stack", "p4")
+    labctl("stage", "--stack", "p4")
+    _slow_model(labctl)
+    try:
+        running = labctl.spawn("run", "smoke", "--stack", "p4")
+        entry = _wait_for_submission(labctl, "p4")
+        running.send_signal(signal.SIGKILL)
+        running.wait(timeout=10)
+        report = labctl.json("down", "--stack", "p4", "--yes")
+    finally:
+        labctl.control("PUT", "/model", json={})
+    assert report["cancelled_runs"] == [entry["data"]["run_id"]] and report["clean"]
+    assert labctl.inventory_of("p4") == EMPTY
+
+
+def test_down_after_a_failed_destroy_finishes_the_job(labctl):
+    labctl("up", "--sandbox", "--stack", "p5")
+    labctl.control("PUT", "/faults", json={"rules": [
+        {"path": "/resourcegroups/rg-labctl-p5$", "method": "DELETE", "status": 500}]})
+    failed = labctl.json("down", "--stack", "p5", "--yes", expect=1)
+    assert not failed["clean"] and any("rg-labctl-p5" in f for f in failed["failures"] + failed["leftovers"])
+    labctl.control("DELETE", "/faults")
+    assert labctl.json("down", "--stack", "p5", "--yes")["clean"]
+    assert labctl.inventory_of("p5") == EMPTY
