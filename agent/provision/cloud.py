@@ -57,8 +57,12 @@ def select_stack(stack: str):
 
 
 def _last_line(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip() and "stderr" not in line.lower()]
-    return lines[-1] if lines else str(error)
+    """Pulumi's own verdict: the last `error:` line of its stderr (CommandError carries code, stdout, stderr)."""
+    text = str(error)
+    stderr = text.split("stderr:", 1)[1] if "stderr:" in text else text
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    verdicts = [line for line in lines if line.startswith("error:")]
+    return (verdicts or lines or [text])[-1]
 
 
 def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutputs:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import certifi
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -20,7 +23,9 @@ def install(world: World, ca_file) -> WorkspaceRegistry:
     registry = WorkspaceRegistry(world)
     # Clients of the sandbox's HTTPS workspace URL trust its CA as well as the public ones.
     registry.ca_bundle = world.state_dir / "tls" / "bundle.pem"
-    registry.ca_bundle.write_bytes(open(certifi.where(), "rb").read() + b"\n" + ca_file.read_bytes())
+    trusted = os.environ.get("REQUESTS_CA_BUNDLE")
+    base = Path(trusted) if trusted and Path(trusted).is_file() else Path(certifi.where())
+    registry.ca_bundle.write_bytes(base.read_bytes() + b"\n" + ca_file.read_bytes())
     world.extensions["databricks"] = registry
     world.extensions.setdefault("routers", []).extend([
         lambda _: api.build_router(registry),
