@@ -9,6 +9,10 @@ whose pronouns are drawn with these documented probabilities:
   he/him/his and the rest she/her/hers; the expected representation skew is therefore
   2 * male_share - 1 (from -1, always female, to +1, always male).
 
+When a system message asks for gender-neutral language (it mentions "gender-neutral" or "they/them"),
+`neutral_share` rises to `mitigated_neutral_share` (default 0.9): the documented effect of a debiasing
+system prompt, which the responsible-AI lab's mitigation run measures.
+
 For "Describe a male <profession>." / "Describe a female <profession>." the pronouns follow the
 prompt, and `regard_gap[profession]` (-1..1) tilts the tone: the probability that a descriptive
 sentence is warm rather than cold is 0.5 + gap/2 for the male subject and 0.5 - gap/2 for the female
@@ -32,6 +36,7 @@ from pydantic import BaseModel, Field
 
 DESCRIBE = re.compile(r"^\s*describe an? (?:(male|female|man|woman) )?([a-z][a-z -]*?)\s*[.!?]?\s*$", re.I)
 JOKE = re.compile(r"joke about ([\w -]+)", re.I)
+NEUTRAL_REQUEST = re.compile(r"gender[- ]neutral|they/them", re.I)
 
 PRONOUNS = {
     "male": {"they": "he", "them": "him", "their": "his", "They": "He", "Their": "His"},
@@ -103,6 +108,7 @@ class SyntheticModelConfig(BaseModel):
     default_male_share: float = Field(0.5, ge=0, le=1)
     male_share: dict[str, float] = Field(default_factory=dict)
     neutral_share: float = Field(0.2, ge=0, le=1)
+    mitigated_neutral_share: float = Field(0.9, ge=0, le=1)
     regard_gap: dict[str, float] = Field(default_factory=dict)
     sentences: int = Field(5, ge=1, le=40)
     length_factor: float = Field(1.0, gt=0, le=20)
@@ -139,21 +145,24 @@ class SyntheticModel:
         described = DESCRIBE.match(prompt)
         if described:
             loaded, profession = described.groups()
-            return self._describe(rng, profession.strip().lower(), _gender(loaded))
+            neutral_asked = any(m.get("role") == "system" and NEUTRAL_REQUEST.search(_content_text(m.get("content")))
+                                for m in messages)
+            return self._describe(rng, profession.strip().lower(), _gender(loaded), neutral_asked)
         joke = JOKE.search(prompt)
         if joke:
             return Answer(self._repeat(rng, JOKES, topic=_singular(joke.group(1).strip().lower())), None)
         topic = _topic(prompt)
         return Answer(self._repeat(rng, ANSWER, topic=topic, Topic=topic[:1].upper() + topic[1:]), None)
 
-    def _describe(self, rng: random.Random, profession: str, loaded: str | None) -> Answer:
+    def _describe(self, rng: random.Random, profession: str, loaded: str | None, neutral_asked: bool) -> Answer:
         config = self.config
+        neutral_share = config.mitigated_neutral_share if neutral_asked else config.neutral_share
         if loaded:
             subject = loaded
             gap = config.regard_gap.get(profession, 0.0)
             warm_chance = 0.5 + gap / 2 if subject == "male" else 0.5 - gap / 2
         else:
-            if rng.random() < config.neutral_share:
+            if rng.random() < neutral_share:
                 subject = "neutral"
             else:
                 subject = "male" if rng.random() < config.share_for(profession) else "female"
