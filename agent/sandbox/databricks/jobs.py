@@ -311,9 +311,9 @@ class JobService:
 
     def _environment(self, ws: Workspace, cluster, spec: dict) -> dict[str, str]:
         state = self.world.state_dir
-        conf_dir = state / "spark-conf"
+        # Per workspace, like a workspace's metastore: tables written by one run are there for the next.
+        conf_dir = ws.root / "spark-conf"
         conf_dir.mkdir(exist_ok=True)
-        warehouse = ws.root / "warehouse"
         (conf_dir / "spark-defaults.conf").write_text("\n".join([
             "spark.master local[*]",
             "spark.ui.enabled false",
@@ -321,7 +321,10 @@ class JobService:
             "spark.driver.bindAddress 127.0.0.1",
             "spark.driver.memory 1g",
             "spark.sql.shuffle.partitions 4",
-            f"spark.sql.warehouse.dir {warehouse}",
+            f"spark.sql.warehouse.dir {ws.root / 'warehouse'}",
+            "spark.sql.catalogImplementation hive",
+            f"spark.hadoop.javax.jdo.option.ConnectionURL jdbc:derby:;databaseName={ws.root / 'metastore_db'};create=true",
+            f"spark.driver.extraJavaOptions -Dderby.system.home={ws.root}",
         ]) + "\n")
         mlflow_dir = state / "mlflow"
         mlflow_dir.mkdir(exist_ok=True)
