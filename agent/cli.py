@@ -18,6 +18,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="Stand up, run, report and tear down the Azure Databricks + Azure OpenAI AI labs.")
 sandbox_app = typer.Typer(no_args_is_help=True, help="The offline twin of Azure OpenAI, ARM and Databricks.")
 app.add_typer(sandbox_app, name="sandbox")
+llmops_app = typer.Typer(no_args_is_help=True, help="Helpers for the LLMOps lab.")
+app.add_typer(llmops_app, name="llmops")
 
 console = Console(stderr=True)
 out = Console(soft_wrap=True)
@@ -219,6 +221,26 @@ def demo(results: Annotated[Path, typer.Option(help="Where results are downloade
         from agent.errors import FAILED
 
         raise typer.Exit(FAILED)
+
+
+@llmops_app.command("ui")
+def llmops_ui(stack: StackOption = "lab"):
+    """How to open the MLflow UI on the LLMOps lab's experiment."""
+    from agent.outputs import StackOutputs
+    from agent.workdir import sandbox_dir
+
+    outputs = StackOutputs.load(stack)
+    experiment = f"/Shared/labctl-llmops-{stack}"
+    if outputs.target == "sandbox":
+        store = f"sqlite:///{sandbox_dir() / 'mlflow' / 'mlflow.db'}"
+        command = f"uv run mlflow ui --backend-store-uri {store} --host 127.0.0.1 --port 5000"
+        human = (f"The sandbox's MLflow store is {store}.\nRun:  {command}\nthen open http://127.0.0.1:5000 "
+                 f"and the experiment {experiment} (its Traces tab shows every call).")
+        emit({"tracking_uri": store, "command": command, "experiment": experiment}, human)
+    else:
+        url = f"{outputs.workspace_url}/ml/experiments"
+        emit({"tracking_uri": "databricks", "url": url, "experiment": experiment},
+             f"Open {url} in the workspace and choose the experiment {experiment}.")
 
 
 @sandbox_app.command("stop")

@@ -236,10 +236,12 @@ class JobService:
             task.logs_path = folder / "output.log"
             task.start_time = _ms(self.world.now())
             task.life_cycle_state, task.state_message = "RUNNING", "In run"
+            driver = ws.root / "driver"  # like /databricks/driver: the working directory every run shares
+            driver.mkdir(exist_ok=True)
             with task.logs_path.open("wb") as log:
                 task.process = subprocess.Popen(
                     [sys.executable, "-m", "agent.sandbox.databricks.task_entry", str(folder / "task.json")],
-                    cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
+                    cwd=driver, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
                     start_new_session=True,
                 )
                 timeout = int(task.spec.get("timeout_seconds") or run.timeout_seconds or 0)
