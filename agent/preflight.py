@@ -1,0 +1,210 @@
+"""`labctl preflight`: before anything is created, which region, which model versions, which fine-tune
+base, is there quota, and what will the lab cost.
+
+For every candidate region, through azure-mgmt-cognitiveservices (models and usages per location):
+- each requested deployment resolves to the most preferred model family, newest version, that offers the
+  SKU, is not retired or retiring before the lab ends, and has free quota for the capacity;
+- the fine-tune base resolves to the most preferred base that can still be trained when the lab ends, with
+  Standard training in that region if possible, else Global;
+and the first region where everything resolves is chosen (or the forced one, which must satisfy all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from importlib import resources
+
+import yaml
+
+from agent.errors import UNAVAILABLE, LabctlError
+
+DEFAULT_REGIONS = ("eastus2", "northcentralus", "swedencentral", "switzerlandwest")
+DEFAULT_CHAT_PREFERENCES = ("gpt-5-mini", "gpt-5.4-mini", "gpt-5-nano", "gpt-5.1")
+DEFAULT_FINE_TUNE_PREFERENCES = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-4o")
+TRAINING_ORDER = ("Standard", "GlobalStandard")
+
+
+@dataclass
+class DeploymentRequest:
+    name: str
+    families: list[str]
+    sku: str = "GlobalStandard"
+    capacity: int = 10
+
+
+@dataclass
+class RegionVerdict:
+    region: str
+    ok: bool
+    deployments: dict[str, dict] = field(default_factory=dict)
+    fine_tune: dict | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text[:10]) if text else None
+
+
+def assess_region(client, region: str, requests: list[DeploymentRequest], fine_tune: list[str] | None,
+                  lab_end: dt.date, training_types: tuple[str, ...] = TRAINING_ORDER) -> RegionVerdict:
+    verdict = RegionVerdict(region, ok=True)
+    try:
+        models = [m.model for m in client.models.list(region)]
+        usages = {u.name.value: u for u in client.usages.list(region)}
+    except Exception as error:  # a region this subscription cannot use
+        verdict.ok = False
+        verdict.reasons.append(f"catalog unavailable: {error}")
+        return verdict
+    for request in requests:
+        chosen, why = _resolve_deployment(models, usages, request, lab_end)
+        if chosen is None:
+            verdict.ok = False
+            verdict.reasons.append(f"{request.name}: {why}")
+        else:
+            verdict.deployments[request.name] = chosen
+    if fine_tune:
+        chosen, why = _resolve_fine_tune(models, fine_tune, lab_end, training_types)
+        if chosen is None:
+            verdict.ok = False
+            verdict.reasons.append(f"fine-tuning: {why}")
+        else:
+            verdict.fine_tune = chosen
+    return verdict
+
+
+def _resolve_deployment(models, usages, request: DeploymentRequest, lab_end: dt.date) -> tuple[dict | None, str]:
+    rejected = []
+    for family in request.families:
+        versions = sorted((m for m in models if m.name == family), key=lambda m: m.version, reverse=True)
+        if not versions:
+            rejected.append(f"{family} not offered")
+            continue
+        for model in versions:
+            retires = _date((model.deprecation.inference if model.deprecation else None))
+            sku = next((s for s in model.skus or [] if s.name == request.sku), None)
+            if retires is not None and retires <= lab_end:
+                rejected.append(f"{family} {model.version} retires {retires} (before the lab ends {lab_end})")
+                continue
+            if sku is None:
+                rejected.append(f"{family} {model.version} has no {request.sku} SKU")
+                continue
+            usage = usages.get(sku.usage_name)
+            free = int(usage.limit - usage.current_value) if usage else 0
+            if free < request.capacity:
+                rejected.append(f"{family} {model.version}: {free}K TPM of {request.sku} quota free, "
+                                f"{request.capacity}K needed")
+                continue
+            return {"model": family, "version": model.version, "sku": request.sku, "capacity": request.capacity,
+                    "free_quota": free, "retires": str(retires) if retires else None}, ""
+    return None, "; ".join(rejected) or "no candidate model"
+
+
+def _resolve_fine_tune(models, preferences: list[str], lab_end: dt.date,
+                       training_types: tuple[str, ...]) -> tuple[dict | None, str]:
+    rejected = []
+    for family in preferences:
+        versions = sorted((m for m in models if m.name == family and (m.capabilities or {}).get("fineTune") == "true"),
+                          key=lambda m: m.version, reverse=True)
+        if not versions:
+            rejected.append(f"{family} cannot be fine-tuned")
+            continue
+        for model in versions:
+            ends = _date(model.deprecation.fine_tune if model.deprecation else None)
+            if ends is not None and ends <= lab_end:
+                rejected.append(f"{family} {model.version} training ends {ends}")
+                continue
+            offered = ((model.finetune_capabilities or {}).get("trainingTypes") or "").split(",")
+            training = next((t for t in training_types if t in offered), None)
+            if training is None:
+                rejected.append(f"{family} {model.version} has no {'/'.join(training_types)} training here")
+                continue
+            return {"base_model": f"{family}-{model.version}", "training_type": training,
+                    "training_ends": str(ends) if ends else None}, ""
+    return None, "; ".join(rejected) or "no candidate base"
+
+
+@dataclass
+class PreflightResult:
+    chosen: RegionVerdict | None
+    regions: list[RegionVerdict]
+    lab_end: dt.date
+    cost: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {"lab_end": str(self.lab_end), "chosen": self.chosen.region if self.chosen else None,
+                "regions": [v.__dict__ for v in self.regions], "cost": self.cost}
+
+
+def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str] | None, regions: list[str],
+                  lab_end: dt.date, force_region: str | None = None,
+                  training_types: tuple[str, ...] = TRAINING_ORDER) -> PreflightResult:
+    candidates = [force_region] if force_region else regions
+    verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types) for r in candidates]
+    chosen = next((v for v in verdicts if v.ok), None)
+    result = PreflightResult(chosen, verdicts, lab_end)
+    if chosen is None:
+        raise PreflightError(_nothing_fits(requests, verdicts, force_region), result)
+    return result
+
+
+class PreflightError(LabctlError):
+    def __init__(self, message: str, result: PreflightResult):
+        super().__init__(message, UNAVAILABLE)
+        self.result = result
+
+
+def _nothing_fits(requests: list[DeploymentRequest], verdicts: list[RegionVerdict], forced: str | None) -> str:
+    reasons = "; ".join(f"{v.region}: {' / '.join(v.reasons)}" for v in verdicts)
+    wanted = ", ".join(f"{r.capacity}K TPM of {r.sku} for {' or '.join(r.families)}" for r in requests)
+    where = f"the forced region {forced}" if forced else "no candidate region"
+    return f"{where} can host {wanted} with fine-tuning as asked ({reasons})."
+
+
+# Cost estimate ---------------------------------------------------------------------------------------
+
+
+def load_prices(path=None) -> dict:
+    text = open(path).read() if path else resources.files("agent.data").joinpath("prices.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: float, autotermination_minutes: int,
+                  chat_model: str, chat_calls: int, prompt_tokens: int, completion_tokens: int,
+                  fine_tune_base: str | None, training_tokens: int, epochs: int, hosting_hours: float) -> dict:
+    items = []
+    cluster_hours = hours + autotermination_minutes / 60
+    vm = prices["vm_per_hour"].get(node_type)
+    dbu = prices["dbu_per_hour"].get(node_type)
+    if vm is not None:
+        items.append(("cluster VM", f"{cluster_hours:.2f} h x ${vm}/h", cluster_hours * vm))
+    if dbu is not None:
+        rate = prices["dbu_price"].get(workspace_sku, 0)
+        items.append(("Databricks DBUs", f"{cluster_hours:.2f} h x {dbu} DBU/h x ${rate}/DBU", cluster_hours * dbu * rate))
+    token_price = prices["tokens_per_million"].get(chat_model)
+    if token_price:
+        cost = (prompt_tokens * token_price["input"] + completion_tokens * token_price["output"]) / 1e6
+        items.append(("chat tokens", f"{chat_calls} calls, {prompt_tokens:,} in / {completion_tokens:,} out on {chat_model}",
+                      cost))
+    if fine_tune_base:
+        family = fine_tune_base.rsplit("-", 3)[0]
+        tuning = prices["fine_tuning"].get(family)
+        if tuning:
+            billed = training_tokens * epochs
+            items.append(("fine-tune training", f"{training_tokens:,} tokens x {epochs} epochs", billed * tuning["training_per_million"] / 1e6))
+            items.append(("fine-tuned deployment hosting", f"{hosting_hours:.2f} h x ${tuning['hosting_per_hour']}/h",
+                          hosting_hours * tuning["hosting_per_hour"]))
+    total = sum(i[2] for i in items)
+    return {"label": "ESTIMATE (list prices; not a quote)", "prices_as_of": prices["as_of"], "currency": prices["currency"],
+            "items": [{"item": a, "basis": b, "cost": round(c, 4)} for a, b, c in items], "total": round(total, 2)}
+
+
+def planned_usage(reasoning: bool) -> tuple[int, int, int]:
+    """Calls, prompt tokens and completion tokens the three labs send with their defaults."""
+    bias_calls = 10 * 2  # the lab's ten prompts, then the mitigation run
+    llmops_calls = 30
+    fine_tune_chat = 1
+    calls = bias_calls + llmops_calls + fine_tune_chat
+    prompt = bias_calls * 60 + llmops_calls * 30 + fine_tune_chat * 80
+    completion = bias_calls * 100 + llmops_calls * 200 + fine_tune_chat * 200
+    return calls, prompt, completion
