@@ -116,3 +116,11 @@ def test_down_after_a_failed_destroy_finishes_the_job(labctl):
     labctl.control("DELETE", "/faults")
     assert labctl.json("down", "--stack", "p5", "--yes")["clean"]
     assert labctl.inventory_of("p5") == EMPTY
+
+
+def test_preflight_prints_its_choices_and_a_dated_estimate(labctl):
+    shown = labctl("preflight", "--sandbox", "--stack", "pf").stdout
+    assert "chosen" in shown and "eastus2" in shown
+    assert "prices as of 2026-11-21" in shown and "total" in shown and "ESTIMATE" in shown
+    refused = labctl("preflight", "--sandbox", "--stack", "pf", "--training-type", "Fast", expect=2)
+    assert "--training-type 'Fast' is not Standard or GlobalStandard." in refused.stderr

@@ -1,0 +1,69 @@
+"""Preflight against the sandbox's catalog and quota."""
+
+import json
+
+import pytest
+
+from agent.lifecycle.preflight_step import PreflightOptions, preflight
+from agent.preflight import PreflightError
+from agent.target import sandbox_target
+
+
+@pytest.fixture
+def target(sandbox, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABCTL_HOME", str(tmp_path / ".labctl"))
+    return sandbox_target(sandbox.endpoints)
+
+
+def test_retired_versions_are_never_chosen(target):
+    config = {"labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-4o", "capacity": 10}])}
+    result, chosen = preflight(target, "s", config, PreflightOptions(regions=["eastus2"]), print)
+    deployment = json.loads(chosen["labctl:deployments"])[0]
+    assert deployment["model"] != "gpt-4o" and deployment["model"] == "gpt-5-mini"
+    assert result.chosen.fine_tune["base_model"] == "gpt-4.1-mini-2025-04-14"
+
+
+def test_a_region_without_quota_is_skipped_with_the_reason(sandbox, target):
+    families = ("gpt-5-mini", "gpt-5.4-mini", "gpt-5-nano", "gpt-5.1")
+    sandbox.control("PUT", "/quota/eastus2", json={f"OpenAI.GlobalStandard.{f}": 0 for f in families})
+    result, config = preflight(target, "s", {}, PreflightOptions(), print)
+    assert result.chosen.region == "northcentralus" and config["labctl:location"] == "northcentralus"
+    eastus2 = next(v for v in result.regions if v.region == "eastus2")
+    assert not eastus2.ok and "0K TPM of GlobalStandard quota free, 10K needed" in eastus2.reasons[0]
+
+
+def test_a_region_without_the_training_type_is_skipped(target):
+    options = PreflightOptions(fine_tune_bases=["gpt-4o-mini"], training_types=("Standard",))
+    result, config = preflight(target, "s", {}, options, print)
+    eastus2 = next(v for v in result.regions if v.region == "eastus2")
+    assert "gpt-4o-mini 2024-07-18 has no Standard training here" in eastus2.reasons[0]
+    assert result.chosen.region == "northcentralus"
+    assert config["labctl:fineTuneBaseModel"] == "gpt-4o-mini-2024-07-18"
+
+
+def test_forcing_a_region_that_cannot_satisfy_fails_clearly(target):
+    options = PreflightOptions(force_region="eastus2", fine_tune_bases=["gpt-4o-mini"], training_types=("Standard",))
+    with pytest.raises(PreflightError) as refused:
+        preflight(target, "s", {}, options, print)
+    assert str(refused.value).startswith("the forced region eastus2 can host 10K TPM of GlobalStandard for gpt-5-mini")
+    assert "no Standard training here" in str(refused.value) and refused.value.exit_code == 3
+
+
+def test_new_subscriptions_cannot_fine_tune_retired_bases(sandbox, target):
+    sandbox.control("PATCH", "/settings", json={"customer": "new"})
+    with pytest.raises(PreflightError, match="gpt-4.1-mini 2025-04-14 training ends 2026-10-14"):
+        preflight(target, "s", {}, PreflightOptions(regions=["eastus2"]), print)
+    result, _ = preflight(target, "s", {}, PreflightOptions(regions=["eastus2"], fine_tune=False), print)
+    assert result.chosen.fine_tune is None
+
+
+def test_choices_land_in_the_stack_config_and_the_cost_has_dated_line_items(target, tmp_path):
+    result, _ = preflight(target, "s", {"labctl:owner": "me"}, PreflightOptions(), print)
+    saved = json.loads((tmp_path / ".labctl" / "stacks" / "s" / "config.json").read_text())
+    assert saved["labctl:location"] == "eastus2" and saved["labctl:owner"] == "me"
+    assert json.loads(saved["labctl:deployments"])[0]["version"] == "2025-08-07"
+    cost = result.cost
+    assert cost["label"].startswith("ESTIMATE") and cost["prices_as_of"] == "2026-11-21"
+    items = {i["item"] for i in cost["items"]}
+    assert items == {"cluster VM", "Databricks DBUs", "chat tokens", "fine-tune training", "fine-tuned deployment hosting"}
+    assert cost["total"] == round(sum(i["cost"] for i in cost["items"]), 2)
