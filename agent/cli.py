@@ -315,6 +315,64 @@ def demo(results: Annotated[Path, typer.Option(help="Where results are downloade
         raise typer.Exit(FAILED)
 
 
+@app.command()
+def cleanup(
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Clean the sandbox instead of Azure.")] = False,
+    subscription: Annotated[str | None, typer.Option(help="Azure subscription (default $ARM_SUBSCRIPTION_ID).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete; without it nothing is deleted (dry run).")] = False,
+    older_than: Annotated[str | None, typer.Option(help="Also delete labctl resources without expiry older than this (e.g. 7d).")] = None,
+    fine_tuned_older_than: Annotated[str | None, typer.Option(help="Delete fine-tuned deployments older than this (default 24h).")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only resources whose owner tag is this.")] = None,
+    include: Annotated[list[str], typer.Option(help="Only resource groups matching this pattern (repeat).")] = [],  # noqa: B006
+    exclude: Annotated[list[str], typer.Option(help="Never resource groups matching this pattern (repeat).")] = [],  # noqa: B006
+    config: Annotated[Path | None, typer.Option("--config", help="Cleanup policy file (YAML).")] = None,
+):
+    """Find lab resources past their expiry across the subscription; report them, and with --yes remove them."""
+    import datetime as dt
+
+    from agent.cleanup import Policy, discover, execute, parse_duration, plan
+    from agent.errors import FAILED, USAGE
+    from agent.target import cloud_target, sandbox_target
+    from agent.workdir import sandbox_dir
+
+    policy = Policy.from_file(config, dt.datetime.now(dt.timezone.utc))
+    if older_than:
+        policy.older_than = parse_duration(older_than, "--older-than")
+    if fine_tuned_older_than:
+        policy.fine_tuned_max_age = parse_duration(fine_tuned_older_than, "--fine-tuned-older-than")
+    policy.owner = owner or policy.owner
+    policy.include += include
+    policy.exclude += exclude
+    if sandbox:
+        from agent.sandbox import process
+
+        target = sandbox_target(process.ensure_running(sandbox_dir()))
+    else:
+        target = cloud_target(subscription)
+    if target.subscription_id in policy.blocked_subscriptions:
+        raise LabctlError(f"Subscription {target.subscription_id} is on the blocklist of {config}; nothing was done.", USAGE)
+    decisions = plan(discover(target, progress), policy)
+    outcomes = execute(target, decisions, yes, progress)
+    rows = [o.as_dict() for o in outcomes]
+    summary = {status: sum(o.status == status for o in outcomes) for status in ("would delete", "deleted", "kept", "failed")}
+    emit({"dry_run": not yes, "subscription": target.subscription_id, "summary": summary, "resources": rows},
+         None)
+    if not State.json:
+        from rich.table import Table
+
+        table = Table(title=("DRY RUN - nothing deleted (pass --yes)" if not yes else "cleanup"))
+        for column in ("kind", "name", "resource group", "status", "why"):
+            table.add_column(column)
+        for row in rows:
+            style = {"deleted": "green", "failed": "red", "would delete": "yellow"}.get(row["status"], "")
+            table.add_row(row["kind"], row["name"], row["resource_group"] or "",
+                          f"[{style}]{row['status']}[/{style}]" if style else row["status"],
+                          row["error"] or row["reason"])
+        out.print(table)
+    if summary["failed"]:
+        raise typer.Exit(FAILED)
+
+
 @llmops_app.command("ui")
 def llmops_ui(stack: StackOption = "lab"):
     """How to open the MLflow UI on the LLMOps lab's experiment."""

@@ -27,20 +27,24 @@ class Target:
 
     # Azure Resource Manager ----------------------------------------------------------------------
 
-    def _arm_kwargs(self) -> dict:
+    def _arm_kwargs(self, retry_conflicts: bool = False) -> dict:
+        # azure-core already retries 429 and 5xx; 409 (another operation on the parent) is worth retrying too
+        # when an operation must happen regardless (cleanup).
+        extra = {"retry_on_status_codes": [409], "retry_backoff_factor": 2} if retry_conflicts else {}
         if self.arm_url is None:  # Azure's public cloud: the SDKs' defaults
-            return {}
-        return {"base_url": self.arm_url, "connection_verify": self.ca_file, "credential_scopes": [ARM_SCOPE]}
+            return extra
+        return {"base_url": self.arm_url, "connection_verify": self.ca_file, "credential_scopes": [ARM_SCOPE], **extra}
 
-    def cognitive(self):
+    def cognitive(self, retry_conflicts: bool = False):
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-        return CognitiveServicesManagementClient(self.credential, self.subscription_id, **self._arm_kwargs())
+        return CognitiveServicesManagementClient(self.credential, self.subscription_id,
+                                                 **self._arm_kwargs(retry_conflicts))
 
-    def resources(self):
+    def resources(self, retry_conflicts: bool = False):
         from azure.mgmt.resource.resources import ResourceManagementClient
 
-        return ResourceManagementClient(self.credential, self.subscription_id, **self._arm_kwargs())
+        return ResourceManagementClient(self.credential, self.subscription_id, **self._arm_kwargs(retry_conflicts))
 
     # Databricks ----------------------------------------------------------------------------------
 

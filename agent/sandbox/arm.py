@@ -310,6 +310,7 @@ def build_router(world: World) -> APIRouter:
             "type": "Microsoft.CognitiveServices/accounts/deployments",
             "sku": {"name": deployment.sku_name, "capacity": deployment.capacity},
             "tags": deployment.tags,
+            "systemData": {"createdAt": _iso(deployment.created_at), "createdByType": "User"},
             "properties": {
                 "provisioningState": state,
                 "model": {"format": "OpenAI", "name": deployment.model_name, "version": deployment.model_version},

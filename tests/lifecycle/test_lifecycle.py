@@ -124,3 +124,32 @@ def test_preflight_prints_its_choices_and_a_dated_estimate(labctl):
     assert "prices as of 2026-11-21" in shown and "total" in shown and "ESTIMATE" in shown
     refused = labctl("preflight", "--sandbox", "--stack", "pf", "--training-type", "Fast", expect=2)
     assert "--training-type 'Fast' is not Standard or GlobalStandard." in refused.stderr
+
+
+def test_cleanup_is_a_dry_run_unless_told_and_honours_its_config(labctl, tmp_path):
+    import datetime as dt
+
+    from agent.sandbox.server import Endpoints
+    from agent.target import sandbox_target
+
+    labctl("preflight", "--sandbox", "--stack", "cl")  # makes sure the background sandbox runs
+    target = sandbox_target(Endpoints(**labctl.endpoints))
+    expired = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)).isoformat()
+    target.resources().resource_groups.create_or_update(
+        "rg-expired-cli", {"location": "eastus2", "tags": {"created-by": "labctl", "expires-at": expired, "owner": "x"}})
+
+    dry = labctl.json("cleanup", "--sandbox", "--include", "rg-expired-cli")
+    assert dry["dry_run"] and [r["name"] for r in dry["resources"] if r["status"] == "would delete"] == ["rg-expired-cli"]
+    assert target.resources().resource_groups.check_existence("rg-expired-cli")
+
+    blocked = tmp_path / "blocked.yaml"
+    blocked.write_text(f"blocked_subscriptions: ['{labctl.endpoints['subscription_id']}']\n")
+    refused = labctl("cleanup", "--sandbox", "--yes", "--config", str(blocked), expect=2)
+    assert "is on the blocklist" in refused.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("keep_tag:\n  keep: [unclosed\n")
+    assert f"{broken} line" in labctl("cleanup", "--sandbox", "--config", str(broken), expect=2).stderr
+
+    done = labctl.json("cleanup", "--sandbox", "--yes", "--include", "rg-expired-cli")
+    assert [r["name"] for r in done["resources"] if r["status"] == "deleted"] == ["rg-expired-cli"]
+    assert not target.resources().resource_groups.check_existence("rg-expired-cli")
