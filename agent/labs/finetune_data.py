@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ BOM = b"\xef\xbb\xbf"
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
+BATCH_TEXTS = 4096  # texts encoded per tiktoken batch: bounded memory, few calls
+ENCODE_THREADS = max(2, os.cpu_count() or 2)
 
 Severity = Literal["error", "warning"]
 Purpose = Literal["training", "validation"]
@@ -78,7 +81,7 @@ class Distribution:
     p95: float
 
     @classmethod
-    def of(cls, values: list[int]) -> Distribution | None:
+    def of(cls, values) -> Distribution | None:
         if not values:
             return None
         ordered = sorted(values)
@@ -96,9 +99,10 @@ class Report:
     bytes: int = 0
     examples: int = 0
     findings: list[Finding] = field(default_factory=list)
-    messages_per_example: list[int] = field(default_factory=list)
-    total_tokens: list[int] = field(default_factory=list)
-    assistant_tokens: list[int] = field(default_factory=list)
+    # Compact arrays: a 1 GB file holds millions of examples.
+    messages_per_example: array = field(default_factory=lambda: array("I"))
+    total_tokens: array = field(default_factory=lambda: array("I"))
+    assistant_tokens: array = field(default_factory=lambda: array("I"))
 
     @property
     def errors(self) -> list[Finding]:
@@ -160,19 +164,18 @@ def validate_stream(
         report.findings.append(Finding(name, None, "file-size", f"the file is {size} bytes; the limit is 512 MB"))
         return report
 
+    pending: list[tuple[int, list[dict]]] = []
+    pending_texts = 0
     for number, raw in _lines(stream, report):
         example = _parse(raw, number, report)
         if example is None:
             continue
-        report.examples += 1
-        messages = example["messages"]
-        report.messages_per_example.append(len(messages))
-        total, assistant = _count_tokens(encoding, messages)
-        report.total_tokens.append(total)
-        report.assistant_tokens.append(assistant)
-        if total > limit:
-            report.findings.append(Finding(name, number, "example-tokens",
-                                           f"{total} tokens; examples over {limit} tokens are truncated", "warning"))
+        pending.append((number, example["messages"]))
+        pending_texts += len(example["messages"])
+        if pending_texts >= BATCH_TEXTS:
+            _count_batch(encoding, pending, limit, report)
+            pending, pending_texts = [], 0
+    _count_batch(encoding, pending, limit, report)
 
     if report.examples == 0 and not report.errors:
         report.findings.append(Finding(name, None, "empty-file", "the file holds no examples"))
@@ -300,18 +303,53 @@ def _text_of(content) -> str:
     return ""
 
 
-def _count_tokens(encoding, messages: list[dict]) -> tuple[int, int]:
-    texts = [_text_of(m.get("content")) for m in messages]
-    encoded = encoding.encode_ordinary_batch(texts) if len(texts) > 8 else [encoding.encode_ordinary(t) for t in texts]
+def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, report: Report) -> None:
+    """Token counts of many examples at once: one multi-threaded tiktoken call for all their texts."""
+    if not examples:
+        return
+    texts = [_text_of(m.get("content")) for _, messages in examples for m in messages]
+    lengths = [len(tokens) for tokens in encoding.encode_ordinary_batch(texts, num_threads=ENCODE_THREADS)]
+    cursor = 0
+    for number, messages in examples:
+        total, assistant = _tally(encoding, messages, lengths[cursor:cursor + len(messages)])
+        cursor += len(messages)
+        report.examples += 1
+        report.messages_per_example.append(len(messages))
+        report.total_tokens.append(total)
+        report.assistant_tokens.append(assistant)
+        if total > limit:
+            report.findings.append(Finding(report.file, number, "example-tokens",
+                                           f"{total} tokens; examples over {limit} tokens are truncated", "warning"))
+
+
+def _tally(encoding, messages: list[dict], content_lengths: list[int]) -> tuple[int, int]:
+    """The cookbook's accounting: 3 per message, every string value (role, content, name) encoded, +1 for a
+    name, +3 to prime the reply; assistant tokens are the assistant messages' content."""
     total = REPLY_PRIMING
     assistant = 0
-    for message, tokens in zip(messages, encoded):
-        total += TOKENS_PER_MESSAGE + len(tokens)
-        if "name" in message:
-            total += TOKENS_PER_NAME
+    for message, length in zip(messages, content_lengths):
+        total += TOKENS_PER_MESSAGE + length + _role_tokens(encoding, message.get("role", ""))
+        if isinstance(message.get("name"), str):
+            total += TOKENS_PER_NAME + len(encoding.encode_ordinary(message["name"]))
         if message.get("role") == "assistant":
-            assistant += len(tokens)
+            assistant += length
     return total, assistant
+
+
+_ROLE_CACHE: dict[tuple[str, str], int] = {}
+
+
+def _role_tokens(encoding, role: str) -> int:
+    key = (encoding.name, role)
+    if key not in _ROLE_CACHE:
+        _ROLE_CACHE[key] = len(encoding.encode_ordinary(role))
+    return _ROLE_CACHE[key]
+
+
+def chat_tokens(encoding, messages: list[dict]) -> int:
+    """Prompt tokens of a chat request, counted the way fine-tuning data is (see _tally)."""
+    lengths = [len(encoding.encode_ordinary(_text_of(m.get("content")))) for m in messages]
+    return _tally(encoding, messages, lengths)[0]
 
 
 def default_epochs(examples: int) -> int:

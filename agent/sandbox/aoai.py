@@ -20,8 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
 from agent.labs.finetune_data import (
-    MIN_TRAINING_EXAMPLES, REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, default_epochs, example_token_limit,
-    validate_file,
+    MIN_TRAINING_EXAMPLES, chat_tokens, default_epochs, example_token_limit, validate_file,
 )
 from agent.sandbox.credentials import OPENAI_AUDIENCES, token_audience
 from agent.sandbox.errors import OpenAiError
@@ -38,23 +37,6 @@ def _encoding(name: str):
     import tiktoken
 
     return tiktoken.get_encoding(name)
-
-
-def _text(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
-def prompt_tokens(encoding, messages: list[dict]) -> int:
-    total = REPLY_PRIMING
-    for message in messages:
-        total += TOKENS_PER_MESSAGE + len(encoding.encode_ordinary(_text(message.get("content"))))
-        if "name" in message:
-            total += TOKENS_PER_NAME
-    return total
 
 
 def build_router(world: World) -> APIRouter:
@@ -128,7 +110,7 @@ def build_router(world: World) -> APIRouter:
         n = int(body.get("n") or 1)
         budget = max_completion if max_completion is not None else max_tokens
         encoding = _encoding(deployment.encoding)
-        prompt = prompt_tokens(encoding, messages)
+        prompt = chat_tokens(encoding, messages)
         estimate = prompt + (budget if budget is not None else world.config.default_max_tokens_estimate) * n
 
         with world.lock:
@@ -406,5 +388,5 @@ def _check_fine_tune_file(path, name: str) -> tuple[str | None, int, list[int]]:
     if errors:
         first = errors[0]
         where = f"line {first.line}" if first.line else "file"
-        return f"{name} {where}: [{first.rule}] {first.message}", report.examples, report.total_tokens
-    return None, report.examples, report.total_tokens
+        return f"{name} {where}: [{first.rule}] {first.message}", report.examples, list(report.total_tokens)
+    return None, report.examples, list(report.total_tokens)
