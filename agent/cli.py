@@ -204,6 +204,51 @@ def _cost_table(cost: dict):
 
 
 @app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Chat fine-tuning JSONL files.")],
+    model: Annotated[str, typer.Option(help="Base model (sets the tokenizer and the per-example limit).")] = "gpt-4.1-mini-2025-04-14",
+    purpose: Annotated[str, typer.Option(help="training (at least 10 examples) or validation.")] = "training",
+    prices: Annotated[Path | None, typer.Option(help="A price table like agent/data/prices.yaml.")] = None,
+):
+    """Validate fine-tuning data as Azure OpenAI does, with token statistics and a training cost estimate."""
+    from agent.errors import USAGE
+    from agent.labs.finetune_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
+    from agent.preflight import load_prices
+
+    if purpose not in ("training", "validation"):
+        raise LabctlError(f"--purpose {purpose!r} is not training or validation.", USAGE)
+    table = load_prices(prices)
+    tuning = table["fine_tuning"].get(model.rsplit("-", 3)[0])
+    reports = []
+    for path in files:
+        if not path.is_file():
+            raise LabctlError(f"{path} does not exist or is not a file.", USAGE)
+        report = validate_file(path, purpose, model)
+        epochs = default_epochs(report.examples)
+        billed = billed_training_tokens(report, epochs, example_token_limit(model))
+        summary = {**report.summary(), "findings": [f.__dict__ for f in report.findings], "epochs": epochs,
+                   "billed_training_tokens": billed}
+        if tuning and purpose == "training":
+            summary["training_cost_estimate"] = {"usd": round(billed * tuning["training_per_million"] / 1e6, 4),
+                                                 "price_per_million": tuning["training_per_million"],
+                                                 "prices_as_of": table["as_of"], "label": "ESTIMATE"}
+        reports.append(summary)
+        if not State.json:
+            for finding in report.findings:
+                style = "red" if finding.severity == "error" else "yellow"
+                out.print(str(finding), style=style, markup=False, highlight=False, soft_wrap=True)
+            tokens = summary["total_tokens"] or {}
+            out.print(f"{path}: {report.examples} examples, {len(report.errors)} errors, {len(report.warnings)} warnings; "
+                      f"tokens per example min {tokens.get('min')} / median {tokens.get('median')} / max {tokens.get('max')}; "
+                      f"{epochs} epochs -> {billed:,} billed tokens"
+                      + (f", about ${summary['training_cost_estimate']['usd']:.2f} (prices of {table['as_of']})"
+                         if "training_cost_estimate" in summary else ""), highlight=False, soft_wrap=True)
+    emit({"files": reports}, None)
+    if any(r["errors"] for r in reports):
+        raise typer.Exit(USAGE)
+
+
+@app.command()
 def stage(
     stack: StackOption = "lab",
     training_file: Annotated[Path | None, typer.Option(help="Local copy of the lab's training set.")] = None,

@@ -1,0 +1,152 @@
+"""The fine-tuning data validator: every broken file gives its rule and line; no input crashes it; the lab's
+datasets validate clean with the token figures of the lab's cookbook code."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.labs.finetune_data import MAX_LINE_BYTES, validate_stream
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
+OK = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                   {"role": "assistant", "content": "a"}]}
+
+
+def line(obj) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def ten(*extra: bytes) -> list[bytes]:
+    return [line(OK)] * 10 + list(extra)
+
+
+def msgs(*messages) -> bytes:
+    return line({"messages": list(messages)})
+
+
+U, A = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
+
+# name -> (lines of the file, or raw bytes, rule expected, line expected)
+CORPUS = {
+    "truncated last line": (ten(b'{"messages": [{"role": "user", "content": "q"'), "json", 11),
+    "not json at all": ([b"hello world"], "json", 1),
+    "trailing comma": ([b'{"messages": [],}'], "json", 1),
+    "latin-1 text": (ten('{"messages": "caf\u00e9"}'.encode("latin-1")), "encoding", 11),
+    "utf-16 file": ('{"messages": []}\n'.encode("utf-16"), "encoding", 1),
+    "bom in the middle": (ten(b"\xef\xbb\xbf" + line(OK)), "json", 11),
+    "empty file": (b"", "empty-file", None),
+    "only blank lines": (b"\n\n  \n", "empty-file", None),
+    "huge line": ([line(OK), b'{"messages": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}'], "line-too-long", 2),
+    "top-level array": ([b"[1, 2]"], "data-type", 1),
+    "top-level string": ([b'"just text"'], "data-type", 1),
+    "no messages key": ([line({"prompt": "p", "completion": "c"})], "missing-messages", 1),
+    "messages not a list": ([line({"messages": "hi"})], "missing-messages", 1),
+    "messages empty": ([line({"messages": []})], "missing-messages", 1),
+    "message is a string": ([msgs("hello", A)], "message-type", 1),
+    "message without role": ([msgs({"content": "q"}, A)], "message-missing-key", 1),
+    "message without content": ([msgs({"role": "user"}, A)], "message-missing-key", 1),
+    "unknown key": ([msgs({**U, "mood": "happy"}, A)], "message-unrecognized-key", 1),
+    "unknown role": ([msgs({"role": "human", "content": "q"}, A)], "unrecognized-role", 1),
+    "empty content": ([msgs({"role": "user", "content": "  "}, A)], "missing-content", 1),
+    "null content": ([msgs({"role": "user", "content": None}, A)], "missing-content", 1),
+    "numeric content": ([msgs({"role": "user", "content": 42}, A)], "missing-content", 1),
+    "no assistant": ([msgs({"role": "system", "content": "s"}, U)], "no-assistant-message", 1),
+    "weight two": ([msgs(U, {**A, "weight": 2})], "weight", 1),
+    "weight true": ([msgs(U, {**A, "weight": True})], "weight", 1),
+    "weight on user": ([msgs({**U, "weight": 1}, A)], "weight", 1),
+    "tool call without function": ([msgs(U, {"role": "assistant", "tool_calls": [{"id": "1", "type": "function"}]})],
+                                   "tool-call-format", 1),
+    "tool call arguments not text": ([msgs(U, {"role": "assistant", "tool_calls": [
+        {"id": "1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]})], "tool-call-format", 1),
+    "nine examples": ([line(OK)] * 9, "min-examples", None),
+    "error on line 7 of 12": ([line(OK)] * 6 + [msgs(U)] + [line(OK)] * 5, "no-assistant-message", 7),
+}
+
+
+def as_bytes(content) -> bytes:
+    return content if isinstance(content, bytes) else b"\n".join(content) + b"\n"
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_each_broken_file_names_its_rule_and_line(name):
+    content, rule, line_number = CORPUS[name]
+    report = validate_stream(io.BytesIO(as_bytes(content)), f"{name}.jsonl", purpose="training")
+    errors = report.errors
+    assert errors, f"{name}: no error found"
+    assert (errors[0].rule, errors[0].line) == (rule, line_number), [str(e) for e in errors]
+    assert str(errors[0]).startswith(f"{name}.jsonl")
+
+
+def test_the_corpus_covers_at_least_25_broken_files_and_every_rule():
+    assert len(CORPUS) >= 25
+    assert {rule for _, rule, _ in CORPUS.values()} >= {
+        "json", "encoding", "empty-file", "line-too-long", "data-type", "missing-messages", "message-type",
+        "message-missing-key", "message-unrecognized-key", "unrecognized-role", "missing-content",
+        "no-assistant-message", "weight", "tool-call-format", "min-examples"}
+
+
+def test_warnings_are_separate_from_errors():
+    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, A)] * 10)), "w.jsonl")
+    assert report.ok and {w.rule for w in report.warnings} == {"missing-system"}
+    long = msgs({"role": "system", "content": "word " * 40_000}, U, A)
+    report = validate_stream(io.BytesIO(b"\n".join([long] + [line(OK)] * 10)), "l.jsonl", model="gpt-4.1-nano-2025-04-14")
+    assert report.ok and [w.rule for w in report.warnings] == ["example-tokens"]
+
+
+def test_a_valid_tool_call_and_weights_pass():
+    call = {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                                  "function": {"name": "f", "arguments": "{}"}}]}
+    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, call, {**A, "weight": 0}, {**A, "weight": 1})] * 10)), "t")
+    assert report.errors == []
+
+
+def cookbook_figures(path: Path) -> dict:
+    """The lab's cookbook counting, written out plainly: cl100k_base, 3 per message, every value, +3."""
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+    totals, assistants, counts = [], [], []
+    for raw in path.read_text(encoding="utf-8-sig").splitlines():
+        messages = json.loads(raw)["messages"]
+        total = 3
+        for message in messages:
+            total += 3
+            for key, value in message.items():
+                total += len(encoding.encode(value))
+                if key == "name":
+                    total += 1
+        totals.append(total)
+        assistants.append(sum(len(encoding.encode(m["content"])) for m in messages if m["role"] == "assistant"))
+        counts.append(len(messages))
+    return {"totals": totals, "assistants": assistants, "counts": counts}
+
+
+@pytest.mark.parametrize(("name", "purpose"), [("training_set.jsonl", "training"), ("validation_set.jsonl", "validation")])
+def test_the_labs_datasets_validate_clean_with_the_cookbooks_figures(name, purpose):
+    with (DATA / name).open("rb") as stream:
+        report = validate_stream(stream, name, purpose=purpose, model="gpt-35-turbo")
+    expected = cookbook_figures(DATA / name)
+    assert report.errors == [] and report.examples == 10
+    assert list(report.total_tokens) == expected["totals"]
+    assert list(report.assistant_tokens) == expected["assistants"]
+    assert list(report.messages_per_example) == expected["counts"]
+    summary = report.summary()
+    assert summary["total_tokens"]["min"] == min(expected["totals"]) and summary["total_tokens"]["max"] == max(expected["totals"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
+                          st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                                           st.sampled_from(["messages", "role", "content", "weight", "name",
+                                                            "tool_calls", "x"]), inner, max_size=4),
+                                       max_leaves=20).map(lambda v: json.dumps(v).encode())),
+                max_size=15))
+def test_no_input_crashes_the_validator(lines):
+    report = validate_stream(io.BytesIO(b"\n".join(lines)), "fuzz.jsonl")
+    for finding in report.findings:
+        assert finding.rule and finding.message and finding.severity in ("error", "warning")
