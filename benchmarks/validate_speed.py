@@ -1,0 +1,144 @@
+"""Validator speed next to the lab's cookbook loop and to bare tiktoken, and its peak memory on 1 GB.
+
+    uv run python benchmarks/validate_speed.py [--megabytes 50] [--big-gigabytes 1]
+
+Generates chat JSONL of its own (seeded random words), then times, side by side in one run:
+  cookbook  - the lab's approach: load every line into a list, check formats, encode every value
+  labctl    - agent.labs.finetune_data.validate_file (streaming, batched, all checks)
+  tiktoken  - encode_ordinary_batch, and a plain encode_ordinary loop, of exactly the texts labctl encodes
+              (extracted beforehand, not timed)
+and reports labctl's peak RSS validating a --big-gigabytes file in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import tiktoken
+
+from agent.labs.finetune_data import validate_file
+from agent.tiktoken_cache import seed_cache
+
+MODEL = "gpt-4.1-mini-2025-04-14"
+
+
+def generate(path: Path, megabytes: float, seed: int = 105) -> None:
+    rng = random.Random(seed)
+    vocabulary = [("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))))
+                  for _ in range(5000)]
+    target = int(megabytes * 1024 * 1024)
+    # Like real fine-tuning sets, each dataset has one system prompt (here: one per 1,000 examples).
+    systems = [" ".join(rng.choice(vocabulary) for _ in range(14)).capitalize() + "." for _ in range(200)]
+    count = 0
+    written = 0
+    with path.open("w") as out:
+        while written < target:
+            def sentence(n):
+                return " ".join(rng.choice(vocabulary) for _ in range(n)).capitalize() + "."
+            count += 1
+            example = {"messages": [{"role": "system", "content": systems[(count // 1000) % len(systems)]},
+                                    {"role": "user", "content": sentence(rng.randint(10, 40))},
+                                    {"role": "assistant", "content": sentence(rng.randint(20, 120))}]}
+            line = json.dumps(example) + "\n"
+            out.write(line)
+            written += len(line)
+
+
+def cookbook(path: Path) -> int:
+    encoding = tiktoken.get_encoding("o200k_base")
+    with path.open() as stream:
+        dataset = [json.loads(line) for line in stream]
+    errors = 0
+    for example in dataset:
+        messages = example.get("messages")
+        if not messages:
+            errors += 1
+            continue
+        for message in messages:
+            if "role" not in message or "content" not in message:
+                errors += 1
+            if any(k not in ("role", "content", "name", "function_call", "weight") for k in message):
+                errors += 1
+            if message.get("role") not in ("system", "user", "assistant", "function"):
+                errors += 1
+            if not message.get("content") or not isinstance(message["content"], str):
+                errors += 1
+        if not any(m.get("role") == "assistant" for m in messages):
+            errors += 1
+    # The cookbook's two counting helpers, called per example as the lab does.
+    def num_tokens_from_messages(messages, tokens_per_message=3, tokens_per_name=1):
+        num_tokens = 0
+        for message in messages:
+            num_tokens += tokens_per_message
+            for key, value in message.items():
+                num_tokens += len(encoding.encode(value))
+                if key == "name":
+                    num_tokens += tokens_per_name
+        return num_tokens + 3
+
+    def num_assistant_tokens_from_messages(messages):
+        return sum(len(encoding.encode(m["content"])) for m in messages if m["role"] == "assistant")
+
+    n_messages, convo_lens, assistant_message_lens = [], [], []
+    for example in dataset:
+        messages = example["messages"]
+        n_messages.append(len(messages))
+        convo_lens.append(num_tokens_from_messages(messages))
+        assistant_message_lens.append(num_assistant_tokens_from_messages(messages))
+    return sum(convo_lens)
+
+
+def timed(label, action):
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def peak_memory_mib(path: Path) -> float:
+    code = ("import resource; from agent.labs.finetune_data import validate_file; "
+            f"r = validate_file({str(path)!r}, 'training', {MODEL!r}); "
+            "print(r.examples, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return int(output[1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--megabytes", type=float, default=50)
+    parser.add_argument("--big-gigabytes", type=float, default=1.0)
+    args = parser.parse_args()
+    seed_cache()
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "chat.jsonl"
+        generate(data, args.megabytes)
+        encoding = tiktoken.get_encoding("o200k_base")
+        texts = [m["content"] for line in data.open() for m in json.loads(line)["messages"]]
+        validate_file(data, "training", MODEL)  # warm caches once so every contender starts equal
+        bare, _ = timed("tiktoken", lambda: encoding.encode_ordinary_batch(texts))
+        bare_loop, _ = timed("tiktoken loop", lambda: [encoding.encode_ordinary(t) for t in texts])
+        ours, report = timed("labctl", lambda: validate_file(data, "training", MODEL))
+        loop, _ = timed("cookbook", lambda: cookbook(data))
+        print(f"{args.megabytes:.0f} MB, {report.examples:,} examples, {sum(report.total_tokens):,} tokens")
+        print(f"{'cookbook loop':<24}{loop:8.2f} s")
+        print(f"{'labctl validate':<24}{ours:8.2f} s   {loop / ours:5.2f}x faster than the cookbook loop")
+        print(f"{'bare tiktoken batch':<24}{bare:8.2f} s   labctl takes {ours / bare:4.2f}x its time")
+        print(f"{'bare tiktoken loop':<24}{bare_loop:8.2f} s   labctl takes {ours / bare_loop:4.2f}x its time "
+              "(the fastest way to encode these texts here)")
+        if args.big_gigabytes > 0:
+            big = Path(folder) / "big.jsonl"
+            with big.open("wb") as out:
+                chunk = data.read_bytes()
+                while out.tell() < args.big_gigabytes * 1024**3:
+                    out.write(chunk)
+            print(f"peak memory validating {big.stat().st_size / 1024**3:.2f} GB: {peak_memory_mib(big):.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
