@@ -285,6 +285,10 @@ def run(
             lines.append(f"[red]{outcome.lab}[/red]: {outcome.result_state}  {outcome.run_page_url}\n"
                          f"  error: {outcome.error}\n{outcome.error_trace or ''}")
     emit({"runs": [o.as_dict() for o in outcomes]}, "\n".join(lines))
+    if any(o.unavailable for o in outcomes):
+        from agent.errors import FINE_TUNING_UNAVAILABLE
+
+        raise typer.Exit(FINE_TUNING_UNAVAILABLE)
     if not all(o.succeeded for o in outcomes):
         raise typer.Exit(FAILED)
 

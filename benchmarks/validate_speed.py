@@ -101,12 +101,14 @@ def timed(label, action):
     return time.perf_counter() - started, result
 
 
-def peak_memory_mib(path: Path) -> float:
-    code = ("import resource; from agent.labs.finetune_data import validate_file; "
+def peak_memory_mib(path: Path) -> tuple[float, float, float]:
+    """Peak RSS of the validating process and of its largest worker, in a fresh interpreter; seconds."""
+    code = ("import resource, time; from agent.labs.finetune_data import validate_file; t = time.perf_counter(); "
             f"r = validate_file({str(path)!r}, 'training', {MODEL!r}); "
-            "print(r.examples, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    return int(output[1]) / 1024
+    return int(output[1]) / 1024, int(output[2]) / 1024, float(output[0])
 
 
 def main() -> None:
@@ -137,7 +139,9 @@ def main() -> None:
                 chunk = data.read_bytes()
                 while out.tell() < args.big_gigabytes * 1024**3:
                     out.write(chunk)
-            print(f"peak memory validating {big.stat().st_size / 1024**3:.2f} GB: {peak_memory_mib(big):.0f} MiB")
+            own, worker, seconds = peak_memory_mib(big)
+            print(f"validating {big.stat().st_size / 1024**3:.2f} GB took {seconds:.0f} s; peak memory {own:.0f} MiB "
+                  f"in the validating process, {worker:.0f} MiB in its largest worker process")
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
     path = Path(path)
     size = path.stat().st_size
     workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-    if size > MAX_FILE_BYTES or size < PARALLEL_MIN_BYTES or workers < 2:
+    if size < PARALLEL_MIN_BYTES or workers < 2:
         with path.open("rb") as stream:
             return validate_stream(stream, path.name, purpose=purpose, model=model, size=size)
     from concurrent.futures import ProcessPoolExecutor
@@ -167,6 +167,7 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
     tiktoken.get_encoding(encoding_for(model))  # loaded once here, inherited by the forked workers
     ranges = _ranges(path, size)
     report = Report(file=path.name, purpose=purpose, encoding=encoding_for(model))
+    _check_size(report, size)
     with ProcessPoolExecutor(workers) as pool:
         parts = pool.map(_validate_range, [(str(path), start, end, model) for start, end in ranges])
         offset = 0
@@ -208,6 +209,7 @@ def _validate_range(job: tuple[str, int, int, str | None]) -> tuple[Report, int]
         stream.seek(start)
         report = Report(file=Path(path).name, purpose="validation", encoding=encoding_for(model))
         lines = _check_lines(stream, report, model, end=end, first=start == 0)
+    report._lengths = {}  # a cache, not a result: do not ship it back to the parent
     return report, lines
 
 
@@ -215,9 +217,7 @@ def validate_stream(
     stream: BinaryIO, name: str, purpose: Purpose = "training", model: str | None = None, size: int | None = None
 ) -> Report:
     report = Report(file=name, purpose=purpose, encoding=encoding_for(model))
-    if size is not None and size > MAX_FILE_BYTES:
-        report.findings.append(Finding(name, None, "file-size", f"the file is {size} bytes; the limit is 512 MB"))
-        return report
+    _check_size(report, size)
     _check_lines(stream, report, model)
     return _finish(report)
 
@@ -242,6 +242,12 @@ def _check_lines(stream: BinaryIO, report: Report, model: str | None, end: int |
             pending, pending_texts = [], 0
     _count_batch(encoding, pending, limit, report)
     return counter.lines
+
+
+def _check_size(report: Report, size: int | None) -> None:
+    # Azure refuses the file, but every other problem is still worth knowing: validation goes on.
+    if size is not None and size > MAX_FILE_BYTES:
+        report.findings.append(Finding(report.file, None, "file-size", f"the file is {size:,} bytes; the limit is 512 MB"))
 
 
 class _LineCounter:

@@ -20,6 +20,7 @@ from agent.labs.registry import LABS, MAIN_LABS
 from agent.labs.storage import RemoteStore
 from agent.outputs import StackOutputs
 from agent.target import load_target
+from agent.workdir import read_json, stack_dir
 
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 POLL_SECONDS = 1.0
@@ -36,6 +37,7 @@ class LabRun:
     error: str | None = None
     error_trace: str | None = None
     summary: str | None = None
+    unavailable: bool = False  # the fine-tuning lab could not fine-tune here (its own exit code)
 
     @property
     def succeeded(self) -> bool:
@@ -60,6 +62,10 @@ def choose_labs(requested: str, available: list[str]) -> list[str]:
 
 def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict) -> dict[str, str]:
     deployment = outputs.deployment(options.pop("deployment", None))
+    preflight = read_json(stack_dir(outputs.stack) / "preflight.json") or {}
+    chosen = next((r for r in preflight.get("regions", []) if r["region"] == preflight.get("chosen")), {})
+    if lab == "fine-tuning" and (chosen.get("fine_tune") or {}).get("training_type"):
+        options.setdefault("training_type", chosen["fine_tune"]["training_type"])
     return {
         "results": results, "data": outputs.data_path, "scope": outputs.secret_scope,
         "endpoint-secret": outputs.secret_keys.endpoint, "key-secret": outputs.secret_keys.api_key,
@@ -111,8 +117,26 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
             run = w.jobs.get_run(run_id)
             journal.update(entry["id"], status="submitted", run_id=run_id, run_page_url=run.run_page_url)
             progress(f"{lab}: submitted run {run_id}  {run.run_page_url}")
-        finished.append(_follow(w, store, journal, entry["id"], lab, run_id, results_root, progress))
+        outcome = _follow(w, store, journal, entry["id"], lab, run_id, results_root, progress)
+        if lab == "fine-tuning":
+            _fine_tuning_followup(target, outputs, store, journal, outcome, data, options or {}, progress)
+        finished.append(outcome)
     return finished
+
+
+def _fine_tuning_followup(target, outputs, store, journal, outcome: LabRun, data: dict, options: dict,
+                          progress: Callable[[str], None]) -> None:
+    from agent.lifecycle import finetune_followup
+
+    finetune_followup.record_created(outputs, store, journal)
+    if outcome.succeeded:
+        result = finetune_followup.complete(target, outputs, journal, Path(outcome.results_dir), options, progress)
+        store.upload_bytes(f"{data['results']}/fine_tuning.json", json.dumps(result, indent=2).encode())
+        outcome.summary = result["summary"]
+        return
+    reason = finetune_followup.unavailable(Path(outcome.results_dir) if outcome.results_dir else None)
+    if reason:
+        outcome.error, outcome.error_trace, outcome.unavailable = reason, None, True
 
 
 def _follow(w, store: RemoteStore, journal: Journal, entry_id: str, lab: str, run_id: int, results_root: Path,
@@ -131,13 +155,16 @@ def _follow(w, store: RemoteStore, journal: Journal, entry_id: str, lab: str, ru
     result = run.state.result_state.value if run.state.result_state else "FAILED"
     data = journal.get(entry_id)["data"]
     outcome = LabRun(lab, run_id, run.run_page_url, result)
+    local = results_root / data["stamp"] / lab
     if result != "SUCCESS":
         output = w.jobs.get_run_output(run.tasks[0].run_id)
         outcome.error = output.error or run.state.state_message
         outcome.error_trace = output.error_trace
+        # A lab may explain its failure in its results (fine-tuning unavailable, invalid data): fetch them.
+        outcome.files = [str(p) for p in store.download_tree(data["results"], local)]
+        outcome.results_dir = str(local) if outcome.files else None
         journal.update(entry_id, status="failed", result_state=result)
         return outcome
-    local = results_root / data["stamp"] / lab
     outcome.files = [str(p) for p in store.download_tree(data["results"], local)]
     outcome.results_dir = str(local)
     summary = next((p for p in outcome.files if p.endswith(".json")), None)

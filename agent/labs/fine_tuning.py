@@ -1,0 +1,172 @@
+"""The fine-tuning lab, on the cluster: validate the data like Azure does, upload it, start the job and
+follow it to the end, without ever losing or duplicating a job.
+
+The job's identity is written to <data>/journal/fine-tuning.json as soon as it exists (files first, then
+the job), keyed by what defines the job (data, base, seed, training type): a rerun of the lab with the
+same inputs resumes that job instead of creating a second one. labctl then deploys the fine-tuned model
+through ARM and chats with it (the cluster has no ARM credentials), see agent/lifecycle/finetune_followup.py.
+
+Exit codes: 0 succeeded, 1 the job or a file failed, 2 the data is invalid, 4 fine-tuning is unavailable
+for this base model, subscription or region (the data is still validated and reported).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agent.labs.common import LabContext, run_lab
+from agent.labs.finetune_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
+
+JOURNAL = "journal/fine-tuning.json"
+TERMINAL = {"succeeded", "failed", "cancelled"}
+UNAVAILABLE_EXIT = 4
+INVALID_EXIT = 2
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class VolumeJournal:
+    def __init__(self, store):
+        self.store = store
+
+    def read(self) -> dict:
+        if self.store.size(JOURNAL) is None:
+            return {}
+        return json.loads(self.store.read(JOURNAL))
+
+    def write(self, key: str, **data) -> dict:
+        journal = self.read()
+        journal[key] = {**journal.get(key, {}), **data, "updated_at": _now()}
+        self.store.upload_bytes(JOURNAL, json.dumps(journal, indent=2).encode())
+        return journal[key]
+
+
+def validate(context: LabContext, base: str, folder: Path) -> tuple[dict, dict[str, bytes]]:
+    figures, contents = {}, {}
+    for role, default in (("training", "data/training_set.jsonl"), ("validation", "data/validation_set.jsonl")):
+        remote = context.options.get(f"{role}_file", default)
+        data = context.store.read(remote)
+        local = folder / Path(remote).name
+        local.write_bytes(data)
+        report = validate_file(local, role, base)
+        epochs = default_epochs(report.examples)
+        figures[role] = {**report.summary(), "remote": remote,
+                         "findings": [str(f) for f in report.findings][:50]}
+        if role == "training":
+            figures[role]["epochs"] = epochs
+            figures[role]["billed_training_tokens"] = billed_training_tokens(report, epochs, example_token_limit(base))
+        contents[role] = data
+    return figures, contents
+
+
+def fine_tuning(context: LabContext) -> int:
+    options = context.options
+    base = options.get("base_model") or options.get("fine_tune_base_model")
+    training_type = options.get("training_type", "GlobalStandard")
+    seed = int(options.get("seed", 105))
+    poll = float(options.get("poll_seconds", 15))
+    result: dict = {"lab": "fine-tuning", "base_model": base, "training_type": training_type, "seed": seed,
+                    "timeline": [], "events": []}
+
+    def finish(status: str, code: int, summary: str) -> int:
+        result["status"], result["summary"] = status, summary
+        context.save_json("fine_tuning.json", result)
+        print(summary)
+        return code
+
+    with tempfile.TemporaryDirectory() as folder:
+        result["validation"], contents = validate(context, base, Path(folder))
+    if any(result["validation"][role]["errors"] for role in ("training", "validation")):
+        return finish("invalid", INVALID_EXIT, "the data is not valid for fine-tuning: " + "; ".join(
+            result["validation"]["training"]["findings"][:3] + result["validation"]["validation"]["findings"][:3]))
+
+    key = hashlib.sha256(contents["training"] + b"\0" + contents["validation"] +
+                         f"\0{base}\0{seed}\0{training_type}".encode()).hexdigest()[:16]
+    journal = VolumeJournal(context.store)
+    state = journal.read().get(key, {})
+    client = context.openai(max_retries=6)
+    if state.get("job_id") and state.get("status") not in ("failed", "cancelled") and not options.get("new_job"):
+        print(f"resuming fine-tuning job {state['job_id']} recorded in {JOURNAL}")
+        job_id = state["job_id"]
+        result["resumed"] = True
+    else:
+        job_id = _start(context, client, journal, key, contents, base, training_type, seed, options, result)
+        if job_id is None:
+            return finish("unavailable", UNAVAILABLE_EXIT, f"fine-tuning unavailable: {result['unavailable_reason']}")
+    result["job_id"] = job_id
+    result["files"] = journal.read()[key].get("files", {})
+
+    job = _follow(client, job_id, poll, result)
+    journal.write(key, status=job.status)
+    result.update({"status_final": job.status, "trained_tokens": job.trained_tokens,
+                   "fine_tuned_model": job.fine_tuned_model,
+                   "hyperparameters": job.hyperparameters.model_dump() if job.hyperparameters else None})
+    if job.status != "succeeded":
+        error = job.error.model_dump() if job.error else {}
+        result["error"] = error
+        return finish(job.status, 1, f"fine-tuning job {job_id} {job.status}: "
+                                     f"{error.get('code', 'unknown')}: {error.get('message', 'no message')}")
+    return finish("succeeded", 0, f"job {job_id} succeeded: {job.fine_tuned_model} "
+                                  f"({job.trained_tokens:,} trained tokens)")
+
+
+def _start(context, client, journal: VolumeJournal, key: str, contents: dict, base: str, training_type: str,
+           seed: int, options: dict, result: dict) -> str | None:
+    import openai
+
+    files = {}
+    for role in ("training", "validation"):
+        uploaded = client.files.create(file=(f"{role}_set.jsonl", contents[role]), purpose="fine-tune")
+        files[role] = uploaded.id
+        journal.write(key, files=files)
+        print(f"uploaded {role} file {uploaded.id}")
+    for role, file_id in files.items():
+        processed = client.files.wait_for_processing(file_id, poll_interval=2.0, max_wait_seconds=1800)
+        result["timeline"].append({"at": _now(), "file": file_id, "status": processed.status})
+        if processed.status != "processed":
+            raise RuntimeError(f"the {role} file {file_id} ended {processed.status}: {processed.status_details}")
+    hyper = {"n_epochs": options["n_epochs"]} if options.get("n_epochs") else {}
+    try:
+        job = client.fine_tuning.jobs.create(
+            model=base, training_file=files["training"], validation_file=files["validation"], seed=seed,
+            suffix=options.get("suffix", "lab"), hyperparameters=hyper or openai.NOT_GIVEN,
+            extra_body={"trainingType": training_type})
+    except openai.BadRequestError as error:
+        if "fine-tun" in error.message.lower() or "not available in region" in error.message:
+            result["unavailable_reason"] = error.message
+            return None
+        raise
+    journal.write(key, job_id=job.id, status=job.status, base_model=base)  # before anything else
+    print(f"created fine-tuning job {job.id} ({base}, {training_type}, seed {seed})")
+    return job.id
+
+
+def _follow(client, job_id: str, poll: float, result: dict):
+    seen_events: set[str] = set()
+    last_status = None
+    while True:
+        job = client.fine_tuning.jobs.retrieve(job_id)
+        if job.status != last_status:
+            result["timeline"].append({"at": _now(), "status": job.status})
+            print(f"job {job_id}: {job.status}")
+            last_status = job.status
+        for event in reversed(client.fine_tuning.jobs.list_events(job_id, limit=100).data):
+            if event.id not in seen_events:
+                seen_events.add(event.id)
+                result["events"].append({"created_at": event.created_at, "level": event.level, "message": event.message})
+                print(f"  {event.message}")
+        if job.status in TERMINAL:
+            return job
+        time.sleep(poll)
+
+
+def main() -> None:
+    sys.exit(run_lab(fine_tuning))
