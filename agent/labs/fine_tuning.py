@@ -140,13 +140,23 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
             suffix=options.get("suffix", "lab"), hyperparameters=hyper or openai.NOT_GIVEN,
             extra_body={"trainingType": training_type})
     except openai.BadRequestError as error:
-        if "fine-tun" in error.message.lower() or "not available in region" in error.message:
-            result["unavailable_reason"] = error.message
+        message = _service_message(error)
+        if "fine-tun" in message.lower() or "not available in region" in message:
+            result["unavailable_reason"] = message
+            result["unavailable_code"] = (error.body or {}).get("code") if isinstance(error.body, dict) else None
             return None
         raise
     journal.write(key, job_id=job.id, status=job.status, base_model=base)  # before anything else
     print(f"created fine-tuning job {job.id} ({base}, {training_type}, seed {seed})")
     return job.id
+
+
+def _service_message(error) -> str:
+    """The service's own sentence (the SDK prefixes 'Error code: 400 - ' to its str)."""
+    body = getattr(error, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return str(error)
 
 
 def _follow(client, job_id: str, poll: float, result: dict):

@@ -26,6 +26,7 @@ class FineTuneFailure(BaseModel):
 class Settings(BaseModel):
     customer: str | None = None
     default_max_tokens_estimate: int | None = None
+    timings: dict[str, float] | None = None
 
 
 def inventory(world: World) -> dict:
@@ -110,8 +111,10 @@ def build_router(world: World, faults: Faults) -> APIRouter:
     @router.patch("/settings")
     def patch_settings(settings: Settings):
         update = {k: v for k, v in settings.model_dump().items() if v is not None}
+        if "timings" in update:
+            update["timings"] = world.config.timings.model_copy(update=update["timings"])
         with world.lock:
             world.config = world.config.model_copy(update=update)
-        return {k: getattr(world.config, k) for k in Settings.model_fields}
+        return world.config.model_dump(include=set(Settings.model_fields))
 
     return router
