@@ -12,6 +12,9 @@ from agent.sandbox import process
 from agent.workdir import sandbox_dir
 
 STACK = "demo"
+# A roomier deployment than the default 10K TPM, so the three labs do not queue behind each other's quota.
+DEMO_CONFIG = ['deployments=[{"name": "chat", "model": "gpt-5-mini", "version": "2025-08-07", "capacity": 50}]']
+DEMO_OPTIONS = {"poll_seconds": 2}
 
 
 def demo(results: Path, progress: Callable[[str], None]) -> dict:
@@ -19,12 +22,14 @@ def demo(results: Path, progress: Callable[[str], None]) -> dict:
     report: dict = {"runs": [], "results": str(results), "ok": False}
     try:
         progress("up: provisioning the lab environment in the sandbox")
-        up(STACK, True, [], progress)
+        from agent.lifecycle.preflight_step import PreflightOptions
+
+        up(STACK, True, DEMO_CONFIG, progress, PreflightOptions())
         progress("stage: wheel and lab data to the volume")
         staged = stage(STACK, progress=progress)
         report["notices"] = staged.notices
         progress("run: every lab on the cluster")
-        outcomes = run_labs(STACK, "all", results, {}, progress)
+        outcomes = run_labs(STACK, "all", results, dict(DEMO_OPTIONS), progress)
         report["runs"] = [o.as_dict() for o in outcomes]
         report["ok"] = all(o.succeeded for o in outcomes)
     finally:
