@@ -62,13 +62,14 @@ def _secret_keys(struct: Any) -> set[str]:
     return {key for key, value in struct.fields.items() if holds_secret(value)}
 
 
-def _unwrap_secrets(value: Any) -> Any:
+def unwrap_secrets(value: Any) -> Any:
+    """Plain values out of Pulumi's RPC secret wrappers, at any depth."""
     if rpc.is_rpc_secret(value):
-        return _unwrap_secrets(rpc.unwrap_rpc_secret(value))
+        return unwrap_secrets(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
-        return {k: _unwrap_secrets(v) for k, v in value.items()}
+        return {k: unwrap_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unwrap_secrets(v) for v in value]
+        return [unwrap_secrets(v) for v in value]
     return value
 
 
@@ -86,7 +87,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 urn=response.urn,
                 type=request.type,
                 name=request.name,
-                inputs=_unwrap_secrets(rpc.deserialize_properties(request.object, keep_unknowns=False)),
+                inputs=unwrap_secrets(rpc.deserialize_properties(request.object, keep_unknowns=False)),
                 dependencies=list(request.dependencies),
                 provider=request.provider,
                 parent=request.parent,

@@ -398,7 +398,8 @@ def _valid_tool_calls(tool_calls) -> bool:
     return True
 
 
-def _text_of(content) -> str:
+def text_of(content) -> str:
+    """The text of a message's content: a string, or the text parts of a list."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -420,7 +421,7 @@ def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, r
     for _, messages in examples:
         for message in messages:
             content = message.get("content")
-            text = content if type(content) is str else _text_of(content)
+            text = content if type(content) is str else text_of(content)
             if len(text) <= CACHE_TEXT_CHARS:
                 length = known.get(text)
                 if length is None:
@@ -468,7 +469,7 @@ def _role_tokens(encoding, role: str) -> int:
 
 def chat_tokens(encoding, messages: list[dict]) -> int:
     """Prompt tokens of a chat request, counted the way fine-tuning data is (see _tally)."""
-    lengths = [len(encoding.encode_ordinary(_text_of(m.get("content")))) for m in messages]
+    lengths = [len(encoding.encode_ordinary(text_of(m.get("content")))) for m in messages]
     return _tally(encoding, messages, lengths)[0]
 
 

@@ -80,7 +80,7 @@ def read_back(experiment_id: str, run_id: str) -> dict:
     """The run's per-call figures and answers, from its MLflow traces (not from this process's memory)."""
     import mlflow
 
-    traces = mlflow.search_traces(experiment_ids=[experiment_id], run_id=run_id, return_type="list", flush=True,
+    traces = mlflow.search_traces(locations=[experiment_id], run_id=run_id, return_type="list", flush=True,
                                   max_results=10_000)
     figures: dict[str, list[float]] = {name: [] for name in METRICS}
     answers: dict[tuple, str] = {}

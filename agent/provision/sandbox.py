@@ -27,23 +27,12 @@ from databricks.sdk.service.catalog import VolumeType
 
 from agent.errors import LabctlError
 from agent.outputs import StackOutputs
+from agent.pulumi_mocks import unwrap_secrets
 from agent.target import Target
 from agent.workdir import read_json, stack_dir, write_json
 
 DATABRICKS_ARM_API = "2026-01-01"
 Progress = Callable[[str], None]
-
-
-def _unwrap(value: Any) -> Any:
-    from pulumi.runtime import rpc
-
-    if rpc.is_rpc_secret(value):
-        return _unwrap(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: _unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(v) for v in value]
-    return value
 
 
 def _snake(name: str) -> str:
@@ -84,7 +73,7 @@ class SandboxMocks(pulumi.runtime.Mocks):
     # Invokes -------------------------------------------------------------------------------------
 
     def call(self, args: pulumi.runtime.MockCallArgs):
-        inputs = _unwrap(dict(args.args))
+        inputs = unwrap_secrets(dict(args.args))
         if args.token == "azure-native:authorization:getClientConfig":
             return {"subscriptionId": self.target.subscription_id, "tenantId": "sandbox", "clientId": "sandbox",
                     "objectId": "sandbox"}, []
@@ -104,7 +93,7 @@ class SandboxMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         if not args.custom:
             return None, {}
-        inputs = _unwrap(dict(args.inputs))
+        inputs = unwrap_secrets(dict(args.inputs))
         key = f"{args.typ}::{args.name}"
         handler = self._provider if args.typ.startswith("pulumi:providers:") else {
             "azure-native:resources:ResourceGroup": self._resource_group,

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from agent.labs.finetune_data import text_of
+
 DESCRIBE = re.compile(r"^\s*describe an? (?:(male|female|man|woman) )?([a-z][a-z -]*?)\s*[.!?]?\s*$", re.I)
 JOKE = re.compile(r"joke about ([\w -]+)", re.I)
 NEUTRAL_REQUEST = re.compile(r"gender[- ]neutral|they/them", re.I)
@@ -145,7 +147,7 @@ class SyntheticModel:
         described = DESCRIBE.match(prompt)
         if described:
             loaded, profession = described.groups()
-            neutral_asked = any(m.get("role") == "system" and NEUTRAL_REQUEST.search(_content_text(m.get("content")))
+            neutral_asked = any(m.get("role") == "system" and NEUTRAL_REQUEST.search(text_of(m.get("content")))
                                 for m in messages)
             return self._describe(rng, profession.strip().lower(), _gender(loaded), neutral_asked)
         joke = JOKE.search(prompt)
@@ -215,20 +217,12 @@ def _singular(word: str) -> str:
 def _last_user_text(messages: list[dict]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
-            return _content_text(message.get("content"))
-    return ""
-
-
-def _content_text(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+            return text_of(message.get("content"))
     return ""
 
 
 def _transcript(messages: list[dict]) -> str:
-    return "\x01".join(f"{m.get('role')}:{_content_text(m.get('content'))}" for m in messages)
+    return "\x01".join(f"{m.get('role')}:{text_of(m.get('content'))}" for m in messages)
 
 
 def _topic(prompt: str) -> str:

@@ -39,7 +39,7 @@ def test_runs_are_traced_and_drift_is_flagged_only_where_the_model_changed(labct
     experiment = mlflow.get_experiment_by_name(f"/Shared/labctl-llmops-{stack}")
     runs = mlflow.search_runs(experiment_ids=[experiment.experiment_id], output_format="list")
     assert len(runs) == 3 and all(r.data.params["deployment"] == "chat" for r in runs)
-    traces = mlflow.search_traces(experiment_ids=[experiment.experiment_id], run_id=first["run_id"],
+    traces = mlflow.search_traces(locations=[experiment.experiment_id], run_id=first["run_id"],
                                   return_type="list", flush=True)
     assert len(traces) == 40
     assert all(t.info.token_usage["total_tokens"] > 0 for t in traces)
@@ -51,7 +51,7 @@ def test_runs_are_traced_and_drift_is_flagged_only_where_the_model_changed(labct
     key = _key_of(labctl, stack)
     haystack = [json.dumps(r.data.params) + json.dumps(r.data.tags) for r in runs]
     haystack += [t.to_json() for r in runs for t in mlflow.search_traces(
-        experiment_ids=[experiment.experiment_id], run_id=r.info.run_id, return_type="list")]
+        locations=[experiment.experiment_id], run_id=r.info.run_id, return_type="list")]
     for path in (labctl.home / ".labctl" / "sandbox").rglob("*"):
         if path.is_file() and "mlruns" in path.parts:
             haystack.append(path.read_text(errors="replace"))
