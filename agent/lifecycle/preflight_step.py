@@ -90,7 +90,29 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     folder = stack_dir(stack)
     write_json(folder / "config.json", {**read_json(folder / "config.json", {}), **config})
     write_json(folder / "preflight.json", result.as_dict())
+    if target.kind == "cloud":
+        _write_pulumi_config(stack, config, progress)
     return result, config
+
+
+CHOSEN_KEYS = ("labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel")
+
+
+def _write_pulumi_config(stack: str, config: dict, progress: Callable[[str], None]) -> None:
+    """Also into Pulumi's own stack config, so a plain `pulumi up` uses the choices too."""
+    from agent.errors import LabctlError
+    from agent.provision import cloud
+
+    try:
+        pulumi_stack = cloud.select_stack(stack)
+    except LabctlError as error:
+        progress(f"choices kept in .labctl only ({error.message})")
+        return
+    auto = cloud._auto()
+    for key in CHOSEN_KEYS:
+        if key in config:
+            pulumi_stack.set_config(key, auto.ConfigValue(value=str(config[key]), secret=False))
+    progress(f"choices written to Pulumi stack {stack}'s config")
 
 
 def _cost(config: dict, chosen, options: PreflightOptions) -> dict:

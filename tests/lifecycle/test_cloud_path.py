@@ -136,3 +136,17 @@ def test_down_destroys_purges_and_verifies_through_arm(fake_auto, monkeypatch, s
     assert report.clean and report.purged == ["lab-aoai"]
     assert sandbox.inventory()["deleted_accounts"] == [] and sandbox.inventory()["resource_groups"] == []
     assert lab.arm  # the account existed before down
+
+
+def test_preflight_on_azure_writes_its_choices_into_the_pulumi_stack_config(fake_auto, sandbox):
+    """Azure's catalog is played by the sandbox's ARM surface; Pulumi by the fake Automation API."""
+    from agent.lifecycle.preflight_step import PreflightOptions, preflight
+    from agent.sandbox.credentials import SandboxCredential
+    from agent.target import Target
+
+    target = Target("cloud", sandbox.sub, SandboxCredential(), sandbox.endpoints.arm_url, sandbox.endpoints.ca_file)
+    result, _ = preflight(target, "dev", {}, PreflightOptions(regions=["swedencentral"]), print)
+    written = fake_auto["stacks"]["dev"].config
+    assert written["labctl:location"] == "swedencentral" == result.chosen.region
+    assert '"version": "2025-08-07"' in written["labctl:deployments"]
+    assert written["labctl:fineTuneBaseModel"] == "gpt-4.1-mini-2025-04-14"

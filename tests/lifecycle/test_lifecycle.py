@@ -153,3 +153,14 @@ def test_cleanup_is_a_dry_run_unless_told_and_honours_its_config(labctl, tmp_pat
     done = labctl.json("cleanup", "--sandbox", "--yes", "--include", "rg-expired-cli")
     assert [r["name"] for r in done["resources"] if r["status"] == "deleted"] == ["rg-expired-cli"]
     assert not target.resources().resource_groups.check_existence("rg-expired-cli")
+
+
+def test_down_after_an_up_that_failed_half_way(labctl):
+    too_big = '[{"name":"chat","model":"gpt-5-mini","version":"2025-08-07","capacity":5000}]'
+    failed = labctl("up", "--sandbox", "--stack", "p6", "--skip-preflight", "-c", f"deployments={too_big}", expect=3)
+    assert "InsufficientQuota" in failed.stderr and "Traceback" not in failed.stderr
+    assert labctl.inventory_of("p6")["accounts"]  # the account was created before the refusal
+    assert labctl.json("down", "--stack", "p6", "--yes")["clean"]
+    from tests.lifecycle.conftest import EMPTY
+
+    assert labctl.inventory_of("p6") == EMPTY
