@@ -417,8 +417,13 @@ def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, r
     known = report._lengths  # system prompts and other short texts repeat across a dataset: count them once
     if len(known) > CACHE_ENTRIES:
         known.clear()
-    lengths = []
-    for _, messages in examples:
+    role_tokens = {role: _role_tokens(encoding, role) for role in ROLES}
+    add_messages, add_total, add_assistant = (report.messages_per_example.append, report.total_tokens.append,
+                                              report.assistant_tokens.append)
+    for number, messages in examples:
+        # The cookbook's accounting, inlined for speed (see _tally, which chat_tokens uses).
+        total = REPLY_PRIMING
+        assistant = 0
         for message in messages:
             content = message.get("content")
             text = content if type(content) is str else text_of(content)
@@ -428,15 +433,16 @@ def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, r
                     length = known[text] = len(encode(text))
             else:
                 length = len(encode(text))
-            lengths.append(length)
-    cursor = 0
-    for number, messages in examples:
-        total, assistant = _tally(encoding, messages, lengths[cursor:cursor + len(messages)])
-        cursor += len(messages)
+            role = message.get("role")
+            total += TOKENS_PER_MESSAGE + length + (role_tokens.get(role) if role in role_tokens else 0)
+            if "name" in message and isinstance(message["name"], str):
+                total += TOKENS_PER_NAME + len(encode(message["name"]))
+            if role == "assistant":
+                assistant += length
         report.examples += 1
-        report.messages_per_example.append(len(messages))
-        report.total_tokens.append(total)
-        report.assistant_tokens.append(assistant)
+        add_messages(len(messages))
+        add_total(total)
+        add_assistant(assistant)
         if total > limit:
             report.findings.append(Finding(report.file, number, "example-tokens",
                                            f"{total} tokens; examples over {limit} tokens are truncated", "warning"))
