@@ -68,18 +68,24 @@ def _wait_for_submission(labctl, stack: str, timeout: float = 60) -> dict:
     raise AssertionError("labctl run never recorded a submission")
 
 
-def test_killed_run_resumes_from_the_journal_without_resubmitting(labctl):
-    labctl("up", "--sandbox", "--stack", "p3")
-    labctl("stage", "--stack", "p3")
+def _kill_labctl_mid_run(labctl, stack: str, then):
+    """Bring a stack up, start `labctl run smoke` on a slow model, SIGKILL it once the run is submitted, then
+    call `then()`; returns the journal entry of the killed run and what `then` returned."""
+    labctl("up", "--sandbox", "--stack", stack)
+    labctl("stage", "--stack", stack)
     _slow_model(labctl)
     try:
-        first = labctl.spawn("run", "smoke", "--stack", "p3")
-        entry = _wait_for_submission(labctl, "p3")
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        runs = labctl.json("run", "smoke", "--stack", "p3")["runs"]
+        running = labctl.spawn("run", "smoke", "--stack", stack)
+        entry = _wait_for_submission(labctl, stack)
+        running.send_signal(signal.SIGKILL)
+        running.wait(timeout=10)
+        return entry, then()
     finally:
         labctl.control("PUT", "/model", json={})
+
+
+def test_killed_run_resumes_from_the_journal_without_resubmitting(labctl):
+    entry, runs = _kill_labctl_mid_run(labctl, "p3", lambda: labctl.json("run", "smoke", "--stack", "p3")["runs"])
     assert runs[0]["run_id"] == entry["data"]["run_id"] and runs[0]["result_state"] == "SUCCESS"
     workspace = [w for w in labctl.control("GET", "/inventory")["databricks_workspaces"] if w["name"] == "dbw-labctl-p3"]
     access = labctl.control("GET", "/databricks/workspaces/dbw-labctl-p3")
@@ -92,17 +98,7 @@ def test_killed_run_resumes_from_the_journal_without_resubmitting(labctl):
 
 
 def test_down_in_the_middle_of_a_run_cancels_it(labctl):
-    labctl("up", "--sandbox", "--stack", "p4")
-    labctl("stage", "--stack", "p4")
-    _slow_model(labctl)
-    try:
-        running = labctl.spawn("run", "smoke", "--stack", "p4")
-        entry = _wait_for_submission(labctl, "p4")
-        running.send_signal(signal.SIGKILL)
-        running.wait(timeout=10)
-        report = labctl.json("down", "--stack", "p4", "--yes")
-    finally:
-        labctl.control("PUT", "/model", json={})
+    entry, report = _kill_labctl_mid_run(labctl, "p4", lambda: labctl.json("down", "--stack", "p4", "--yes"))
     assert report["cancelled_runs"] == [entry["data"]["run_id"]] and report["clean"]
     assert labctl.inventory_of("p4") == EMPTY
 
