@@ -199,7 +199,7 @@ def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: fl
             "items": [{"item": a, "basis": b, "cost": round(c, 4)} for a, b, c in items], "total": round(total, 2)}
 
 
-def planned_usage(reasoning: bool) -> tuple[int, int, int]:
+def planned_usage() -> tuple[int, int, int]:
     """Calls, prompt tokens and completion tokens the three labs send with their defaults."""
     bias_calls = 10 * 2  # the lab's ten prompts, then the mitigation run
     llmops_calls = 30

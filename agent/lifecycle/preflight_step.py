@@ -121,7 +121,7 @@ def _cost(config: dict, chosen, options: PreflightOptions) -> dict:
 
     prices = load_prices(options.prices)
     first = next(iter(chosen.deployments.values()))
-    calls, prompt, completion = planned_usage(first["model"].startswith("gpt-5"))
+    calls, prompt, completion = planned_usage()
     training = options.training_file or Path(str(resources.files("agent.labs").joinpath("data", "sample_training.jsonl")))
     report = validate_file(training, "training", chosen.fine_tune["base_model"] if chosen.fine_tune else None)
     estimate = estimate_cost(
