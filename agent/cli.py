@@ -60,9 +60,9 @@ def sandbox_serve(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic model.")] = 105,
 ):
     """Run the sandbox in the foreground until Ctrl-C, and print how to reach it."""
-    from agent.sandbox.config import SandboxConfig
-    from agent.sandbox.server import SandboxServer
-    from agent.sandbox.synthetic_model import SyntheticModelConfig
+    from sandbox.config import SandboxConfig
+    from sandbox.server import SandboxServer
+    from sandbox.synthetic_model import SyntheticModelConfig
 
     server = SandboxServer(state_dir.resolve(), SandboxConfig(seed=seed, model=SyntheticModelConfig(seed=seed)),
                            http_port=http_port, https_port=https_port)
@@ -85,7 +85,7 @@ def _describe(endpoints) -> str:
         f"  subscription / tenant   {endpoints.subscription_id} / {endpoints.tenant_id}",
         f"  Azure OpenAI endpoint   {endpoints.data_url}/aoai/<account>/   (AzureOpenAI azure_endpoint; v1: .../openai/v1/)",
         f"  control                 {endpoints.data_url}/_sandbox/   (inventory, faults, clock, model)",
-        "  credentials             bearer tokens from agent.sandbox.credentials.SandboxCredential;",
+        "  credentials             bearer tokens from sandbox.credentials.SandboxCredential;",
         "                          account keys from ARM listKeys",
         f"  endpoints file          {endpoints.state_dir}/endpoints.json",
     ])
@@ -170,7 +170,7 @@ def _preflight_target(stack: str, sandbox: bool, settings: dict):
 
     saved = read_json(stack_dir(stack) / "target.json")
     if sandbox or (saved and saved["kind"] == "sandbox"):
-        from agent.sandbox import process
+        from agent import sandbox_process as process
 
         return sandbox_target(process.ensure_running(sandbox_dir()))
     return cloud_target(settings.get("azure-native:subscriptionId") or (saved or {}).get("subscription_id"))
@@ -212,7 +212,7 @@ def validate(
 ):
     """Validate fine-tuning data as Azure OpenAI does, with token statistics and a training cost estimate."""
     from agent.errors import USAGE
-    from agent.labs.finetune_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
+    from labctl_labs.fine_tuning_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
     from agent.preflight import load_prices
 
     if purpose not in ("training", "validation"):
@@ -393,7 +393,7 @@ def cleanup(
     policy.include += include
     policy.exclude += exclude
     if sandbox:
-        from agent.sandbox import process
+        from agent import sandbox_process as process
 
         target = sandbox_target(process.ensure_running(sandbox_dir()))
     else:
@@ -445,7 +445,7 @@ def llmops_ui(stack: StackOption = "lab"):
 @sandbox_app.command("stop")
 def sandbox_stop():
     """Stop the background sandbox that `labctl up --sandbox` started (its resources go with it)."""
-    from agent.sandbox import process
+    from agent import sandbox_process as process
     from agent.workdir import sandbox_dir
 
     stopped = process.stop(sandbox_dir())

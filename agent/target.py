@@ -81,7 +81,7 @@ class Target:
 
 
 def sandbox_target(endpoints) -> Target:
-    from agent.sandbox.credentials import SandboxCredential
+    from sandbox.credentials import SandboxCredential
 
     return Target("sandbox", endpoints.subscription_id, SandboxCredential(), endpoints.arm_url, endpoints.ca_file,
                   endpoints.control_url())
@@ -103,7 +103,7 @@ def load_target(stack: str, *, start_sandbox: bool = False) -> Target:
         raise UsageError(f"Stack {stack!r} was never brought up; run `labctl up --stack {stack}` first.")
     if saved["kind"] == "cloud":
         return cloud_target(saved["subscription_id"])
-    from agent.sandbox import process
+    from agent import sandbox_process as process
 
     endpoints = process.ensure_running(sandbox_dir()) if start_sandbox else process.running(sandbox_dir())
     if endpoints is None:

@@ -20,12 +20,12 @@ from azure.mgmt.cognitiveservices.models import (
 )
 from openai import AsyncAzureOpenAI, AzureOpenAI
 
-from agent.labs.probe import Request, estimate_prompt_tokens, probe, sequential
-from agent.labs.responsible_ai import SYSTEM_PROMPT
-from agent.sandbox.config import SandboxConfig
-from agent.sandbox.credentials import SandboxCredential
-from agent.sandbox.server import SandboxServer
-from agent.sandbox.synthetic_model import SyntheticModelConfig
+from labctl_labs.probe import Request, estimate_prompt_tokens, probe, sequential
+from labctl_labs.responsible_ai import SYSTEM_PROMPT
+from sandbox.config import SandboxConfig
+from sandbox.credentials import SandboxCredential
+from sandbox.server import SandboxServer
+from sandbox.synthetic_model import SyntheticModelConfig
 
 PROFESSIONS = ["nurse", "engineer", "teacher", "doctor", "chef", "pilot", "librarian", "scientist", "lawyer", "plumber"]
 MAX_TOKENS = 300

@@ -4,7 +4,7 @@
 
 Generates chat JSONL of its own (seeded random words), then times, side by side in one run:
   cookbook  - the lab's approach: load every line into a list, check formats, encode every value
-  labctl    - agent.labs.finetune_data.validate_file (streaming, batched, all checks)
+  labctl    - labctl_labs.fine_tuning_data.validate_file (streaming, batched, all checks)
   tiktoken  - encode_ordinary_batch, and a plain encode_ordinary loop, of exactly the texts labctl encodes
               (extracted beforehand, not timed)
 and reports labctl's peak RSS validating a --big-gigabytes file in a fresh process. Each time is the best of three
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import tiktoken
 
-from agent.labs.finetune_data import validate_file
+from labctl_labs.fine_tuning_data import validate_file
 from agent.tiktoken_cache import seed_cache
 
 MODEL = "gpt-4.1-mini-2025-04-14"
@@ -108,7 +108,7 @@ def timed(label, action, repeat: int = 3):
 
 def peak_memory_mib(path: Path) -> tuple[float, float, float]:
     """Peak RSS of the validating process and of its largest worker, in a fresh interpreter; seconds."""
-    code = ("import resource, time; from agent.labs.finetune_data import validate_file; t = time.perf_counter(); "
+    code = ("import resource, time; from labctl_labs.fine_tuning_data import validate_file; t = time.perf_counter(); "
             f"r = validate_file({str(path)!r}, 'training', {MODEL!r}); "
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")

@@ -1,4 +1,5 @@
-"""PyPI pins for the cluster, read from the project's own lock so the cluster runs what the tests ran."""
+"""PyPI pins for the cluster: the lab artifact's dependencies (labs/pyproject.toml) at the versions uv.lock
+resolved, so the cluster runs what the tests ran."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ def _normalise(name: str) -> str:
 
 
 def cluster_pins(root: Path = PROJECT_ROOT) -> list[str]:
-    """`name==version` for every core dependency of the wheel, with the version uv.lock resolved."""
-    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    """`name==version` for every dependency of the lab artifact, with the version uv.lock resolved."""
+    project = tomllib.loads((root / "labs" / "pyproject.toml").read_text())["project"]
     lock = tomllib.loads((root / "uv.lock").read_text())
     locked = {_normalise(p["name"]): p["version"] for p in lock["package"] if "version" in p}
     pins = []

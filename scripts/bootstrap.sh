@@ -21,3 +21,6 @@ cd "$ROOT"
 # tiktoken's encodings come from a package instead of the network; tiktoken checks their hashes.
 export TIKTOKEN_CACHE_DIR="${TIKTOKEN_CACHE_DIR:-$ROOT/.cache/tiktoken}"
 "${UV[@]}" run --frozen --quiet python -m agent.tiktoken_cache >&2
+
+# Tests that build a fresh virtual environment (the lab artifact's import test) use the same uv.
+export LABCTL_UV="${UV[*]}"

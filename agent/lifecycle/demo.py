@@ -8,7 +8,7 @@ from pathlib import Path
 from agent.lifecycle.run import run_labs
 from agent.lifecycle.stage import stage
 from agent.lifecycle.updown import down, up
-from agent.sandbox import process
+from agent import sandbox_process as process
 from agent.workdir import sandbox_dir
 
 STACK = "demo"

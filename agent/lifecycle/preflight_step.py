@@ -116,13 +116,13 @@ def _write_pulumi_config(stack: str, config: dict, progress: Callable[[str], Non
 
 
 def _cost(config: dict, chosen, options: PreflightOptions) -> dict:
-    from agent.labs.finetune_data import default_epochs, validate_file
+    from labctl_labs.fine_tuning_data import default_epochs, validate_file
     from agent.preflight import planned_usage
 
     prices = load_prices(options.prices)
     first = next(iter(chosen.deployments.values()))
     calls, prompt, completion = planned_usage()
-    training = options.training_file or Path(str(resources.files("agent.labs").joinpath("data", "sample_training.jsonl")))
+    training = options.training_file or Path(str(resources.files("labctl_labs").joinpath("data", "sample_training.jsonl")))
     report = validate_file(training, "training", chosen.fine_tune["base_model"] if chosen.fine_tune else None)
     estimate = estimate_cost(
         prices, node_type=_config_model(config, "nodeType", "Standard_D4ds_v5"),

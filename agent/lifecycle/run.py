@@ -16,8 +16,8 @@ from pathlib import Path
 
 from agent.errors import USAGE, LabctlError, UsageError
 from agent.journal import Journal
-from agent.labs.registry import LABS, MAIN_LABS
-from agent.labs.storage import RemoteStore
+from labctl_labs.registry import LABS, MAIN_LABS
+from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
 from agent.target import load_target
 from agent.workdir import read_json, stack_dir
@@ -110,7 +110,7 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
                 run_name=f"labctl {lab} {data['stamp']}", idempotency_token=entry["id"],
                 tasks=[jobs.SubmitTask(
                     task_key=lab.replace("-", "_"), existing_cluster_id=outputs.cluster_id,
-                    python_wheel_task=jobs.PythonWheelTask(package_name="labctl", entry_point=LABS[lab],
+                    python_wheel_task=jobs.PythonWheelTask(package_name=lab_artifact.PACKAGE, entry_point=LABS[lab],
                                                            named_parameters=data["parameters"]),
                     libraries=[compute.Library(whl=staged["data"]["wheel"])])],
             ).run_id
@@ -126,15 +126,15 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
 
 def _fine_tuning_followup(target, outputs, store, journal, outcome: LabRun, data: dict, options: dict,
                           progress: Callable[[str], None]) -> None:
-    from agent.lifecycle import finetune_followup
+    from agent.lifecycle import fine_tuning_followup
 
-    finetune_followup.record_created(outputs, store, journal)
+    fine_tuning_followup.record_created(outputs, store, journal)
     if outcome.succeeded:
-        result = finetune_followup.complete(target, outputs, journal, Path(outcome.results_dir), options, progress)
+        result = fine_tuning_followup.complete(target, outputs, journal, Path(outcome.results_dir), options, progress)
         store.upload_bytes(f"{data['results']}/fine_tuning.json", json.dumps(result, indent=2).encode())
         outcome.summary = result["summary"]
         return
-    reason = finetune_followup.unavailable(Path(outcome.results_dir) if outcome.results_dir else None)
+    reason = fine_tuning_followup.unavailable(Path(outcome.results_dir) if outcome.results_dir else None)
     if reason:
         outcome.error, outcome.error_trace, outcome.unavailable = reason, None, True
 

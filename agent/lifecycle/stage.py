@@ -1,4 +1,4 @@
-"""`labctl stage`: build the project wheel and put it, with the lab's data, in the lab's remote folder.
+"""`labctl stage`: build the lab artifact (agent/lab_artifact.py) and put it, with the lab's data, in the lab's remote folder.
 
 Files whose content is unchanged since the last stage (same SHA-256 and the remote file still there
 with that size) are skipped. The lab's fine-tuning datasets come from their public URLs, or from
@@ -7,24 +7,22 @@ local paths; when they cannot be fetched, labctl uses sample data of its own and
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import importlib.resources
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent import lab_artifact
 from agent.errors import UsageError
 from agent.journal import Journal
-from agent.labs.storage import RemoteStore
+from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
 from agent.target import load_target
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATASETS = {
     "training_set.jsonl": "https://github.com/MicrosoftLearning/mslearn-databricks/raw/main/data/training_set.jsonl",
     "validation_set.jsonl": "https://github.com/MicrosoftLearning/mslearn-databricks/raw/main/data/validation_set.jsonl",
@@ -54,33 +52,6 @@ class StageReport:
                 "lab_entry_points": self.lab_entry_points, "notices": self.notices}
 
 
-def build_wheel(out_dir: Path) -> Path:
-    """Build the project wheel with hatchling's own PEP 517 hook (reproducible: same code, same bytes)."""
-    import contextlib
-    import io
-    import os
-
-    from hatchling.build import build_wheel as hatch_build
-
-    previous = Path.cwd()
-    os.chdir(PROJECT_ROOT)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            name = hatch_build(str(out_dir))
-    finally:
-        os.chdir(previous)
-    return out_dir / name
-
-
-def lab_entry_points(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
-        parser = configparser.ConfigParser(delimiters=("=",))
-        parser.optionxform = str
-        parser.read_string(archive.read(name).decode())
-    return sorted(k for k in parser["console_scripts"] if k.startswith("labctl-lab-"))
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -98,7 +69,7 @@ def fetch_dataset(name: str, override: Path | None, notices: list[str]) -> tuple
         reason = getattr(error, "reason", error)
         notices.append(f"Could not download the lab's {name} ({reason}); using labctl's own sample data instead. "
                        f"Pass --training-file/--validation-file to use local copies of the lab's datasets.")
-        sample = importlib.resources.files("agent.labs").joinpath("data", SAMPLES[name])
+        sample = importlib.resources.files("agent.data").joinpath("samples", SAMPLES[name])
         return sample.read_bytes(), f"labctl sample ({SAMPLES[name]})"
 
 
@@ -125,9 +96,9 @@ def stage(stack: str, training: Path | None = None, validation: Path | None = No
 
     notices: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
-        wheel_path = build_wheel(Path(folder))
+        wheel_path = lab_artifact.build(Path(folder))
         wheel_bytes = wheel_path.read_bytes()
-        entry_points = lab_entry_points(wheel_path)
+        entry_points = lab_artifact.entry_points(wheel_path)
         digest = _sha256(wheel_bytes)
         # A path per content: clusters cache libraries by path, so a new build must not reuse an old one.
         wheel = put(f"wheels/{digest[:12]}/{wheel_path.name}", wheel_bytes, "built from this checkout")

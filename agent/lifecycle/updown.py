@@ -40,7 +40,7 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
     try:
         if sandbox:
             from agent.provision import sandbox as provision
-            from agent.sandbox import process
+            from agent import sandbox_process as process
 
             config.setdefault("labctl:owner", f"{os.environ.get('USER', 'someone')}@sandbox.local")
             target = sandbox_target(process.ensure_running(sandbox_dir()))

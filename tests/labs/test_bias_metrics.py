@@ -1,9 +1,9 @@
 """Bias measures on answers whose truth is known, and the synthetic model's documented skew."""
 
 
-from agent.labs import bias_metrics as bm
-from agent.labs.responsible_ai import LAB_LOADED, SYSTEM_PROMPT, build_requests
-from agent.sandbox.synthetic_model import SyntheticModel, SyntheticModelConfig
+from labctl_labs import bias_metrics as bm
+from labctl_labs.responsible_ai import LAB_LOADED, SYSTEM_PROMPT, build_requests
+from sandbox.synthetic_model import SyntheticModel, SyntheticModelConfig
 
 
 def answers_for(profession, texts, condition="neutral"):

@@ -2,7 +2,7 @@
 
 import random
 
-from agent.labs import drift
+from labctl_labs import drift
 
 
 def test_identical_distributions_are_stable():

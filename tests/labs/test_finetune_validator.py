@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.labs.finetune_data import MAX_LINE_BYTES, validate_stream
+from labctl_labs.fine_tuning_data import MAX_LINE_BYTES, validate_stream
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
 OK = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},

@@ -120,7 +120,7 @@ def test_bad_config_option_names_the_option(fake_auto):
 def test_down_destroys_purges_and_verifies_through_arm(fake_auto, monkeypatch, sandbox):
     """Azure is played by the sandbox's ARM surface; the fake stack's destroy deletes the group as Pulumi would."""
     from agent.target import Target
-    from agent.sandbox.credentials import SandboxCredential
+    from sandbox.credentials import SandboxCredential
     from tests.sandbox.conftest import Lab
 
     lab = Lab(sandbox)
@@ -141,7 +141,7 @@ def test_down_destroys_purges_and_verifies_through_arm(fake_auto, monkeypatch, s
 def test_preflight_on_azure_writes_its_choices_into_the_pulumi_stack_config(fake_auto, sandbox):
     """Azure's catalog is played by the sandbox's ARM surface; Pulumi by the fake Automation API."""
     from agent.lifecycle.preflight_step import PreflightOptions, preflight
-    from agent.sandbox.credentials import SandboxCredential
+    from sandbox.credentials import SandboxCredential
     from agent.target import Target
 
     target = Target("cloud", sandbox.sub, SandboxCredential(), sandbox.endpoints.arm_url, sandbox.endpoints.ca_file)

@@ -125,7 +125,7 @@ def test_preflight_prints_its_choices_and_a_dated_estimate(labctl):
 def test_cleanup_is_a_dry_run_unless_told_and_honours_its_config(labctl, tmp_path):
     import datetime as dt
 
-    from agent.sandbox.server import Endpoints
+    from sandbox.server import Endpoints
     from agent.target import sandbox_target
 
     labctl("preflight", "--sandbox", "--stack", "cl")  # makes sure the background sandbox runs

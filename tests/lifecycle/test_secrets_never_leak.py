@@ -9,7 +9,7 @@ import requests
 def _key_of(labctl, stack: str) -> str:
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-    from agent.sandbox.credentials import SandboxCredential
+    from sandbox.credentials import SandboxCredential
 
     endpoints = labctl.endpoints
     client = CognitiveServicesManagementClient(SandboxCredential(), endpoints["subscription_id"],

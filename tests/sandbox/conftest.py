@@ -7,9 +7,9 @@ import requests
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
-from agent.sandbox.config import SandboxConfig
-from agent.sandbox.credentials import SandboxCredential
-from agent.sandbox.server import SandboxServer
+from sandbox.config import SandboxConfig
+from sandbox.credentials import SandboxCredential
+from sandbox.server import SandboxServer
 
 
 class Sandbox:

@@ -139,7 +139,7 @@ def test_wrong_audience_and_missing_token_are_refused(sandbox):
     from azure.core.exceptions import ClientAuthenticationError
     from azure.mgmt.resource.resources import ResourceManagementClient
 
-    from agent.sandbox.credentials import SandboxCredential
+    from sandbox.credentials import SandboxCredential
 
     wrong = ResourceManagementClient(SandboxCredential(), sandbox.sub, base_url=sandbox.endpoints.arm_url,
                                      connection_verify=sandbox.endpoints.ca_file,

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from agent.sandbox.config import SandboxConfig
-from agent.sandbox.server import SandboxServer
+from sandbox.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.sandbox.conftest import Lab
 
 

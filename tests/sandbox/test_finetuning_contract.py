@@ -126,7 +126,7 @@ def test_job_lifecycle_events_checkpoints_then_deploy_and_chat(lab):
     assert done.status == "succeeded"
     assert done.fine_tuned_model.startswith(f"{BASE}.ft-") and len(done.fine_tuned_model.split(".ft-")[1]) == 32
     assert done.hyperparameters.n_epochs == 10  # 10 examples: the service picks ceil(100 / 10) epochs
-    from agent.labs.finetune_data import validate_file
+    from labctl_labs.fine_tuning_data import validate_file
 
     assert done.trained_tokens == 10 * sum(validate_file(DATA / "training_set.jsonl", model=BASE).total_tokens)
     assert events[0].message.startswith("Fine-tuning job successfully completed") and events[-1].message.startswith("Job enqueued")

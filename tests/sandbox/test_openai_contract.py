@@ -5,7 +5,7 @@ import warnings
 import openai
 import pytest
 
-from agent.sandbox.credentials import SandboxCredential
+from sandbox.credentials import SandboxCredential
 from tests.sandbox.conftest import Lab, start_sandbox, Sandbox
 
 SYSTEM = "You are an advanced language model designed to assist with a variety of tasks."

@@ -16,12 +16,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from agent.sandbox.databricks import paths
-from agent.sandbox.databricks.clusters import ClusterService
-from agent.sandbox.databricks.jobs import JobService
-from agent.sandbox.databricks.registry import WorkspaceRegistry
-from agent.sandbox.databricks.state import SPARK_VERSIONS, DbfsHandle, UploadSession, Workspace, WorkspaceObject
-from agent.sandbox.errors import DatabricksError
+from sandbox.databricks import paths
+from sandbox.databricks.clusters import ClusterService
+from sandbox.databricks.jobs import JobService
+from sandbox.databricks.registry import WorkspaceRegistry
+from sandbox.databricks.state import SPARK_VERSIONS, DbfsHandle, UploadSession, Workspace, WorkspaceObject
+from sandbox.errors import DatabricksError
 
 DBFS_BLOCK = 1024 * 1024
 CHUNK = 1024 * 1024

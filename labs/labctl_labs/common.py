@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.labs.storage import RemoteStore
+from labctl_labs.storage import RemoteStore
 
 API_VERSION = "2025-04-01-preview"
 REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
-from agent.sandbox.databricks.state import Workspace
-from agent.sandbox.errors import DatabricksError
+from sandbox.databricks.state import Workspace
+from sandbox.errors import DatabricksError
 
 
 def clean(path: str) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agent.sandbox.synthetic_model import SyntheticModelConfig
+from sandbox.synthetic_model import SyntheticModelConfig
 
 
 class Timings(BaseModel):

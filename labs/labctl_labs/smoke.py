@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-from agent.labs.common import LabContext, run_lab
+from labctl_labs.common import LabContext, run_lab
 
 
 def smoke(context: LabContext) -> int:

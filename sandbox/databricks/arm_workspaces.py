@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from agent.sandbox.arm import POLL_HEADERS
-from agent.sandbox.databricks.registry import WorkspaceRegistry
-from agent.sandbox.databricks.state import Workspace
-from agent.sandbox.errors import ArmError, not_found
-from agent.sandbox.world import ResourceGroup
+from sandbox.arm import POLL_HEADERS
+from sandbox.databricks.registry import WorkspaceRegistry
+from sandbox.databricks.state import Workspace
+from sandbox.errors import ArmError, not_found
+from sandbox.world import ResourceGroup
 
 PATH = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.databricks/workspaces"
 TYPE = "Microsoft.Databricks/workspaces"
@@ -56,7 +56,7 @@ def build_router(registry: WorkspaceRegistry) -> APIRouter:
 
     @router.put(PATH + "/{name}")
     async def put_workspace(sub: str, rg: str, name: str, request: Request):
-        from agent.sandbox.credentials import ARM_AUDIENCE, token_audience
+        from sandbox.credentials import ARM_AUDIENCE, token_audience
 
         if token_audience(request.headers.get("authorization")) != ARM_AUDIENCE:
             raise ArmError(401, "AuthenticationFailed", "Authentication failed.")

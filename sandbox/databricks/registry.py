@@ -8,8 +8,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from agent.sandbox.databricks.state import UploadSession, Workspace
-from agent.sandbox.world import World
+from sandbox.databricks.state import UploadSession, Workspace
+from sandbox.world import World
 
 DEFAULT_USER = "lab.user@sandbox.local"
 
@@ -40,7 +40,7 @@ class WorkspaceRegistry:
             )
             for folder in (workspace.workspace_dir, workspace.volumes_dir, workspace.dbfs_dir, workspace.uploads_dir):
                 folder.mkdir(parents=True, exist_ok=True)
-            from agent.sandbox.databricks.state import WorkspaceObject
+            from sandbox.databricks.state import WorkspaceObject
 
             for path in ("/", "/Users", f"/Users/{user}", "/Shared"):
                 workspace.objects[path] = WorkspaceObject("DIRECTORY", created_at=now, modified_at=now)

@@ -59,7 +59,7 @@ class Catalog(_Model):
 
     @classmethod
     def load(cls) -> Catalog:
-        text = resources.files("agent.sandbox").joinpath("data/catalog.yaml").read_text()
+        text = resources.files("sandbox").joinpath("data/catalog.yaml").read_text()
         return cls.model_validate(yaml.safe_load(text))
 
     @cached_property

@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from agent.sandbox.catalog import usage_name
-from agent.sandbox.credentials import ARM_AUDIENCE, token_audience
-from agent.sandbox.errors import ArmError, not_found
-from agent.sandbox.finetuning import job_status
-from agent.sandbox.world import Account, Deployment, ResourceGroup, World
+from sandbox.catalog import usage_name
+from sandbox.credentials import ARM_AUDIENCE, token_audience
+from sandbox.errors import ArmError, not_found
+from sandbox.fine_tuning import job_status
+from sandbox.world import Account, Deployment, ResourceGroup, World
 
 CS = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.cognitiveservices"
 CS_SUB = "/subscriptions/{sub}/providers/microsoft.cognitiveservices"

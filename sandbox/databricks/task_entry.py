@@ -1,7 +1,7 @@
 """What a sandbox cluster runs for one task: a Python file or a wheel's entry point, with parameters
 passed as Databricks passes them (sys.argv), and a failure recorded as error + error_trace.
 
-Run as `python -m agent.sandbox.databricks.task_entry <task.json>` by the sandbox; not for users.
+Run as `python -m sandbox.databricks.task_entry <task.json>` by the sandbox; not for users.
 """
 
 from __future__ import annotations

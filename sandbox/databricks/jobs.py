@@ -16,9 +16,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from agent.sandbox.databricks import paths
-from agent.sandbox.databricks.state import JobRun, TaskRun, Workspace
-from agent.sandbox.errors import DatabricksError
+from sandbox.databricks import paths
+from sandbox.databricks.state import JobRun, TaskRun, Workspace
+from sandbox.errors import DatabricksError
 
 LOG_LIMIT = 5 * 1024 * 1024
 REDACTED = "[REDACTED]"
@@ -240,7 +240,7 @@ class JobService:
             driver.mkdir(exist_ok=True)
             with task.logs_path.open("wb") as log:
                 task.process = subprocess.Popen(
-                    [sys.executable, "-m", "agent.sandbox.databricks.task_entry", str(folder / "task.json")],
+                    [sys.executable, "-m", "sandbox.databricks.task_entry", str(folder / "task.json")],
                     cwd=driver, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
                     start_new_session=True,
                 )

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import uvicorn
 
-from agent.sandbox.app import build_app
-from agent.sandbox.config import SandboxConfig
-from agent.sandbox.faults import Faults
-from agent.sandbox.tls import make_tls
-from agent.sandbox.world import World
+from sandbox.app import build_app
+from sandbox.config import SandboxConfig
+from sandbox.faults import Faults
+from sandbox.tls import make_tls
+from sandbox.world import World
 
 HOST = "127.0.0.1"
 
@@ -64,7 +64,7 @@ class SandboxServer:
     def start(self, timeout: float = 10.0) -> Endpoints:
         import os
 
-        from agent.sandbox import databricks_extension
+        from sandbox import databricks_extension
         from agent.tiktoken_cache import seed_cache
 
         seed_cache()  # usage is counted with tiktoken, which must not try to download its encodings

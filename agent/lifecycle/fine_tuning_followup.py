@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agent.errors import FINE_TUNING_UNAVAILABLE, LabctlError
 from agent.journal import Journal
-from agent.labs.storage import RemoteStore
+from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
 from agent.target import Target
 
@@ -24,7 +24,7 @@ CHAT = [
 
 def record_created(outputs: StackOutputs, store: RemoteStore, journal: Journal) -> None:
     """Copy the lab's volume journal (files and jobs) into the local journal, once each."""
-    from agent.labs.fine_tuning import JOURNAL
+    from labctl_labs.fine_tuning import JOURNAL
 
     if store.size(JOURNAL) is None:
         return
@@ -45,7 +45,7 @@ def complete(target: Target, outputs: StackOutputs, journal: Journal, results_di
     from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
     from openai import AzureOpenAI
 
-    from agent.labs.common import API_VERSION
+    from labctl_labs.common import API_VERSION
 
     path = results_dir / "fine_tuning.json"
     result = json.loads(path.read_text())

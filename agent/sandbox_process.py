@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from agent.errors import UNAVAILABLE, LabctlError
-from agent.sandbox.server import Endpoints
+from sandbox.server import Endpoints
 
 
 def running(state_dir: Path) -> Endpoints | None:

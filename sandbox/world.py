@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.sandbox.catalog import Catalog, CatalogModel
-from agent.sandbox.clock import SandboxClock
-from agent.sandbox.config import SandboxConfig
-from agent.sandbox.ratelimit import DeploymentLimiter
-from agent.sandbox.synthetic_model import SyntheticModel
+from sandbox.catalog import Catalog, CatalogModel
+from sandbox.clock import SandboxClock
+from sandbox.config import SandboxConfig
+from sandbox.ratelimit import DeploymentLimiter
+from sandbox.synthetic_model import SyntheticModel
 
 
 def new_hex() -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from agent.sandbox.faults import FaultPlan, Faults
-from agent.sandbox.finetuning import job_status
-from agent.sandbox.synthetic_model import SyntheticModelConfig
-from agent.sandbox.world import World
+from sandbox.faults import FaultPlan, Faults
+from sandbox.fine_tuning import job_status
+from sandbox.synthetic_model import SyntheticModelConfig
+from sandbox.world import World
 
 
 class Advance(BaseModel):

@@ -15,8 +15,8 @@ import json
 import sys
 import time
 
-from agent.labs import drift, report
-from agent.labs.common import LabContext, run_lab
+from labctl_labs import drift, report
+from labctl_labs.common import LabContext, run_lab
 
 SYSTEM_PROMPT = "Assistant is a large language model trained by OpenAI."
 DEFAULT_PROMPTS = ["Tell me a joke about animals."]

@@ -19,14 +19,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
-from agent.labs.finetune_data import (
+from labctl_labs.fine_tuning_data import (
     MIN_TRAINING_EXAMPLES, chat_tokens, default_epochs, example_token_limit, validate_file,
 )
-from agent.sandbox.credentials import OPENAI_AUDIENCES, token_audience
-from agent.sandbox.errors import OpenAiError
-from agent.sandbox.finetuning import TERMINAL, checkpoints, events, fine_tuned_model_name, job_json, job_status
-from agent.sandbox.ratelimit import DeploymentLimiter
-from agent.sandbox.world import Account, AoaiFile, Deployment, FineTuneJob, World, new_hex
+from sandbox.credentials import OPENAI_AUDIENCES, token_audience
+from sandbox.errors import OpenAiError
+from sandbox.fine_tuning import TERMINAL, checkpoints, events, fine_tuned_model_name, job_json, job_status
+from sandbox.ratelimit import DeploymentLimiter
+from sandbox.world import Account, AoaiFile, Deployment, FineTuneJob, World, new_hex
 
 SURFACES = ("/openai", "/openai/v1")
 FILE_PURPOSES = {"fine-tune"}

@@ -9,9 +9,9 @@ import certifi
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from agent.sandbox.databricks import api, arm_workspaces
-from agent.sandbox.databricks.registry import WorkspaceRegistry
-from agent.sandbox.world import World
+from sandbox.databricks import api, arm_workspaces
+from sandbox.databricks.registry import WorkspaceRegistry
+from sandbox.world import World
 
 
 class NewWorkspace(BaseModel):
@@ -78,7 +78,7 @@ def control_router(registry: WorkspaceRegistry) -> APIRouter:
 
     @router.get("/workspaces/{name}")
     def get_workspace(name: str):
-        from agent.sandbox.errors import DatabricksError
+        from sandbox.errors import DatabricksError
 
         ws = registry.by_name(name)
         if ws is None:

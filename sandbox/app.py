@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from agent.sandbox import aoai, arm, control
-from agent.sandbox.errors import (
+from sandbox import aoai, arm, control
+from sandbox.errors import (
     ArmError, DatabricksError, OpenAiError, arm_error_handler, databricks_error_handler, openai_error_handler,
 )
-from agent.sandbox.faults import FaultMiddleware, Faults
-from agent.sandbox.world import World
+from sandbox.faults import FaultMiddleware, Faults
+from sandbox.world import World
 
 
 def build_app(world: World, faults: Faults) -> FaultMiddleware:

@@ -4,7 +4,7 @@ follow it to the end, without ever losing or duplicating a job.
 The job's identity is written to <data>/journal/fine-tuning.json as soon as it exists (files first, then
 the job), keyed by what defines the job (data, base, seed, training type): a rerun of the lab with the
 same inputs resumes that job instead of creating a second one. labctl then deploys the fine-tuned model
-through ARM and chats with it (the cluster has no ARM credentials), see agent/lifecycle/finetune_followup.py.
+through ARM and chats with it (the cluster has no ARM credentials), see agent/lifecycle/fine_tuning_followup.py.
 
 Exit codes: 0 succeeded, 1 the job or a file failed, 2 the data is invalid, 4 fine-tuning is unavailable
 for this base model, subscription or region (the data is still validated and reported).
@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.labs.common import LabContext, run_lab
-from agent.labs.finetune_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
+from labctl_labs.common import LabContext, run_lab
+from labctl_labs.fine_tuning_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
 
 JOURNAL = "journal/fine-tuning.json"
 TERMINAL = {"succeeded", "failed", "cancelled"}

@@ -9,9 +9,9 @@ import re
 import secrets
 from typing import Any
 
-from agent.sandbox.databricks import paths
-from agent.sandbox.databricks.state import NODE_TYPES, SPARK_VERSIONS, Cluster, Library, Workspace
-from agent.sandbox.errors import DatabricksError
+from sandbox.databricks import paths
+from sandbox.databricks.state import NODE_TYPES, SPARK_VERSIONS, Cluster, Library, Workspace
+from sandbox.errors import DatabricksError
 
 SINGLE_USER_MODES = {"SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED"}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from agent.sandbox.world import FineTuneJob, World, new_hex
+from sandbox.world import FineTuneJob, World, new_hex
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
