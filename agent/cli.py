@@ -39,7 +39,9 @@ def main_options(
     from agent.tiktoken_cache import seed_cache
 
     seed_cache()  # token counting (validation, preflight) must work with no network
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # force: a process that runs several commands (the test suite) gets each command's own level and stderr.
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
 
 
 def emit(data: dict, human: str | None = None) -> None:
@@ -452,9 +454,10 @@ def sandbox_stop():
     emit({"stopped": stopped}, "sandbox stopped" if stopped else "no sandbox was running")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run labctl with `argv` (default: the process's arguments); always ends with SystemExit(exit code)."""
     try:
-        app()
+        app(args=argv, prog_name="labctl")
     except LabctlError as error:
         console.print(f"[red]error:[/red] {error.message}", soft_wrap=True)
         raise SystemExit(error.exit_code) from None

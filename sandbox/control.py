@@ -76,8 +76,22 @@ def build_router(world: World, faults: Faults) -> APIRouter:
 
     @router.delete("/faults")
     def clear_faults():
-        faults.set(FaultPlan())
+        faults.clear()  # every key: a clean slate
         return faults.report()
+
+    @router.get("/faults/{key}")
+    def get_keyed_faults(key: str):
+        return faults.report(key)
+
+    @router.put("/faults/{key}")
+    def put_keyed_faults(key: str, plan: FaultPlan):
+        faults.set(plan, key)
+        return faults.report(key)
+
+    @router.delete("/faults/{key}")
+    def clear_keyed_faults(key: str):
+        faults.clear(key)
+        return faults.report(key)
 
     @router.get("/clock")
     def get_clock():

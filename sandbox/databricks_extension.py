@@ -14,6 +14,10 @@ from sandbox.databricks.registry import WorkspaceRegistry
 from sandbox.world import World
 
 
+class Hold(BaseModel):
+    hold: bool = True
+
+
 class NewWorkspace(BaseModel):
     name: str
     user: str = "lab.user@sandbox.local"
@@ -84,5 +88,11 @@ def control_router(registry: WorkspaceRegistry) -> APIRouter:
         if ws is None:
             raise DatabricksError(404, "RESOURCE_DOES_NOT_EXIST", f"Workspace {name} does not exist.")
         return workspace_access(registry, ws)
+
+    @router.put("/workspaces/{name}/hold")
+    def hold_runs(name: str, request: Hold):
+        """While held, a workspace's runs reach RUNNING and wait there, before their code starts, until released."""
+        (registry.held_workspaces.add if request.hold else registry.held_workspaces.discard)(name)
+        return {"name": name, "hold": name in registry.held_workspaces}
 
     return router

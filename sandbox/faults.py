@@ -32,35 +32,76 @@ class FaultPlan(BaseModel):
     rules: list[FaultRule] = Field(default_factory=list)
 
 
-class Faults:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.set(FaultPlan())
+DEFAULT_KEY = "default"
 
-    def set(self, plan: FaultPlan) -> None:
-        with self._lock:
-            self.plan = plan
-            self._random = random.Random(plan.seed)
-            self._patterns = [re.compile(rule.path) for rule in plan.rules]
-            self.injected = [0] * len(plan.rules)
+
+class _KeyedPlan:
+    """One plan with its own seeded generator and injection counts."""
+
+    def __init__(self, plan: FaultPlan):
+        self.plan = plan
+        self.random = random.Random(plan.seed)
+        self.patterns = [re.compile(rule.path) for rule in plan.rules]
+        self.injected = [0] * len(plan.rules)
 
     def pick(self, method: str, path: str) -> FaultRule | None:
-        with self._lock:
-            for index, (rule, pattern) in enumerate(zip(self.plan.rules, self._patterns)):
-                if rule.method and rule.method.upper() != method.upper():
-                    continue
-                if not pattern.search(path):
-                    continue
-                if rule.times is not None and self.injected[index] >= rule.times:
-                    continue
-                if self._random.random() < rule.probability:
-                    self.injected[index] += 1
-                    return rule
+        for index, (rule, pattern) in enumerate(zip(self.plan.rules, self.patterns)):
+            if rule.method and rule.method.upper() != method.upper():
+                continue
+            if not pattern.search(path):
+                continue
+            if rule.times is not None and self.injected[index] >= rule.times:
+                continue
+            if self.random.random() < rule.probability:
+                self.injected[index] += 1
+                return rule
         return None
 
     def report(self) -> dict:
+        return {"plan": self.plan.model_dump(), "injected": list(self.injected)}
+
+
+class Faults:
+    """Fault plans under keys, so that tests sharing one sandbox each set and clear their own plan.
+
+    A request is checked against every plan, in the order the keys were set; the first rule that fires wins.
+    The unkeyed control routes use the key "default".
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._plans: dict[str, _KeyedPlan] = {}
+
+    def set(self, plan: FaultPlan, key: str = DEFAULT_KEY) -> None:
         with self._lock:
-            return {"plan": self.plan.model_dump(), "injected": list(self.injected)}
+            self._plans.pop(key, None)
+            if plan.rules:
+                self._plans[key] = _KeyedPlan(plan)
+
+    def clear(self, key: str | None = None) -> None:
+        """Remove the plan under `key`, or every plan when `key` is None."""
+        with self._lock:
+            if key is None:
+                self._plans.clear()
+            else:
+                self._plans.pop(key, None)
+
+    def pick(self, method: str, path: str) -> FaultRule | None:
+        with self._lock:
+            for keyed in self._plans.values():
+                rule = keyed.pick(method, path)
+                if rule is not None:
+                    return rule
+        return None
+
+    def report(self, key: str = DEFAULT_KEY) -> dict:
+        with self._lock:
+            keyed = self._plans.get(key)
+            return keyed.report() if keyed else {"plan": FaultPlan().model_dump(), "injected": []}
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._plans)
 
 
 def error_body(path: str, status: int) -> dict:

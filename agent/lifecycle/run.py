@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent import lab_artifact
 from agent.errors import USAGE, LabctlError, UsageError
 from agent.journal import Journal
 from labctl_labs.registry import LABS, MAIN_LABS

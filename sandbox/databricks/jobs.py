@@ -229,48 +229,67 @@ class JobService:
                 task.error = f"Library installation failed: {failed[0]}"
                 self._finish(task, "INTERNAL_ERROR", "FAILED", task.error)
                 return
-            folder = ws.runs_dir / str(task.run_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            spec = self._entry_spec(ws, cluster, task, folder)
-            (folder / "task.json").write_text(json.dumps(spec))
-            task.logs_path = folder / "output.log"
             task.start_time = _ms(self.world.now())
             task.life_cycle_state, task.state_message = "RUNNING", "In run"
-            driver = ws.root / "driver"  # like /databricks/driver: the working directory every run shares
-            driver.mkdir(exist_ok=True)
-            with task.logs_path.open("wb") as log:
-                task.process = subprocess.Popen(
-                    [sys.executable, "-m", "sandbox.databricks.task_entry", str(folder / "task.json")],
-                    cwd=driver, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
-                    start_new_session=True,
-                )
-                timeout = int(task.spec.get("timeout_seconds") or run.timeout_seconds or 0)
-                try:
-                    code = task.process.wait(timeout=timeout or None)
-                except subprocess.TimeoutExpired:
-                    task.timed_out = True
-                    self._kill(task)
-                    code = task.process.wait()
-            if task.timed_out:
-                self._finish(task, "TERMINATED", "TIMEDOUT", f"Run timed out after {timeout} seconds.")
-            elif task.cancelled:
+            if not self._wait_while_held(ws, task):
                 self._finish(task, "TERMINATED", "CANCELED", "Run cancelled.")
-            elif code == 0:
-                self._finish(task, "TERMINATED", "SUCCESS", "")
-            else:
-                failure = folder / "error.json"
-                if failure.exists():
-                    details = json.loads(failure.read_text())
-                    task.error, task.error_trace = details["error"], details["error_trace"]
-                else:
-                    task.error = task.error or f"The Python process exited with code {code}."
-                self._finish(task, "TERMINATED", "FAILED", task.error)
+                return
+            folder = ws.runs_dir / str(task.run_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            code, timeout = self._run_process(ws, run, task, cluster, folder)
+            self._conclude(task, code, timeout, folder)
         finally:
-            if cluster is not None or task.cluster_id in ws.clusters:
-                cluster = ws.clusters.get(task.cluster_id)
-                if cluster is not None:
-                    cluster.active_runs = max(0, cluster.active_runs - 1)
-                    self.clusters.touch(cluster)
+            cluster = ws.clusters.get(task.cluster_id)
+            if cluster is not None:
+                cluster.active_runs = max(0, cluster.active_runs - 1)
+                self.clusters.touch(cluster)
+
+    def _wait_while_held(self, ws: Workspace, task: TaskRun) -> bool:
+        """A control of the sandbox's (`PUT /_sandbox/databricks/workspaces/{name}/hold`): tests keep a run
+        RUNNING, before its code starts, for as long as they need; False when the run was cancelled meanwhile."""
+        while ws.name in self.registry.held_workspaces:
+            if task.cancelled:
+                return False
+            task.state_message = "In run (held by the sandbox)"
+            time.sleep(0.05)
+        task.state_message = "In run"
+        return not task.cancelled
+
+    def _run_process(self, ws: Workspace, run: JobRun, task: TaskRun, cluster, folder: Path) -> tuple[int, int]:
+        spec = self._entry_spec(ws, cluster, task, folder)
+        (folder / "task.json").write_text(json.dumps(spec))
+        task.logs_path = folder / "output.log"
+        driver = ws.root / "driver"  # like /databricks/driver: the working directory every run shares
+        driver.mkdir(exist_ok=True)
+        with task.logs_path.open("wb") as log:
+            task.process = subprocess.Popen(
+                [sys.executable, "-m", "sandbox.databricks.task_entry", str(folder / "task.json")],
+                cwd=driver, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
+                start_new_session=True,
+            )
+            timeout = int(task.spec.get("timeout_seconds") or run.timeout_seconds or 0)
+            try:
+                return task.process.wait(timeout=timeout or None), timeout
+            except subprocess.TimeoutExpired:
+                task.timed_out = True
+                self._kill(task)
+                return task.process.wait(), timeout
+
+    def _conclude(self, task: TaskRun, code: int, timeout: int, folder: Path) -> None:
+        if task.timed_out:
+            self._finish(task, "TERMINATED", "TIMEDOUT", f"Run timed out after {timeout} seconds.")
+        elif task.cancelled:
+            self._finish(task, "TERMINATED", "CANCELED", "Run cancelled.")
+        elif code == 0:
+            self._finish(task, "TERMINATED", "SUCCESS", "")
+        else:
+            failure = folder / "error.json"
+            if failure.exists():
+                details = json.loads(failure.read_text())
+                task.error, task.error_trace = details["error"], details["error_trace"]
+            else:
+                task.error = task.error or f"The Python process exited with code {code}."
+            self._finish(task, "TERMINATED", "FAILED", task.error)
 
     def _finish(self, task: TaskRun, life_cycle: str, result: str, message: str) -> None:
         task.end_time = _ms(self.world.now())

@@ -24,6 +24,7 @@ class WorkspaceRegistry:
         self._lock = threading.Lock()
         self.clusters = None  # set by the API module
         self.jobs = None
+        self.held_workspaces: set[str] = set()  # runs in these workspaces wait before their code starts
 
     def create(self, name: str, *, user: str = DEFAULT_USER, resource_group: str | None = None,
                location: str | None = None, tags: dict | None = None, sku: str = "premium",

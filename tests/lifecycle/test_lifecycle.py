@@ -2,7 +2,6 @@
 
 import json
 import signal
-import time
 
 from tests.lifecycle.conftest import EMPTY
 
@@ -45,43 +44,29 @@ def test_down_right_after_up_and_twice_in_a_row(labctl):
 def test_down_after_an_interrupted_stage(labctl):
     labctl("up", "--sandbox", "--stack", "p2")
     labctl.control("PUT", "/faults", json={"rules": [{"path": "validation_set", "status": 500}]})
-    failed = labctl("stage", "--stack", "p2", expect=3)
+    failed = labctl.process("stage", "--stack", "p2", expect=3)
     assert "error:" in failed.stderr and "Traceback" not in failed.stderr
     labctl.control("DELETE", "/faults")
     assert labctl.json("down", "--stack", "p2", "--yes")["clean"]
     assert labctl.inventory_of("p2") == EMPTY
 
 
-def _slow_model(labctl):
-    labctl.control("PUT", "/model", json={"latency_per_token_ms": 150})
-
-
-def _wait_for_submission(labctl, stack: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    journal = labctl.state_file(stack, "journal.json")
-    while time.monotonic() < deadline:
-        if journal.exists():
-            entries = [e for e in json.loads(journal.read_text())["entries"].values() if e["kind"] == "run"]
-            if entries and entries[0]["status"] == "submitted":
-                return entries[0]
-        time.sleep(0.2)
-    raise AssertionError("labctl run never recorded a submission")
-
-
 def _kill_labctl_mid_run(labctl, stack: str, then):
-    """Bring a stack up, start `labctl run smoke` on a slow model, SIGKILL it once the run is submitted, then
-    call `then()`; returns the journal entry of the killed run and what `then` returned."""
+    """Bring a stack up, start `labctl run smoke` (a process of its own) while the sandbox holds the stack's
+    runs, SIGKILL it once the journal records the submission, release the runs, then call `then()`; returns
+    the journal entry of the killed run and what `then` returned."""
     labctl("up", "--sandbox", "--stack", stack)
     labctl("stage", "--stack", stack)
-    _slow_model(labctl)
+    labctl.hold_runs(stack, True)
     try:
         running = labctl.spawn("run", "smoke", "--stack", stack)
-        entry = _wait_for_submission(labctl, stack)
+        entry = labctl.wait_for("labctl run records its submission", lambda: [
+            e for e in labctl.journal_entries(stack, "run") if e["status"] == "submitted"], process=running)[0]
         running.send_signal(signal.SIGKILL)
         running.wait(timeout=10)
-        return entry, then()
     finally:
-        labctl.control("PUT", "/model", json={})
+        labctl.hold_runs(stack, False)
+    return entry, then()
 
 
 def test_killed_run_resumes_from_the_journal_without_resubmitting(labctl):
@@ -153,10 +138,9 @@ def test_cleanup_is_a_dry_run_unless_told_and_honours_its_config(labctl, tmp_pat
 
 def test_down_after_an_up_that_failed_half_way(labctl):
     too_big = '[{"name":"chat","model":"gpt-5-mini","version":"2025-08-07","capacity":5000}]'
-    failed = labctl("up", "--sandbox", "--stack", "p6", "--skip-preflight", "-c", f"deployments={too_big}", expect=3)
+    failed = labctl.process("up", "--sandbox", "--stack", "p6", "--skip-preflight", "-c", f"deployments={too_big}",
+                            expect=3)
     assert "InsufficientQuota" in failed.stderr and "Traceback" not in failed.stderr
     assert labctl.inventory_of("p6")["accounts"]  # the account was created before the refusal
     assert labctl.json("down", "--stack", "p6", "--yes")["clean"]
-    from tests.lifecycle.conftest import EMPTY
-
     assert labctl.inventory_of("p6") == EMPTY
