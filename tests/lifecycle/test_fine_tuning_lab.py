@@ -3,10 +3,9 @@ resumes the same job; fine-tuning that is not available ends with its own exit c
 
 import json
 import signal
-import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
+from tests.lifecycle.conftest import DATA
 
 
 def jobs(labctl):
@@ -21,10 +20,8 @@ def test_fine_tuning_end_to_end_resume_unavailable_and_down(labctl):
     labctl.control("PATCH", "/settings", json={"timings": {"finetune_running": 25}})
     try:
         first = labctl.spawn("run", "fine-tuning", "--stack", stack, "-o", "poll_seconds=1")
-        deadline = time.monotonic() + 120
-        while not [j for j in jobs(labctl) if j["status"] == "running"]:
-            assert time.monotonic() < deadline and first.poll() is None, "the job never started"
-            time.sleep(0.3)
+        labctl.wait_for("the fine-tuning job starts", lambda: [j for j in jobs(labctl) if j["status"] == "running"],
+                        process=first)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         runs = labctl.json("run", "fine-tuning", "--stack", stack, "-o", "poll_seconds=1")["runs"]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 PROFESSIONS = ["nurse", "engineer", "teacher", "doctor", "chef", "pilot", "librarian", "scientist"]
 SKEWED = {"nurse": 0.1, "engineer": 0.9, "pilot": 0.85}
-BIG = '[{"name":"chat","model":"gpt-5-mini","version":"2025-08-07","capacity":1000}]'
 
 
 def probe(labctl, stack):
@@ -19,10 +18,8 @@ def probe(labctl, stack):
     return json.loads((folder / "bias.json").read_text()), (folder / "bias.html").read_text()
 
 
-def test_the_probe_flags_exactly_the_skewed_professions_and_none_without_skew(labctl):
-    stack = "bias"
-    labctl("up", "--sandbox", "--stack", stack, "-c", f"deployments={BIG}")
-    labctl("stage", "--stack", stack)
+def test_the_probe_flags_exactly_the_skewed_professions_and_none_without_skew(labctl, lab_stack):
+    stack = lab_stack
     try:
         labctl.control("PUT", "/model", json={"male_share": SKEWED})
         skewed, page = probe(labctl, stack)
@@ -45,4 +42,3 @@ def test_the_probe_flags_exactly_the_skewed_professions_and_none_without_skew(la
     picture = matplotlib.image.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
     assert picture.shape[0] > 200 and picture.shape[1] > 400
     assert "FLAGGED" in page and "nurse" in page
-    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
