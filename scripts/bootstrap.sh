@@ -18,6 +18,10 @@ fi
 cd "$ROOT"
 "${UV[@]}" sync --frozen --quiet
 
+# Every labctl command, sandbox task and lab run is a Python process that imports mlflow, pyspark, the SDKs:
+# with PYTHONDONTWRITEBYTECODE set (some images set it) each of them would compile those from source again.
+unset PYTHONDONTWRITEBYTECODE
+
 # tiktoken's encodings come from a package instead of the network; tiktoken checks their hashes.
 export TIKTOKEN_CACHE_DIR="${TIKTOKEN_CACHE_DIR:-$ROOT/.cache/tiktoken}"
 "${UV[@]}" run --frozen --quiet python -m agent.tiktoken_cache >&2
