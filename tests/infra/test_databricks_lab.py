@@ -95,3 +95,42 @@ def test_dbfs_fallback_creates_no_unity_catalog_objects():
     assert run.of_type("databricks:index/schema:Schema") == []
     assert run.outputs["dataPath"] == "dbfs:/FileStore/mylab"
     assert run.outputs["storage"] == "dbfs"
+
+
+PARTS = {
+    "labctl:databricks:Workspace": {"azure-native:databricks:Workspace", PROVIDER},
+    "labctl:databricks:Compute": {CLUSTER},
+    "labctl:databricks:Secrets": {"databricks:index/secretScope:SecretScope", "databricks:index/secret:Secret"},
+    "labctl:databricks:Storage": {"databricks:index/schema:Schema", "databricks:index/volume:Volume"},
+}
+
+
+def test_the_lab_is_composed_of_four_parts_each_holding_its_resources(default_lab):
+    lab = default_lab.one("labctl:azure:DatabricksLab")
+    for part_type, resource_types in PARTS.items():
+        part = default_lab.one(part_type)
+        assert part.parent == lab.urn, part_type
+        children = {r.type for r in default_lab.registrations if r.parent == part.urn}
+        assert children == resource_types, part_type
+
+
+def test_resources_moved_into_the_parts_keep_an_alias_to_their_old_parent(monkeypatch):
+    # Before the split they were children of DatabricksLab; without the alias `pulumi up` on such a stack
+    # would replace them, workspace included. The recorder keeps no aliases, so read them off the requests.
+    from agent.pulumi_mocks import RecordingMonitor
+
+    aliases: dict[str, list[str]] = {}
+    register = RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        aliases[request.name] = [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn]
+        return register(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", recording)
+    run = deploy()
+    lab = run.one("labctl:azure:DatabricksLab")
+    moved = [r for r in run.registrations if any(r.type in types for types in PARTS.values())]
+    assert len(moved) == 8
+    for resource in moved:
+        assert aliases[resource.name] == [lab.urn], resource.name
+    assert aliases["openai-account"] == []
