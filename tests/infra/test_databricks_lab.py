@@ -1,6 +1,12 @@
 """The Databricks workspace, single-node cluster, secret scope and storage of the labs."""
 
-from infra.lockpins import cluster_pins
+import importlib.metadata
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement  # pytest's own dependency
+from packaging.utils import canonicalize_name
+
 from tests.infra.conftest import deploy
 from tests.infra.fake_azure import API_KEY, CURRENT_USER, SUBSCRIPTION
 
@@ -46,11 +52,20 @@ def test_cluster_is_single_user_and_auto_terminates_after_20_minutes(default_lab
     assert cluster["sparkVersion"] == "17.3.x-cpu-ml-scala2.13"
 
 
-def test_cluster_libraries_are_the_locked_openai_and_lab_dependencies(default_lab):
+LAB_ARTIFACT = Path(__file__).resolve().parents[2] / "labs" / "pyproject.toml"
+
+
+def test_cluster_libraries_are_the_lab_dependencies_at_the_versions_the_tests_ran(default_lab):
     packages = [lib["pypi"]["package"] for lib in default_lab.one(CLUSTER).inputs["libraries"]]
-    assert packages == cluster_pins()
+    assert all(p.count("==") == 1 for p in packages)
+    pinned = dict(package.split("==") for package in packages)
+    assert len(pinned) == len(packages)
+    declared = tomllib.loads(LAB_ARTIFACT.read_text())["project"]["dependencies"]
+    assert set(map(canonicalize_name, pinned)) == {canonicalize_name(Requirement(d).name) for d in declared}
+    # The oracle is this test environment (`uv sync --frozen`): the cluster installs the versions the tests ran with.
+    installed = {name: importlib.metadata.version(name) for name in pinned}
+    assert pinned == installed
     assert "openai==3.52.0" in packages
-    assert all("==" in p for p in packages)
     assert not any(p.startswith(("pulumi", "typer", "azure-mgmt")) for p in packages)
 
 
