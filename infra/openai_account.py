@@ -14,12 +14,12 @@ from infra.config import DeploymentSpec
 @dataclass(frozen=True)
 class OpenAiAccountArgs:
     resource_group_name: pulumi.Input[str]
-    location: str
-    account_stem: str
-    account_name_fixed: bool
+    location: str  # Azure region, e.g. "eastus2"
+    account_stem: str  # the account name (and custom subdomain), or its stem when a suffix is added
+    account_name_fixed: bool  # True: the stem is the whole name; False: "<stem>-<6 random characters>"
     public_network_access: bool
-    disable_local_auth: bool
-    deployments: list[DeploymentSpec]
+    disable_local_auth: bool  # True: Entra ID only, API keys refused
+    deployments: list[DeploymentSpec]  # created in this order, one at a time
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -28,18 +28,7 @@ class OpenAiAccount(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OpenAiAccountArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("labctl:azure:OpenAiAccount", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        if args.account_name_fixed:
-            account_name: pulumi.Input[str] = args.account_stem
-        else:
-            # The subdomain is global across Azure and blocked for 48 hours by a soft-deleted account,
-            # so a suffix kept in state makes the name unique yet stable across `pulumi up` runs.
-            suffix = random.RandomString(
-                f"{name}-suffix", length=6, special=False, upper=False, numeric=True, opts=child
-            )
-            account_name = suffix.result.apply(lambda s: f"{args.account_stem}-{s}")
-
+        account_name = self._account_name(name, args)
         self.account = cs.Account(
             f"{name}-account",
             account_name=account_name,
@@ -55,31 +44,10 @@ class OpenAiAccount(pulumi.ComponentResource):
                 disable_local_auth=args.disable_local_auth,
             ),
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.account_name = self.account.name
-
-        # Azure rejects concurrent deployment operations on one account with 409 RequestConflict,
-        # so each deployment waits for the one before it.
-        self.deployments: list[cs.Deployment] = []
-        previous: cs.Deployment | None = None
-        for spec in args.deployments:
-            deployment = cs.Deployment(
-                f"{name}-deployment-{spec.name}",
-                account_name=self.account.name,
-                resource_group_name=args.resource_group_name,
-                deployment_name=spec.name,
-                sku=cs.SkuArgs(name=spec.sku, capacity=spec.capacity),
-                properties=cs.DeploymentPropertiesArgs(
-                    model=cs.DeploymentModelArgs(format="OpenAI", name=spec.model, version=spec.version),
-                    version_upgrade_option=spec.version_upgrade_option,
-                    rai_policy_name=spec.rai_policy,
-                ),
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else []),
-            )
-            self.deployments.append(deployment)
-            previous = deployment
+        self.deployments = self._deployments(name, args)
 
         keys = cs.list_account_keys_output(
             account_name=self.account.name,
@@ -92,3 +60,38 @@ class OpenAiAccount(pulumi.ComponentResource):
         self.register_outputs(
             {"accountName": self.account_name, "endpoint": self.endpoint, "apiKey": self.api_key}
         )
+
+    def _account_name(self, name: str, args: OpenAiAccountArgs) -> pulumi.Input[str]:
+        """The stem as configured, or "<stem>-<6 lower-case letters and digits>" kept in state."""
+        if args.account_name_fixed:
+            return args.account_stem
+        # The subdomain is global across Azure and blocked for 48 hours by a soft-deleted account,
+        # so a suffix kept in state makes the name unique yet stable across `pulumi up` runs.
+        suffix = random.RandomString(
+            f"{name}-suffix", length=6, special=False, upper=False, numeric=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return suffix.result.apply(lambda s: f"{args.account_stem}-{s}")
+
+    def _deployments(self, name: str, args: OpenAiAccountArgs) -> list[cs.Deployment]:
+        """One deployment per spec, in the configured order, each depending on the one before it."""
+        # Azure rejects concurrent deployment operations on one account with 409 RequestConflict.
+        deployments: list[cs.Deployment] = []
+        for spec in args.deployments:
+            deployments.append(
+                cs.Deployment(
+                    f"{name}-deployment-{spec.name}",
+                    account_name=self.account.name,
+                    resource_group_name=args.resource_group_name,
+                    deployment_name=spec.name,
+                    sku=cs.SkuArgs(name=spec.sku, capacity=spec.capacity),
+                    properties=cs.DeploymentPropertiesArgs(
+                        model=cs.DeploymentModelArgs(format="OpenAI", name=spec.model, version=spec.version),
+                        version_upgrade_option=spec.version_upgrade_option,
+                        rai_policy_name=spec.rai_policy,
+                    ),
+                    tags=args.tags,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=deployments[-1:]),
+                )
+            )
+        return deployments

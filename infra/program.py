@@ -7,8 +7,12 @@ import datetime as dt
 import pulumi
 from pulumi_azure_native import resources
 
-from infra.config import LabConfig
-from infra.databricks_lab import SECRET_KEY_API_KEY, SECRET_KEY_ENDPOINT, DatabricksLab, DatabricksLabArgs
+from infra.config import LabConfig, LabNames
+from infra.databricks_compute import ComputeArgs
+from infra.databricks_lab import DatabricksLab, DatabricksLabArgs
+from infra.databricks_secrets import SECRET_KEY_API_KEY, SECRET_KEY_ENDPOINT, SecretsArgs
+from infra.databricks_storage import StorageArgs
+from infra.databricks_workspace import WorkspaceArgs
 from infra.lockpins import cluster_pins
 from infra.openai_account import OpenAiAccount, OpenAiAccountArgs
 
@@ -17,17 +21,7 @@ def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> 
     """Register every resource of the lab and return the outputs the agent consumes (see README)."""
     tags = config.tags(now or dt.datetime.now(dt.timezone.utc))
     names = config.names(stack)
-
-    if config.existing_resource_group:
-        resource_group_name: pulumi.Input[str] = resources.get_resource_group_output(
-            resource_group_name=config.existing_resource_group
-        ).name
-    else:
-        group = resources.ResourceGroup(
-            "lab-rg", resource_group_name=names.resource_group, location=config.location, tags=tags
-        )
-        resource_group_name = group.name
-
+    resource_group_name = _resource_group(config, names, tags)
     openai = OpenAiAccount(
         "openai",
         OpenAiAccountArgs(
@@ -41,33 +35,7 @@ def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> 
             tags=tags,
         ),
     )
-
-    lab = DatabricksLab(
-        "databricks",
-        DatabricksLabArgs(
-            resource_group_name=resource_group_name,
-            location=config.location,
-            workspace_name=names.workspace,
-            managed_resource_group_name=names.managed_resource_group(),
-            sku=config.workspace_sku,
-            compute_mode=config.workspace_compute_mode,
-            spark_version=config.spark_version,
-            node_type=config.node_type,
-            autotermination_minutes=config.autotermination_minutes,
-            cluster_user=config.cluster_user,
-            libraries=cluster_pins(),
-            secret_scope=config.secret_scope,
-            openai_endpoint=openai.endpoint,
-            openai_api_key=openai.api_key,
-            storage=config.storage,
-            catalog=config.catalog,
-            schema_name=config.schema_name,
-            volume=config.volume,
-            dbfs_root=config.dbfs_root,
-            tags=tags,
-        ),
-    )
-
+    lab = DatabricksLab("databricks", _databricks_args(config, names, tags, resource_group_name, openai))
     return {
         "resourceGroupName": resource_group_name,
         "location": config.location,
@@ -80,11 +48,58 @@ def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> 
         ],
         "fineTuneBaseModel": config.fine_tune_base_model,
         "workspaceUrl": lab.workspace_url,
-        "workspaceResourceId": lab.workspace.id,
-        "clusterId": lab.cluster.id,
-        "secretScope": lab.scope.name,
+        "workspaceResourceId": lab.workspace_resource_id,
+        "clusterId": lab.cluster_id,
+        "secretScope": lab.secret_scope,
         "secretKeys": {"endpoint": SECRET_KEY_ENDPOINT, "apiKey": SECRET_KEY_API_KEY},
         "storage": config.storage,
         "dataPath": lab.data_path,
         "tags": tags,
     }
+
+
+def _resource_group(config: LabConfig, names: LabNames, tags: dict[str, str]) -> pulumi.Input[str]:
+    """The name of the lab's resource group: an existing one, looked up, or a new one created here."""
+    if config.existing_resource_group:
+        return resources.get_resource_group_output(resource_group_name=config.existing_resource_group).name
+    group = resources.ResourceGroup(
+        "lab-rg", resource_group_name=names.resource_group, location=config.location, tags=tags
+    )
+    return group.name
+
+
+def _databricks_args(
+    config: LabConfig, names: LabNames, tags: dict[str, str], resource_group_name: pulumi.Input[str],
+    openai: OpenAiAccount,
+) -> DatabricksLabArgs:
+    return DatabricksLabArgs(
+        workspace=WorkspaceArgs(
+            resource_group_name=resource_group_name,
+            location=config.location,
+            workspace_name=names.workspace,
+            managed_resource_group_name=names.managed_resource_group(),
+            sku=config.workspace_sku,
+            compute_mode=config.workspace_compute_mode,
+            tags=tags,
+        ),
+        compute=ComputeArgs(
+            cluster_name=f"{names.workspace}-lab",
+            spark_version=config.spark_version,
+            node_type=config.node_type,
+            autotermination_minutes=config.autotermination_minutes,
+            single_user=config.cluster_user,
+            # The cluster runs what the tests ran: the lab artifact's dependencies at the uv.lock versions.
+            libraries=cluster_pins(),
+            tags=tags,
+        ),
+        secrets=SecretsArgs(
+            scope=config.secret_scope, openai_endpoint=openai.endpoint, openai_api_key=openai.api_key
+        ),
+        storage=StorageArgs(
+            kind=config.storage,
+            catalog=config.catalog,
+            schema_name=config.schema_name,
+            volume=config.volume,
+            dbfs_root=config.dbfs_root,
+        ),
+    )

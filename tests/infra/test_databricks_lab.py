@@ -1,6 +1,12 @@
 """The Databricks workspace, single-node cluster, secret scope and storage of the labs."""
 
-from infra.lockpins import cluster_pins
+import importlib.metadata
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement  # pytest's own dependency
+from packaging.utils import canonicalize_name
+
 from tests.infra.conftest import deploy
 from tests.infra.fake_azure import API_KEY, CURRENT_USER, SUBSCRIPTION
 
@@ -46,11 +52,20 @@ def test_cluster_is_single_user_and_auto_terminates_after_20_minutes(default_lab
     assert cluster["sparkVersion"] == "17.3.x-cpu-ml-scala2.13"
 
 
-def test_cluster_libraries_are_the_locked_openai_and_lab_dependencies(default_lab):
+LAB_ARTIFACT = Path(__file__).resolve().parents[2] / "labs" / "pyproject.toml"
+
+
+def test_cluster_libraries_are_the_lab_dependencies_at_the_versions_the_tests_ran(default_lab):
     packages = [lib["pypi"]["package"] for lib in default_lab.one(CLUSTER).inputs["libraries"]]
-    assert packages == cluster_pins()
+    assert all(p.count("==") == 1 for p in packages)
+    pinned = dict(package.split("==") for package in packages)
+    assert len(pinned) == len(packages)
+    declared = tomllib.loads(LAB_ARTIFACT.read_text())["project"]["dependencies"]
+    assert set(map(canonicalize_name, pinned)) == {canonicalize_name(Requirement(d).name) for d in declared}
+    # The oracle is this test environment (`uv sync --frozen`): the cluster installs the versions the tests ran with.
+    installed = {name: importlib.metadata.version(name) for name in pinned}
+    assert pinned == installed
     assert "openai==3.52.0" in packages
-    assert all("==" in p for p in packages)
     assert not any(p.startswith(("pulumi", "typer", "azure-mgmt")) for p in packages)
 
 
@@ -95,3 +110,42 @@ def test_dbfs_fallback_creates_no_unity_catalog_objects():
     assert run.of_type("databricks:index/schema:Schema") == []
     assert run.outputs["dataPath"] == "dbfs:/FileStore/mylab"
     assert run.outputs["storage"] == "dbfs"
+
+
+PARTS = {
+    "labctl:databricks:Workspace": {"azure-native:databricks:Workspace", PROVIDER},
+    "labctl:databricks:Compute": {CLUSTER},
+    "labctl:databricks:Secrets": {"databricks:index/secretScope:SecretScope", "databricks:index/secret:Secret"},
+    "labctl:databricks:Storage": {"databricks:index/schema:Schema", "databricks:index/volume:Volume"},
+}
+
+
+def test_the_lab_is_composed_of_four_parts_each_holding_its_resources(default_lab):
+    lab = default_lab.one("labctl:azure:DatabricksLab")
+    for part_type, resource_types in PARTS.items():
+        part = default_lab.one(part_type)
+        assert part.parent == lab.urn, part_type
+        children = {r.type for r in default_lab.registrations if r.parent == part.urn}
+        assert children == resource_types, part_type
+
+
+def test_resources_moved_into_the_parts_keep_an_alias_to_their_old_parent(monkeypatch):
+    # Before the split they were children of DatabricksLab; without the alias `pulumi up` on such a stack
+    # would replace them, workspace included. The recorder keeps no aliases, so read them off the requests.
+    from agent.pulumi_mocks import RecordingMonitor
+
+    aliases: dict[str, list[str]] = {}
+    register = RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        aliases[request.name] = [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn]
+        return register(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", recording)
+    run = deploy()
+    lab = run.one("labctl:azure:DatabricksLab")
+    moved = [r for r in run.registrations if any(r.type in types for types in PARTS.values())]
+    assert len(moved) == 8
+    for resource in moved:
+        assert aliases[resource.name] == [lab.urn], resource.name
+    assert aliases["openai-account"] == []

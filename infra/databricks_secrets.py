@@ -1,0 +1,47 @@
+"""The secret scope through which lab code on the cluster reaches Azure OpenAI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_databricks as databricks
+
+from infra.lab_part import LabPart
+
+SECRET_KEY_ENDPOINT = "openai-endpoint"
+SECRET_KEY_API_KEY = "openai-key"
+
+
+@dataclass(frozen=True)
+class SecretsArgs:
+    scope: str  # secret scope name
+    openai_endpoint: pulumi.Input[str]  # "https://<account>.openai.azure.com/"
+    openai_api_key: pulumi.Input[str]
+
+
+class LabSecrets(LabPart):
+    """`scope`, holding the endpoint under SECRET_KEY_ENDPOINT and the key under SECRET_KEY_API_KEY.
+
+    Needs a Databricks provider from its parent (`ResourceOptions(providers=[...])`).
+    """
+
+    def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("labctl:databricks:Secrets", name, opts)
+        self.scope = databricks.SecretScope(f"{name}-scope", name=args.scope, opts=self.child_opts())
+        databricks.Secret(
+            f"{name}-secret-endpoint",
+            scope=self.scope.name,
+            key=SECRET_KEY_ENDPOINT,
+            string_value=args.openai_endpoint,
+            opts=self.child_opts(),
+        )
+        databricks.Secret(
+            f"{name}-secret-key",
+            scope=self.scope.name,
+            key=SECRET_KEY_API_KEY,
+            # Marked secret here too, so the key stays encrypted in state whatever the caller passed.
+            string_value=pulumi.Output.secret(args.openai_api_key),
+            opts=self.child_opts(),
+        )
+        self.register_outputs({"secretScope": self.scope.name})

@@ -1,0 +1,54 @@
+"""Where the labs keep their data and results: a Unity Catalog managed volume, or a DBFS folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_databricks as databricks
+
+from infra.lab_part import LabPart
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    kind: Literal["volume", "dbfs"]  # "dbfs" for workspaces without Unity Catalog
+    catalog: str  # volume: an existing catalog, e.g. "main"
+    schema_name: str  # volume: the schema created in it
+    volume: str  # volume: the managed volume created in the schema
+    dbfs_root: str  # dbfs: the folder, e.g. "dbfs:/FileStore/labctl"; nothing is created
+
+
+class LabStorage(LabPart):
+    """`data_path`: "/Volumes/<catalog>/<schema>/<volume>" or the DBFS folder as given.
+
+    Needs a Databricks provider from its parent (`ResourceOptions(providers=[...])`).
+    """
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("labctl:databricks:Storage", name, opts)
+        if args.kind == "volume":
+            self.data_path: pulumi.Output[str] = self._volume(name, args)
+        else:
+            self.data_path = pulumi.Output.from_input(args.dbfs_root)
+        self.register_outputs({"dataPath": self.data_path})
+
+    def _volume(self, name: str, args: StorageArgs) -> pulumi.Output[str]:
+        schema = databricks.Schema(
+            f"{name}-schema",
+            catalog_name=args.catalog,
+            name=args.schema_name,
+            comment="labctl lab data and results",
+            force_destroy=True,
+            opts=self.child_opts(),
+        )
+        volume = databricks.Volume(
+            f"{name}-volume",
+            catalog_name=args.catalog,
+            schema_name=schema.name,
+            name=args.volume,
+            volume_type="MANAGED",
+            opts=self.child_opts(),
+        )
+        return pulumi.Output.concat("/Volumes/", volume.catalog_name, "/", volume.schema_name, "/", volume.name)

@@ -1,0 +1,60 @@
+"""The Azure Databricks workspace and the Databricks provider that talks to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_databricks as databricks
+from pulumi_azure_native import authorization
+from pulumi_azure_native import databricks as azure_databricks
+
+from infra.lab_part import LabPart
+
+
+@dataclass(frozen=True)
+class WorkspaceArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str  # Azure region, e.g. "eastus2"
+    workspace_name: str
+    managed_resource_group_name: str  # the group Databricks creates and owns (VNet, storage, cluster VMs)
+    sku: str  # "premium" or "trial": Unity Catalog and single-user clusters need premium
+    compute_mode: str  # "Hybrid": the classic layout with clusters in the managed group
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class DatabricksWorkspace(LabPart):
+    """`workspace` (azure-native), `url` ("https://adb-<id>.<n>.azuredatabricks.net") and `provider`, the
+    explicit Databricks provider every other part of the lab is created through."""
+
+    def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("labctl:databricks:Workspace", name, opts)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOptions(parent=self))
+        managed_rg_id = client.subscription_id.apply(
+            lambda sub: f"/subscriptions/{sub}/resourceGroups/{args.managed_resource_group_name}"
+        )
+        # pulumi-azure-native >= 3.23 speaks API 2026-01-01, where the classic (VNet + clusters) layout
+        # is compute mode Hybrid with a managed resource group; Serverless forbids the group.
+        self.workspace = azure_databricks.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.workspace_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=azure_databricks.SkuArgs(name=args.sku),
+            compute_mode=args.compute_mode,
+            managed_resource_group_id=managed_rg_id,
+            tags=args.tags,
+            opts=self.child_opts(),
+        )
+        # ARM reports the bare host name.
+        self.url: pulumi.Output[str] = self.workspace.workspace_url.apply(lambda host: f"https://{host}")
+
+        # An explicit provider fed from this workspace: the default provider would try to authenticate
+        # before the workspace exists ("cannot configure default credentials").
+        self.provider = databricks.Provider(
+            f"{name}-provider",
+            host=self.url,
+            azure_workspace_resource_id=self.workspace.id,
+            opts=self.child_opts(),
+        )
+        self.register_outputs({"url": self.url, "resourceId": self.workspace.id})
