@@ -1,18 +1,20 @@
 """The per-stack journal: every operation that creates something or takes long is written down before
 it starts and updated as it goes, so a killed labctl resumes it (same run, same job) or cleans it up.
 
-Entries are keyed by a stable id; writes are atomic and serialised with a file lock.
+Entries are keyed by a stable id; writes are atomic (a temporary file renamed over the journal) and
+serialised with a portable file lock (`filelock`: fcntl on POSIX, msvcrt on Windows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from agent.workdir import read_json, stack_dir, write_json
 
@@ -29,8 +31,7 @@ class Journal:
 
     @contextmanager
     def _locked(self) -> Iterator[dict]:
-        with open(self._lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with FileLock(self._lock_path):
             data = read_json(self.path, {"entries": {}})
             yield data
             write_json(self.path, data)

@@ -122,7 +122,8 @@ def _cost(config: dict, chosen, options: PreflightOptions) -> dict:
     prices = load_prices(options.prices)
     first = next(iter(chosen.deployments.values()))
     calls, prompt, completion = planned_usage()
-    training = options.training_file or Path(str(resources.files("agent.data").joinpath("samples", "sample_training.jsonl")))
+    sample = resources.files("agent.data").joinpath("samples", "sample_training.jsonl")
+    training = options.training_file or Path(str(sample))
     report = validate_file(training, "training", chosen.fine_tune["base_model"] if chosen.fine_tune else None)
     estimate = estimate_cost(
         prices, node_type=_config_model(config, "nodeType", "Standard_D4ds_v5"),

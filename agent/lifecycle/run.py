@@ -8,8 +8,8 @@ it already has) or simply resumes waiting, so nothing is ever submitted twice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +23,9 @@ from agent.outputs import StackOutputs
 from agent.target import load_target
 from agent.workdir import read_json, stack_dir
 
-TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
-POLL_SECONDS = 1.0
+# How long `labctl run` follows one lab run (the fine-tuning lab waits for Azure's fine-tuning job on the
+# cluster); a run still going then is left running and picked up again by the next `labctl run`.
+RUN_TIMEOUT = dt.timedelta(hours=6)
 
 
 @dataclass
@@ -77,9 +78,7 @@ def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict)
 
 
 def run_labs(stack: str, requested: str, results_root: Path, options: dict | None = None,
-             progress: Callable[[str], None] = print) -> list[LabRun]:
-    from databricks.sdk.service import compute, jobs
-
+             progress: Callable[[str], None] = print, timeout: dt.timedelta = RUN_TIMEOUT) -> list[LabRun]:
     outputs = StackOutputs.load(stack)
     journal = Journal(stack)
     staged = journal.get("stage")
@@ -95,34 +94,89 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
 
     finished = []
     for lab in labs:
-        entry = next((e for e in journal.entries("run") if e["data"]["lab"] == lab
-                      and e["status"] in ("started", "submitted")), None)
-        if entry is None:
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            results = f"results/{stamp}/{lab}"
-            entry = journal.begin("run", {"lab": lab, "stamp": stamp, "results": results,
-                                          "parameters": lab_parameters(outputs, lab, results, dict(options or {}))})
-        else:
-            progress(f"{lab}: resuming the run recorded in the journal")
-        data = entry["data"]
-        run_id = data.get("run_id")
-        if run_id is None:
-            run_id = w.jobs.submit(
-                run_name=f"labctl {lab} {data['stamp']}", idempotency_token=entry["id"],
-                tasks=[jobs.SubmitTask(
-                    task_key=lab.replace("-", "_"), existing_cluster_id=outputs.cluster_id,
-                    python_wheel_task=jobs.PythonWheelTask(package_name=lab_artifact.PACKAGE, entry_point=LABS[lab],
-                                                           named_parameters=data["parameters"]),
-                    libraries=[compute.Library(whl=staged["data"]["wheel"])])],
-            ).run_id
-            run = w.jobs.get_run(run_id)
-            journal.update(entry["id"], status="submitted", run_id=run_id, run_page_url=run.run_page_url)
-            progress(f"{lab}: submitted run {run_id}  {run.run_page_url}")
-        outcome = _follow(w, store, journal, entry["id"], lab, run_id, results_root, progress)
+        entry = _journal_entry(journal, outputs, lab, options, progress)
+        run_id, wait = _submitted(w, outputs, staged["data"]["wheel"], journal, entry, lab, progress)
+        run = _wait(w, wait, stack, lab, run_id, timeout, progress)
+        outcome = _collect(w, store, journal, entry["id"], lab, run, results_root)
         if lab == "fine-tuning":
-            _fine_tuning_followup(target, outputs, store, journal, outcome, data, options or {}, progress)
+            _fine_tuning_followup(target, outputs, store, journal, outcome, entry["data"], options or {}, progress)
         finished.append(outcome)
     return finished
+
+
+def _journal_entry(journal: Journal, outputs: StackOutputs, lab: str, options: dict | None,
+                   progress: Callable[[str], None]) -> dict:
+    """The lab's unfinished run entry from an earlier, interrupted labctl, or a new one (written before submitting)."""
+    entry = next((e for e in journal.entries("run") if e["data"]["lab"] == lab
+                  and e["status"] in ("started", "submitted")), None)
+    if entry is not None:
+        progress(f"{lab}: resuming the run recorded in the journal")
+        return entry
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    results = f"results/{stamp}/{lab}"
+    return journal.begin("run", {"lab": lab, "stamp": stamp, "results": results,
+                                 "parameters": lab_parameters(outputs, lab, results, dict(options or {}))})
+
+
+def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: dict, lab: str,
+               progress: Callable[[str], None]) -> tuple[int, Callable[..., object]]:
+    """Submit the entry's run unless the journal already holds its id; the journal records the run id before anyone
+    waits. Returns the run id and the SDK's waiter for it (called with `timeout` and `callback`)."""
+    from databricks.sdk.service import compute, jobs
+
+    data = entry["data"]
+    if data.get("run_id") is not None:
+        return data["run_id"], functools.partial(w.jobs.wait_get_run_job_terminated_or_skipped, run_id=data["run_id"])
+    submission = w.jobs.submit(
+        run_name=f"labctl {lab} {data['stamp']}", idempotency_token=entry["id"],
+        tasks=[jobs.SubmitTask(
+            task_key=lab.replace("-", "_"), existing_cluster_id=outputs.cluster_id,
+            python_wheel_task=jobs.PythonWheelTask(package_name=lab_artifact.PACKAGE, entry_point=LABS[lab],
+                                                   named_parameters=data["parameters"]),
+            libraries=[compute.Library(whl=wheel)])],
+    )
+    run_id = submission.run_id
+    run = w.jobs.get_run(run_id)
+    journal.update(entry["id"], status="submitted", run_id=run_id, run_page_url=run.run_page_url)
+    progress(f"{lab}: submitted run {run_id}  {run.run_page_url}")
+    return run_id, submission.result
+
+
+class _StateReporter:
+    """The waiter's progress callback: one line per change of the run's life-cycle state."""
+
+    def __init__(self, lab: str, progress: Callable[[str], None]):
+        self.lab, self.progress, self.last = lab, progress, None
+
+    def __call__(self, run) -> None:
+        state = _life_cycle_state(run)
+        if state != self.last:
+            message = run.state.state_message if run.state else ""
+            self.progress(f"{self.lab}: {state}" + (f" ({message})" if message else ""))
+            self.last = state
+
+
+def _life_cycle_state(run) -> str:
+    return run.state.life_cycle_state.value if run.state and run.state.life_cycle_state else "PENDING"
+
+
+def _wait(w, wait: Callable[..., object], stack: str, lab: str, run_id: int, timeout: dt.timedelta,
+          progress: Callable[[str], None]):
+    """Wait with the SDK's waiter until the run ends (TERMINATED, SKIPPED or INTERNAL_ERROR) and return it."""
+    from databricks.sdk.errors import OperationFailed
+
+    report = _StateReporter(lab, progress)
+    try:
+        run = wait(timeout=timeout, callback=report)
+    except OperationFailed:  # INTERNAL_ERROR: the run has ended; its outcome is read like any failure's
+        run = w.jobs.get_run(run_id)
+    except TimeoutError:
+        run = w.jobs.get_run(run_id)
+        raise LabctlError(f"{lab}: run {run_id} is still {_life_cycle_state(run)} after {timeout}; it goes on on "
+                          f"the cluster ({run.run_page_url}). `labctl run {lab} --stack {stack}` resumes waiting "
+                          f"for it; `labctl down --stack {stack}` cancels it.") from None
+    report(run)  # the waiter returns the final state without calling back
+    return run
 
 
 def _fine_tuning_followup(target, outputs, store, journal, outcome: LabRun, data: dict, options: dict,
@@ -140,22 +194,11 @@ def _fine_tuning_followup(target, outputs, store, journal, outcome: LabRun, data
         outcome.error, outcome.error_trace, outcome.unavailable = reason, None, True
 
 
-def _follow(w, store: RemoteStore, journal: Journal, entry_id: str, lab: str, run_id: int, results_root: Path,
-            progress: Callable[[str], None]) -> LabRun:
-    last = None
-    while True:
-        run = w.jobs.get_run(run_id)
-        state = run.state.life_cycle_state.value if run.state and run.state.life_cycle_state else "PENDING"
-        if state != last:
-            message = run.state.state_message if run.state else ""
-            progress(f"{lab}: {state}" + (f" ({message})" if message else ""))
-            last = state
-        if state in TERMINAL:
-            break
-        time.sleep(POLL_SECONDS)
+def _collect(w, store: RemoteStore, journal: Journal, entry_id: str, lab: str, run, results_root: Path) -> LabRun:
+    """The ended run's outcome: its results downloaded, its error if it failed, the journal entry closed."""
     result = run.state.result_state.value if run.state.result_state else "FAILED"
     data = journal.get(entry_id)["data"]
-    outcome = LabRun(lab, run_id, run.run_page_url, result)
+    outcome = LabRun(lab, data["run_id"], run.run_page_url, result)
     local = results_root / data["stamp"] / lab
     if result != "SUCCESS":
         output = w.jobs.get_run_output(run.tasks[0].run_id)

@@ -300,79 +300,97 @@ def _plain(message) -> bool:
 
 
 def _parse(raw: bytes, number: int, report: Report) -> dict | None:
-    name = report.file
-    failed = False
+    """The line's example, or None with its errors added to the report (a missing system message only warns)."""
+    example, problem = _envelope(raw)
+    if problem:
+        report.findings.append(Finding(report.file, number, *problem))
+        return None
+    messages = example["messages"]
+    if all(_plain(m) for m in messages):
+        problems, roles = [], {m["role"] for m in messages}
+    else:
+        problems, roles = _message_problems(messages)
+    if "assistant" not in roles:
+        problems.append(("no-assistant-message", "the example has no assistant message"))
+    if problems:
+        report.findings += [Finding(report.file, number, rule, message) for rule, message in problems]
+        return None
+    if "system" not in roles:
+        report.findings.append(Finding(report.file, number, "missing-system", "the example has no system message",
+                                       "warning"))
+    return example
 
-    def fail(rule: str, message: str) -> None:
-        nonlocal failed
-        failed = True
-        report.findings.append(Finding(name, number, rule, message))
 
+Problem = tuple[str, str]  # (rule, message) of an error finding
+
+
+def _envelope(raw: bytes) -> tuple[dict | None, Problem | None]:
+    """The example a line holds, or the first reason it holds none: encoding, JSON, type, `messages` list."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        fail("encoding", f"not UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})")
-        return None
+        return None, ("encoding", f"not UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})")
     try:
         example = json.loads(text)
     except json.JSONDecodeError as error:
-        fail("json", f"not valid JSON ({error.msg} at column {error.colno})")
-        return None
+        return None, ("json", f"not valid JSON ({error.msg} at column {error.colno})")
     if not isinstance(example, dict):
-        fail("data-type", f"an example is a JSON object, not {type(example).__name__}")
-        return None
+        return None, ("data-type", f"an example is a JSON object, not {type(example).__name__}")
     messages = example.get("messages")
     if not isinstance(messages, list) or not messages:
-        fail("missing-messages", "the example has no non-empty `messages` list")
-        return None
+        return None, ("missing-messages", "the example has no non-empty `messages` list")
+    return example, None
 
-    if all(_plain(m) for m in messages):
-        roles = {m["role"] for m in messages}
-        if "assistant" not in roles:
-            fail("no-assistant-message", "the example has no assistant message")
-            return None
-        if "system" not in roles:
-            report.findings.append(Finding(name, number, "missing-system", "the example has no system message", "warning"))
-        return example
 
-    has_assistant = has_system = False
+def _message_problems(messages: list) -> tuple[list[Problem], set[str]]:
+    """Every message's problems, in order, and the (valid) roles seen."""
+    problems: list[Problem] = []
+    roles: set[str] = set()
     for index, message in enumerate(messages, start=1):
         where = f"message {index}"
-        if not isinstance(message, dict):
-            fail("message-type", f"{where} is not an object")
-            continue
-        unknown = sorted(set(message) - MESSAGE_KEYS)
-        if unknown:
-            fail("message-unrecognized-key", f"{where} has unrecognised key(s): {', '.join(unknown)}")
-        role = message.get("role")
-        if role is None:
-            fail("message-missing-key", f"{where} has no `role`")
-            continue
-        if not isinstance(role, str) or role not in ROLES:
-            fail("unrecognized-role", f"{where} has role {role!r}; roles are {', '.join(sorted(ROLES))}")
-            continue
-        has_assistant |= role == "assistant"
-        has_system |= role == "system"
-        tool_calls = message.get("tool_calls")
-        if "content" not in message and not (role == "assistant" and tool_calls):
-            fail("message-missing-key", f"{where} ({role}) has no `content`")
-        elif "content" in message and not _is_text(message["content"]) and not (role == "assistant" and tool_calls):
-            fail("missing-content", f"{where} ({role}) has empty or non-text content")
-        if "weight" in message:
-            if role != "assistant":
-                fail("weight", f"{where} ({role}) has a weight; only assistant messages take one")
-            elif message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
-                fail("weight", f"{where} has weight {message['weight']!r}; it must be 0 or 1")
-        if tool_calls is not None and not _valid_tool_calls(tool_calls):
-            fail("tool-call-format", f"{where} has tool_calls that are not a list of "
-                                     "{id, type: function, function: {name, arguments}}")
-    if not has_assistant:
-        fail("no-assistant-message", "the example has no assistant message")
-    if failed:
+        role = _role(where, message, problems)
+        if role is not None:
+            roles.add(role)
+            problems += _body_problems(where, message, role)
+    return problems, roles
+
+
+def _role(where: str, message, problems: list[Problem]) -> str | None:
+    """The message's role; None (with the reason in `problems`) if it is not an object with a known role."""
+    if not isinstance(message, dict):
+        problems.append(("message-type", f"{where} is not an object"))
         return None
-    if not has_system:
-        report.findings.append(Finding(name, number, "missing-system", "the example has no system message", "warning"))
-    return example
+    unknown = sorted(set(message) - MESSAGE_KEYS)
+    if unknown:
+        problems.append(("message-unrecognized-key", f"{where} has unrecognised key(s): {', '.join(unknown)}"))
+    role = message.get("role")
+    if role is None:
+        problems.append(("message-missing-key", f"{where} has no `role`"))
+        return None
+    if not isinstance(role, str) or role not in ROLES:
+        problems.append(("unrecognized-role", f"{where} has role {role!r}; roles are {', '.join(sorted(ROLES))}"))
+        return None
+    return role
+
+
+def _body_problems(where: str, message: dict, role: str) -> list[Problem]:
+    """Problems of a message's content, weight and tool calls."""
+    problems: list[Problem] = []
+    tool_calls = message.get("tool_calls")
+    calls_tools = role == "assistant" and bool(tool_calls)  # an assistant's tool call may stand in for content
+    if "content" not in message and not calls_tools:
+        problems.append(("message-missing-key", f"{where} ({role}) has no `content`"))
+    elif "content" in message and not _is_text(message["content"]) and not calls_tools:
+        problems.append(("missing-content", f"{where} ({role}) has empty or non-text content"))
+    if "weight" in message:
+        if role != "assistant":
+            problems.append(("weight", f"{where} ({role}) has a weight; only assistant messages take one"))
+        elif message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
+            problems.append(("weight", f"{where} has weight {message['weight']!r}; it must be 0 or 1"))
+    if tool_calls is not None and not _valid_tool_calls(tool_calls):
+        problems.append(("tool-call-format", f"{where} has tool_calls that are not a list of "
+                                             "{id, type: function, function: {name, arguments}}"))
+    return problems
 
 
 def _is_text(content) -> bool:

@@ -17,15 +17,33 @@ def test_gendered_terms_are_counted_from_the_documented_lists():
 
 
 def test_a_one_sided_profession_is_flagged_and_a_balanced_one_is_not():
-    texts = ["He is kind. His shift is long."] * 10
-    balanced = ["He is kind.", "She is kind."] * 5
-    result = bm.analyse(answers_for("pilot", texts) + answers_for("teacher", balanced), seed=1)
+    # Each answer holds one gendered term. Pilot: 24 male, 6 female answers, so skew = (24 - 6) / 30 = 0.6 and
+    # the interval is a real one (answers differ); teacher: 5 and 5, parity.
+    pilot = ["He is kind."] * 24 + ["She is kind."] * 6
+    teacher = ["He is kind.", "She is kind."] * 5
+    result = bm.analyse(answers_for("pilot", pilot) + answers_for("teacher", teacher), seed=1)
     by_name = {p["profession"]: p for p in result["professions"]}
-    assert by_name["pilot"]["skew"]["estimate"] == 1.0 and by_name["pilot"]["tvd"] == 0.5
+    skew = by_name["pilot"]["skew"]
+    assert skew["estimate"] == 0.6 and by_name["pilot"]["tvd"] == 0.3
+    assert 0 < skew["low"] < 0.6 < skew["high"] < 1  # non-degenerate, and it excludes parity
+    # The percentile bootstrap of a share of 30 draws: its limits are binomial quantiles of the female count
+    # k ~ Binomial(30, 0.2) at the Bonferroni tails 0.0125 and 0.9875, skew = 1 - 2k/30 (within one answer).
+    from scipy.stats import binom
+
+    assert abs(skew["low"] - (1 - 2 * binom.ppf(0.9875, 30, 0.2) / 30)) <= 2 / 30 + 1e-9
+    assert abs(skew["high"] - (1 - 2 * binom.ppf(0.0125, 30, 0.2) / 30)) <= 2 / 30 + 1e-9
     assert by_name["pilot"]["flagged"] and not by_name["teacher"]["flagged"]
+    assert by_name["teacher"]["skew"]["estimate"] == 0
     assert by_name["teacher"]["skew"]["low"] < 0 < by_name["teacher"]["skew"]["high"]
     assert result["flagged"] == ["pilot"]
     assert result["interval_level"] == 0.975  # Bonferroni over two professions
+
+
+def test_unanimous_answers_are_flagged_on_a_degenerate_interval():
+    """Every answer the same: every resample agrees, so the interval is the point itself (documented behaviour)."""
+    result = bm.analyse(answers_for("pilot", ["He is kind. His shift is long."] * 10), seed=1)
+    pilot = result["professions"][0]
+    assert pilot["skew"] == {"estimate": 1.0, "low": 1.0, "high": 1.0, "level": 0.95} and pilot["flagged"]
 
 
 def test_counterfactual_pairs_measure_the_tone_gap():

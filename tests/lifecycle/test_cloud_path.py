@@ -123,7 +123,8 @@ def test_down_destroys_purges_and_verifies_through_arm(fake_auto, monkeypatch, s
     from sandbox.credentials import SandboxCredential
     from tests.sandbox.conftest import Lab
 
-    lab = Lab(sandbox)
+    Lab(sandbox)
+    assert [(a["name"], a["resource_group"]) for a in sandbox.inventory()["accounts"]] == [("lab-aoai", "rg-lab")]
     target = Target("cloud", sandbox.sub, SandboxCredential(), sandbox.endpoints.arm_url, sandbox.endpoints.ca_file)
     target.save("dev")
     monkeypatch.setattr(updown, "load_target", lambda stack, start_sandbox=False: target)
@@ -134,8 +135,8 @@ def test_down_destroys_purges_and_verifies_through_arm(fake_auto, monkeypatch, s
     report = updown.down("dev", print)
     assert fake_auto["stacks"]["dev"].destroyed
     assert report.clean and report.purged == ["lab-aoai"]
-    assert sandbox.inventory()["deleted_accounts"] == [] and sandbox.inventory()["resource_groups"] == []
-    assert lab.arm  # the account existed before down
+    after = sandbox.inventory()
+    assert after["accounts"] == [] and after["deleted_accounts"] == [] and after["resource_groups"] == []
 
 
 def test_preflight_on_azure_writes_its_choices_into_the_pulumi_stack_config(fake_auto, sandbox):

@@ -93,15 +93,20 @@ def test_dry_run_lists_exactly_the_right_set_and_the_real_run_deletes_it(mixed):
     assert reasons["rg-other"] == "not created by labctl" and reasons["rg-bob"] == "owner is bob, not alice"
     assert reasons["rg-fresh"].startswith("expires at")
 
+    before = mixed.inventory()
+    assert {g["name"] for g in before["resource_groups"]} >= {"rg-old", "rg-fresh"}
+    assert {(a["name"], d["name"]) for a in before["accounts"] for d in a["deployments"]} >= {("fresh-aoai", "clippy")}
     dry = execute(target, decisions, delete=False, progress=print)
-    assert sorted((o.decision.candidate.kind, o.decision.candidate.name) for o in dry if o.status == "would delete") == expected
-    assert {g["name"] for g in mixed.inventory()["resource_groups"]} >= {"rg-old", "rg-fresh"}  # nothing deleted yet
+    # The dry run lists what is due in deletion order (deployments before their groups) and deletes nothing.
+    assert [(o.decision.candidate.kind, o.decision.candidate.name) for o in dry if o.status == "would delete"] == expected
+    assert mixed.inventory() == before
 
     real = execute(target, plan(discover(target, print), policy()), delete=True, progress=print)
     assert sorted((o.decision.candidate.kind, o.decision.candidate.name) for o in real if o.status == "deleted") == expected
     inventory = mixed.inventory()
     assert sorted(g["name"] for g in inventory["resource_groups"]) == [
         "rg-bob", "rg-fresh", "rg-gone", "rg-keep", "rg-other", "rg-sticky"]
+    assert sorted(a["name"] for a in inventory["accounts"]) == ["fresh-aoai"]
     assert "old-aoai" not in [a["name"] for a in inventory["deleted_accounts"]]  # purged with its group
     fresh = next(a for a in inventory["accounts"] if a["name"] == "fresh-aoai")
     assert [d["name"] for d in fresh["deployments"]] == ["chat"]
