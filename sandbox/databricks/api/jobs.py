@@ -11,7 +11,7 @@ router = APIRouter()
 
 
 @router.post("/api/2.2/jobs/runs/submit")
-async def submit_run(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry):
+async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry):
     return {"run_id": registry.jobs.submit(ws, await request.json())}
 
 
