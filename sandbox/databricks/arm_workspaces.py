@@ -3,10 +3,13 @@ resource group and a live workspace in the Databricks emulator; deleting it remo
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.arm import POLL_HEADERS
+from sandbox.arm.common import find_group
+from sandbox.arm.operations import POLL_HEADERS, accepted, polled
+from sandbox.credentials import ARM_AUDIENCE, token_audience
+from sandbox.databricks.api.common import CurrentRegistry, bind_registry
 from sandbox.databricks.registry import WorkspaceRegistry
 from sandbox.databricks.state import Workspace
 from sandbox.errors import ArmError, not_found
@@ -14,6 +17,14 @@ from sandbox.world import ResourceGroup
 
 PATH = "/subscriptions/{sub}/resourcegroups/{rg}/providers/microsoft.databricks/workspaces"
 TYPE = "Microsoft.Databricks/workspaces"
+
+router = APIRouter()
+
+
+def build_router(registry: WorkspaceRegistry) -> APIRouter:
+    combined = APIRouter()
+    combined.include_router(router, dependencies=[Depends(bind_registry(registry))])
+    return combined
 
 
 def workspace_json(registry: WorkspaceRegistry, sub: str, ws: Workspace) -> dict:
@@ -44,78 +55,85 @@ def delete_workspace(registry: WorkspaceRegistry, ws: Workspace) -> None:
     registry.delete(ws)
 
 
-def build_router(registry: WorkspaceRegistry) -> APIRouter:
+def workspace_in_group(registry: WorkspaceRegistry, rg: str, name: str) -> Workspace | None:
+    ws = registry.by_name(name)
+    return ws if ws is not None and (ws.resource_group or "").lower() == rg.lower() else None
+
+
+def check_workspace_request(sku: str, mode: str, managed: str | None) -> None:
+    """Azure's refusals of a workspace's pricing tier and compute mode."""
+    if sku.lower() == "standard":
+        raise ArmError(400, "InvalidSku", "The Standard pricing tier is no longer available for new workspaces; use premium.")
+    if sku.lower() not in ("premium", "trial"):
+        raise ArmError(400, "InvalidSku", f"The SKU '{sku}' is not valid; use premium or trial.")
+    if mode == "Hybrid" and not managed:
+        raise ArmError(400, "InvalidParameter", "managedResourceGroupId is required in Hybrid compute mode.")
+    if mode == "Serverless" and managed:
+        raise ArmError(400, "InvalidParameter", "managedResourceGroupId is not allowed in Serverless compute mode.")
+
+
+def create_workspace(registry: WorkspaceRegistry, group: ResourceGroup, name: str, body: dict) -> Workspace:
+    """A new workspace and the managed resource group that Azure creates with it."""
     world = registry.world
-    router = APIRouter()
+    properties = body.get("properties") or {}
+    managed = properties.get("managedResourceGroupId")
+    managed_name = managed.rstrip("/").split("/")[-1] if managed else None
+    if managed_name and managed_name.lower() in world.groups:
+        raise ArmError(409, "ManagedResourceGroupExists",
+                       f"The managed resource group '{managed_name}' already exists; Azure creates it.")
+    location = (body.get("location") or group.location).replace(" ", "").lower()
+    ws = registry.create(name, resource_group=group.name, location=location, tags=body.get("tags") or {},
+                         sku=(body.get("sku") or {}).get("name", "").lower(), managed_resource_group=managed_name,
+                         compute_mode=properties.get("computeMode") or "Hybrid")
+    if managed_name:
+        world.groups[managed_name.lower()] = ResourceGroup(
+            managed_name, location, {"application": "databricks", "databricks-environment": "true"}, world.now())
+    return ws
 
-    def find(rg: str, name: str) -> Workspace:
-        ws = registry.by_name(name)
-        if ws is None or (ws.resource_group or "").lower() != rg.lower():
+
+@router.put(PATH + "/{name}")
+async def create_or_update_workspace(sub: str, rg: str, name: str, request: Request, registry: CurrentRegistry):
+    if token_audience(request.headers.get("authorization")) != ARM_AUDIENCE:
+        raise ArmError(401, "AuthenticationFailed", "Authentication failed.")
+    body = await request.json()
+    properties = body.get("properties") or {}
+    world = registry.world
+    with world.lock:
+        group = find_group(world, rg)
+        check_workspace_request((body.get("sku") or {}).get("name", ""), properties.get("computeMode") or "Hybrid",
+                                properties.get("managedResourceGroupId"))
+        existing = registry.by_name(name)
+        if existing is not None:
+            existing.tags = body.get("tags") or {}
+            return JSONResponse(workspace_json(registry, sub, existing), 200)
+        ws = create_workspace(registry, group, name, body)
+        return JSONResponse(workspace_json(registry, sub, ws), 201, POLL_HEADERS)
+
+
+@router.get(PATH + "/{name}")
+def get_workspace(sub: str, rg: str, name: str, registry: CurrentRegistry):
+    with registry.world.lock:
+        ws = workspace_in_group(registry, rg, name)
+        if ws is None:
             raise not_found(TYPE, name)
-        return ws
+        data = workspace_json(registry, sub, ws)
+    return polled(data)
 
-    @router.put(PATH + "/{name}")
-    async def put_workspace(sub: str, rg: str, name: str, request: Request):
-        from sandbox.credentials import ARM_AUDIENCE, token_audience
 
-        if token_audience(request.headers.get("authorization")) != ARM_AUDIENCE:
-            raise ArmError(401, "AuthenticationFailed", "Authentication failed.")
-        body = await request.json()
-        properties = body.get("properties") or {}
-        sku = (body.get("sku") or {}).get("name", "")
-        mode = properties.get("computeMode") or "Hybrid"
-        managed = properties.get("managedResourceGroupId")
-        with world.lock:
-            group = world.groups.get(rg.lower())
-            if group is None:
-                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-            if sku.lower() == "standard":
-                raise ArmError(400, "InvalidSku", "The Standard pricing tier is no longer available for new workspaces; use premium.")
-            if sku.lower() not in ("premium", "trial"):
-                raise ArmError(400, "InvalidSku", f"The SKU '{sku}' is not valid; use premium or trial.")
-            if mode == "Hybrid" and not managed:
-                raise ArmError(400, "InvalidParameter", "managedResourceGroupId is required in Hybrid compute mode.")
-            if mode == "Serverless" and managed:
-                raise ArmError(400, "InvalidParameter", "managedResourceGroupId is not allowed in Serverless compute mode.")
-            existing = registry.by_name(name)
-            if existing is not None:
-                existing.tags = body.get("tags") or {}
-                return JSONResponse(workspace_json(registry, sub, existing), 200)
-            managed_name = managed.rstrip("/").split("/")[-1] if managed else None
-            if managed_name and managed_name.lower() in world.groups:
-                raise ArmError(409, "ManagedResourceGroupExists",
-                               f"The managed resource group '{managed_name}' already exists; Azure creates it.")
-            location = (body.get("location") or group.location).replace(" ", "").lower()
-            ws = registry.create(name, resource_group=group.name, location=location, tags=body.get("tags") or {},
-                                 sku=sku.lower(), managed_resource_group=managed_name, compute_mode=mode)
-            if managed_name:
-                world.groups[managed_name.lower()] = ResourceGroup(
-                    managed_name, location, {"application": "databricks", "databricks-environment": "true"}, world.now())
-            return JSONResponse(workspace_json(registry, sub, ws), 201, POLL_HEADERS)
+@router.get(PATH)
+def list_workspaces(sub: str, rg: str, registry: CurrentRegistry):
+    with registry.world.lock:
+        return {"value": [workspace_json(registry, sub, w) for w in registry.workspaces.values()
+                          if (w.resource_group or "").lower() == rg.lower()]}
 
-    @router.get(PATH + "/{name}")
-    def get_workspace(sub: str, rg: str, name: str):
-        with world.lock:
-            data = workspace_json(registry, sub, find(rg, name))
-        settled = data["properties"]["provisioningState"] == "Succeeded"
-        return JSONResponse(data, 200, None if settled else POLL_HEADERS)
 
-    @router.get(PATH)
-    def list_workspaces(sub: str, rg: str):
-        with world.lock:
-            return {"value": [workspace_json(registry, sub, w) for w in registry.workspaces.values()
-                              if (w.resource_group or "").lower() == rg.lower()]}
-
-    @router.delete(PATH + "/{name}")
-    def remove_workspace(sub: str, rg: str, name: str, request: Request):
-        with world.lock:
-            ws = registry.by_name(name)
-            if ws is None or (ws.resource_group or "").lower() != rg.lower():
-                return Response(status_code=204)
-            delete_workspace(registry, ws)
-            operation = world.start_operation(world.config.timings.deletion)
-        base = str(request.base_url).rstrip("/")
-        return Response(status_code=202, headers={
-            "Location": f"{base}/subscriptions/{sub}/operationresults/{operation.id}?api-version=2025-04-01", **POLL_HEADERS})
-
-    return router
+@router.delete(PATH + "/{name}")
+def delete(sub: str, rg: str, name: str, request: Request, registry: CurrentRegistry):
+    world = registry.world
+    with world.lock:
+        ws = workspace_in_group(registry, rg, name)
+        if ws is None:
+            return Response(status_code=204)
+        delete_workspace(registry, ws)
+        operation = world.start_operation(world.config.timings.deletion)
+    return accepted(request, sub, operation.id)

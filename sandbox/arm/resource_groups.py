@@ -1,0 +1,82 @@
+"""Microsoft.Resources/resourceGroups: create or update, get, check existence (HEAD), list, delete (which takes
+the accounts and any extension's resources in the group with it), and list the resources in a group."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from sandbox.arm.accounts import account_json, soft_delete
+from sandbox.arm.common import CurrentWorld, find_group
+from sandbox.arm.operations import accepted
+from sandbox.errors import ArmError
+from sandbox.world import ResourceGroup
+
+GROUP = "/subscriptions/{sub}/resourcegroups/{rg}"
+
+router = APIRouter()
+
+
+def group_json(sub: str, group: ResourceGroup) -> dict:
+    return {
+        "id": f"/subscriptions/{sub}/resourceGroups/{group.name}",
+        "name": group.name,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": group.location,
+        "tags": group.tags,
+        "properties": {"provisioningState": "Succeeded"},
+    }
+
+
+@router.put(GROUP)
+async def create_or_update_group(sub: str, rg: str, request: Request, world: CurrentWorld):
+    body = await request.json()
+    with world.lock:
+        existing = world.groups.get(rg.lower())
+        if existing and existing.location != body.get("location", existing.location):
+            raise ArmError(409, "InvalidResourceGroupLocation",
+                           f"Invalid resource group location '{body.get('location')}'. The Resource group already "
+                           f"exists in location '{existing.location}'.")
+        group = ResourceGroup(rg, body["location"], body.get("tags") or {}, existing.created_at if existing else world.now())
+        world.groups[rg.lower()] = group
+        return JSONResponse(group_json(sub, group), 200 if existing else 201)
+
+
+@router.get(GROUP)
+def get_group(sub: str, rg: str, world: CurrentWorld):
+    with world.lock:
+        return group_json(sub, find_group(world, rg))
+
+
+@router.head(GROUP)
+def check_group_existence(sub: str, rg: str, world: CurrentWorld):
+    return Response(status_code=204 if rg.lower() in world.groups else 404)
+
+
+@router.get("/subscriptions/{sub}/resourcegroups")
+def list_groups(sub: str, world: CurrentWorld):
+    with world.lock:
+        return {"value": [group_json(sub, g) for g in world.groups.values()]}
+
+
+@router.delete(GROUP)
+def delete_group(sub: str, rg: str, request: Request, world: CurrentWorld):
+    with world.lock:
+        group = find_group(world, rg)
+        for account in [a for a in world.accounts.values() if a.resource_group.lower() == rg.lower()]:
+            soft_delete(world, account)
+        for hook in world.extensions.get("group_delete_hooks", []):
+            hook(group.name)
+        del world.groups[rg.lower()]
+        operation = world.start_operation(world.config.timings.deletion)
+    return accepted(request, sub, operation.id)
+
+
+@router.get(GROUP + "/resources")
+def list_group_resources(sub: str, rg: str, world: CurrentWorld):
+    with world.lock:
+        find_group(world, rg)
+        value = [account_json(world, sub, a) for a in world.accounts.values() if a.resource_group.lower() == rg.lower()]
+        for lister in world.extensions.get("group_resource_listers", []):
+            value.extend(lister(sub, rg))
+        return {"value": [{k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r} for r in value]}

@@ -1,0 +1,83 @@
+"""The Secrets API: scopes (create, list, delete) and secrets (put, list, get, delete)."""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi import APIRouter, Request
+
+from sandbox.databricks.api.common import CurrentWorkspace, CurrentWorld, missing
+from sandbox.databricks.state import Workspace
+from sandbox.errors import DatabricksError
+
+MAX_VALUE_SIZE = 128 * 1024
+
+router = APIRouter()
+
+
+def scope_of(ws: Workspace, name: str) -> dict[str, bytes]:
+    if name not in ws.scopes:
+        raise missing(f"Scope {name} does not exist!")
+    return ws.scopes[name]
+
+
+@router.post("/api/2.0/secrets/scopes/create")
+async def create_scope(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
+    body = await request.json()
+    scope = body["scope"]
+    with world.lock:
+        if scope in ws.scopes:
+            raise DatabricksError(400, "RESOURCE_ALREADY_EXISTS", f"Scope {scope} already exists!")
+        ws.scopes[scope] = {}
+    return {}
+
+
+@router.get("/api/2.0/secrets/scopes/list")
+def list_scopes(ws: CurrentWorkspace):
+    return {"scopes": [{"name": name, "backend_type": "DATABRICKS"} for name in sorted(ws.scopes)]}
+
+
+@router.post("/api/2.0/secrets/scopes/delete")
+async def delete_scope(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
+    body = await request.json()
+    with world.lock:
+        if ws.scopes.pop(body["scope"], None) is None:
+            raise missing(f"Scope {body['scope']} does not exist!")
+    return {}
+
+
+@router.post("/api/2.0/secrets/put")
+async def put_secret(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
+    body = await request.json()
+    key = body["key"]
+    if not key or len(key) > 128 or not all(c.isalnum() or c in "-_." for c in key):
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"Invalid secret key '{key}': 1-128 letters, digits, '-', '_' or '.'.")
+    value = base64.b64decode(body["bytes_value"]) if "bytes_value" in body else (body.get("string_value") or "").encode()
+    if len(value) > MAX_VALUE_SIZE:
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "A secret value is limited to 128 KB.")
+    with world.lock:
+        scope_of(ws, body["scope"])[key] = value
+    return {}
+
+
+@router.get("/api/2.0/secrets/list")
+def list_secrets(scope: str, ws: CurrentWorkspace, world: CurrentWorld):
+    keys = scope_of(ws, scope)
+    return {"secrets": [{"key": k, "last_updated_timestamp": int(world.now() * 1000)} for k in sorted(keys)]}
+
+
+@router.get("/api/2.0/secrets/get")
+def get_secret(scope: str, key: str, ws: CurrentWorkspace):
+    values = scope_of(ws, scope)
+    if key not in values:
+        raise missing(f"Secret {key} does not exist in scope {scope}.")
+    return {"key": key, "value": base64.b64encode(values[key]).decode()}
+
+
+@router.post("/api/2.0/secrets/delete")
+async def delete_secret(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
+    body = await request.json()
+    with world.lock:
+        if scope_of(ws, body["scope"]).pop(body["key"], None) is None:
+            raise missing(f"Secret {body['key']} does not exist in scope {body['scope']}.")
+    return {}

@@ -1,0 +1,117 @@
+"""Unity Catalog: catalogs (get), schemas (create, get, delete) and volumes (create, get, list, delete)."""
+
+from __future__ import annotations
+
+import shutil
+
+from fastapi import APIRouter, Request
+
+from sandbox.databricks.api.common import CurrentWorkspace, CurrentWorld
+from sandbox.databricks.state import Workspace
+from sandbox.errors import DatabricksError
+
+router = APIRouter()
+
+
+def catalog_not_found(name: str) -> DatabricksError:
+    return DatabricksError(404, "CATALOG_DOES_NOT_EXIST", f"Catalog '{name}' does not exist.")
+
+
+def schema_not_found(full_name: str) -> DatabricksError:
+    return DatabricksError(404, "SCHEMA_DOES_NOT_EXIST", f"Schema '{full_name}' does not exist.")
+
+
+def volume_not_found(full_name: str) -> DatabricksError:
+    return DatabricksError(404, "VOLUME_DOES_NOT_EXIST", f"Volume '{full_name}' does not exist.")
+
+
+def volume_json(ws: Workspace, full: str) -> dict:
+    catalog, schema, name = full.split(".")
+    return {"full_name": full, "catalog_name": catalog, "schema_name": schema, "name": name,
+            "volume_type": ws.volumes[full]["volume_type"], "owner": ws.user,
+            "storage_location": f"abfss://sandbox@{ws.name}/volumes/{full.replace('.', '/')}"}
+
+
+def drop_volume(ws: Workspace, full: str) -> None:
+    del ws.volumes[full]
+    shutil.rmtree(ws.volumes_dir / full.replace(".", "/"), ignore_errors=True)
+
+
+@router.get("/api/2.1/unity-catalog/catalogs/{name}")
+def get_catalog(name: str, ws: CurrentWorkspace):
+    if name not in ws.catalogs:
+        raise catalog_not_found(name)
+    return {"name": name, "full_name": name}
+
+
+@router.post("/api/2.1/unity-catalog/schemas")
+async def create_schema(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
+    body = await request.json()
+    catalog, name = body["catalog_name"], body["name"]
+    if catalog not in ws.catalogs:
+        raise catalog_not_found(catalog)
+    full = f"{catalog}.{name}"
+    with world.lock:
+        if full in ws.schemas:
+            raise DatabricksError(409, "SCHEMA_ALREADY_EXISTS", f"Schema '{full}' already exists.")
+        ws.schemas[full] = {"comment": body.get("comment"), "owner": ws.user, "created_at": int(world.now() * 1000)}
+    return {"full_name": full, "catalog_name": catalog, "name": name, "comment": body.get("comment"), "owner": ws.user}
+
+
+@router.get("/api/2.1/unity-catalog/schemas/{full_name}")
+def get_schema(full_name: str, ws: CurrentWorkspace):
+    if full_name not in ws.schemas:
+        raise schema_not_found(full_name)
+    catalog, name = full_name.split(".")
+    return {"full_name": full_name, "catalog_name": catalog, "name": name, **ws.schemas[full_name]}
+
+
+@router.delete("/api/2.1/unity-catalog/schemas/{full_name}")
+def delete_schema(full_name: str, ws: CurrentWorkspace, world: CurrentWorld, force: bool = False):
+    with world.lock:
+        if full_name not in ws.schemas:
+            raise schema_not_found(full_name)
+        inside = [v for v in ws.volumes if v.startswith(full_name + ".")]
+        if inside and not force:
+            raise DatabricksError(400, "SCHEMA_NOT_EMPTY", f"Schema '{full_name}' is not empty.")
+        for volume in inside:
+            drop_volume(ws, volume)
+        del ws.schemas[full_name]
+    return {}
+
+
+@router.post("/api/2.1/unity-catalog/volumes")
+async def create_volume(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
+    body = await request.json()
+    schema = f"{body['catalog_name']}.{body['schema_name']}"
+    full = f"{schema}.{body['name']}"
+    with world.lock:
+        if schema not in ws.schemas:
+            raise schema_not_found(schema)
+        if full in ws.volumes:
+            raise DatabricksError(409, "VOLUME_ALREADY_EXISTS", f"Volume '{full}' already exists.")
+        ws.volumes[full] = {"volume_type": body.get("volume_type", "MANAGED")}
+        (ws.volumes_dir / full.replace(".", "/")).mkdir(parents=True, exist_ok=True)
+        return volume_json(ws, full)
+
+
+@router.get("/api/2.1/unity-catalog/volumes/{full_name}")
+def get_volume(full_name: str, ws: CurrentWorkspace):
+    if full_name not in ws.volumes:
+        raise volume_not_found(full_name)
+    return volume_json(ws, full_name)
+
+
+@router.get("/api/2.1/unity-catalog/volumes")
+def list_volumes(catalog_name: str, schema_name: str, ws: CurrentWorkspace):
+    prefix = f"{catalog_name}.{schema_name}."
+    return {"volumes": [volume_json(ws, v) for v in sorted(ws.volumes) if v.startswith(prefix)]}
+
+
+@router.delete("/api/2.1/unity-catalog/volumes/{full_name}")
+def delete_volume(full_name: str, ws: CurrentWorkspace, world: CurrentWorld):
+    with world.lock:
+        if full_name not in ws.volumes:
+            raise volume_not_found(full_name)
+        drop_volume(ws, full_name)
+    return {}
