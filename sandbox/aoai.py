@@ -19,24 +19,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
-from labctl_labs.fine_tuning_data import (
-    MIN_TRAINING_EXAMPLES, chat_tokens, default_epochs, example_token_limit, validate_file,
-)
 from sandbox.credentials import OPENAI_AUDIENCES, token_audience
 from sandbox.errors import OpenAiError
-from sandbox.fine_tuning import TERMINAL, checkpoints, events, fine_tuned_model_name, job_json, job_status
+from sandbox.fine_tuning import (
+    TERMINAL, checkpoints, default_epochs, events, fine_tuned_model_name, job_json, job_status,
+)
+from sandbox.fine_tuning_files import MIN_TRAINING_EXAMPLES, example_token_limit, process_file
 from sandbox.ratelimit import DeploymentLimiter
+from sandbox.tokens import encoding as _encoding, prompt_tokens
 from sandbox.world import Account, AoaiFile, Deployment, FineTuneJob, World, new_hex
 
 SURFACES = ("/openai", "/openai/v1")
 FILE_PURPOSES = {"fine-tune"}
 MAX_ACTIVE_JOBS = 3
-
-
-def _encoding(name: str):
-    import tiktoken
-
-    return tiktoken.get_encoding(name)
 
 
 def build_router(world: World) -> APIRouter:
@@ -110,7 +105,7 @@ def build_router(world: World) -> APIRouter:
         n = int(body.get("n") or 1)
         budget = max_completion if max_completion is not None else max_tokens
         encoding = _encoding(deployment.encoding)
-        prompt = chat_tokens(encoding, messages)
+        prompt = prompt_tokens(encoding, messages)
         estimate = prompt + (budget if budget is not None else world.config.default_max_tokens_estimate) * n
 
         with world.lock:
@@ -383,10 +378,5 @@ def build_router(world: World) -> APIRouter:
 
 def _check_fine_tune_file(path, name: str) -> tuple[str | None, int, list[int]]:
     """Azure's processing of an uploaded fine-tune file: (first error naming its line, examples, tokens per example)."""
-    report = validate_file(path, purpose="validation")
-    errors = report.errors
-    if errors:
-        first = errors[0]
-        where = f"line {first.line}" if first.line else "file"
-        return f"{name} {where}: [{first.rule}] {first.message}", report.examples, list(report.total_tokens)
-    return None, report.examples, list(report.total_tokens)
+    processed = process_file(path, name)
+    return processed.error, processed.examples, processed.tokens
