@@ -12,6 +12,26 @@ from sandbox.world import FineTuneJob, World, new_hex
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
+# The cookbook's default-epochs estimate ("Data preparation and analysis for chat model fine-tuning", cell
+# "Pricing and default n_epochs estimate": TARGET_EPOCHS, MIN/MAX_TARGET_EXAMPLES, MIN/MAX_DEFAULT_EPOCHS).
+TARGET_EPOCHS = 3
+MIN_TARGET_EXAMPLES = 100
+MAX_TARGET_EXAMPLES = 25_000
+MIN_DEFAULT_EPOCHS = 1
+MAX_DEFAULT_EPOCHS = 25
+
+
+def default_epochs(examples: int) -> int:
+    """Epochs of a job created with n_epochs "auto", as the OpenAI cookbook estimates them
+    (https://github.com/openai/openai-cookbook/blob/main/examples/Chat_finetuning_data_prep.ipynb):
+    3, unless 3 passes see fewer than 100 examples, then 100 // examples (floored) capped at 25; or more
+    than 25,000, then 25,000 // examples, at least 1. Its toy data set of 5 examples trains for 20."""
+    if examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, MIN_TARGET_EXAMPLES // examples)
+    if examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // examples)
+    return TARGET_EPOCHS
+
 
 def job_status(world: World, job: FineTuneJob) -> str:
     now = world.now()

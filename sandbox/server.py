@@ -65,9 +65,9 @@ class SandboxServer:
         import os
 
         from sandbox import databricks_extension
-        from agent.tiktoken_cache import seed_cache
+        from sandbox.tokens import seed_tiktoken_cache
 
-        seed_cache()  # usage is counted with tiktoken, which must not try to download its encodings
+        seed_tiktoken_cache()  # usage is counted with tiktoken, which must not try to download its encodings
         tls = make_tls(self.state_dir / "tls")
         databricks_extension.install(self.world, tls.ca)
         http_sock, https_sock = _bind(self._ports[0]), _bind(self._ports[1])

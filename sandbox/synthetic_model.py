@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from labctl_labs.fine_tuning_data import text_of
+from sandbox.tokens import text_of
 
 DESCRIBE = re.compile(r"^\s*describe an? (?:(male|female|man|woman) )?([a-z][a-z -]*?)\s*[.!?]?\s*$", re.I)
 JOKE = re.compile(r"joke about ([\w -]+)", re.I)

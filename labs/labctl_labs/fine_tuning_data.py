@@ -498,12 +498,15 @@ def chat_tokens(encoding, messages: list[dict]) -> int:
 
 
 def default_epochs(examples: int) -> int:
-    """Epochs the service picks when n_epochs is 'auto' (OpenAI's documented heuristic)."""
+    """Epochs the service picks when n_epochs is 'auto', by the OpenAI cookbook's estimate
+    (examples/Chat_finetuning_data_prep.ipynb, "Pricing and default n_epochs estimate"): 3; if 3 passes
+    see fewer than 100 examples, 100 // examples (rounded down, as the cookbook's floor division does)
+    capped at 25; if more than 25,000, 25,000 // examples, at least 1. 15 examples train for 6 epochs."""
     target, low, high = 3, 100, 25_000
     if examples == 0:
         return 0
     if examples * target < low:
-        return min(25, -(-low // examples))
+        return min(25, low // examples)
     if examples * target > high:
         return max(1, high // examples)
     return target

@@ -36,6 +36,27 @@ def test_dated_api_chat_parses_into_the_sdk_model_without_warnings(lab):
     assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
 
 
+# The OpenAI cookbook's example conversation ("How to count tokens with tiktoken", section 6), which the API
+# counts as 124 prompt tokens on o200k_base models (gpt-4o, gpt-4o-mini), as the cookbook's function does.
+COOKBOOK_CONVERSATION = [
+    {"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon "
+                                  "into plain English."},
+    {"role": "system", "name": "example_user", "content": "New synergies will help drive top-line growth."},
+    {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
+    {"role": "system", "name": "example_user", "content": "Let's circle back when we have more bandwidth to touch "
+                                                          "base on opportunities for increased leverage."},
+    {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to "
+                                                               "do better."},
+    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client "
+                                "deliverable."},
+]
+
+
+def test_prompt_tokens_are_counted_as_the_cookbook_publishes(lab):
+    completion = lab.azure_client().chat.completions.create(model="chat", messages=COOKBOOK_CONVERSATION)
+    assert completion.usage.prompt_tokens == 124  # gpt-5-mini encodes with o200k_base
+
+
 def test_v1_api_chat_takes_the_deployment_as_model(lab):
     completion = ask(lab.v1_client(), "chat", prompt="Tell me a joke about animals.")
     assert "animal" in completion.choices[0].message.content

@@ -1,0 +1,26 @@
+"""The Azure OpenAI data plane of each sandbox account, one module per API surface:
+
+- auth.py              which account a request is for; api-key, v1 bearer key or Entra token checks
+- chat.py              chat completions (dated: /openai/deployments/{deployment}/chat/completions; v1:
+                       /openai/v1/chat/completions with the deployment name as `model`)
+- files.py             /openai/files and /openai/v1/files
+- fine_tuning_jobs.py  /openai/fine_tuning/jobs and /openai/v1/fine_tuning/jobs
+
+An account's endpoint is <sandbox>/aoai/<account>/ (Azure: https://<account>.openai.azure.com/).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sandbox.aoai import chat, files, fine_tuning_jobs
+from sandbox.world import World
+
+ACCOUNT_PREFIX = "/aoai/{account_name}"
+
+
+def build_router(world: World) -> APIRouter:
+    router = APIRouter(prefix=ACCOUNT_PREFIX)
+    for surface in (chat, files, fine_tuning_jobs):
+        router.include_router(surface.build_router(world))
+    return router

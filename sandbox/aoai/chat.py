@@ -1,0 +1,194 @@
+"""Chat completions: POST /openai/deployments/{deployment}/chat/completions (dated) and /openai/v1/chat/completions.
+
+Answers come from the sandbox's synthetic model; usage counts prompt tokens with the cookbook's accounting
+(sandbox.tokens), and each deployment's tokens-per-minute and requests-per-minute limits answer with Azure's
+429 and retry-after headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.aoai.auth import account_for
+from sandbox.errors import OpenAiError
+from sandbox.ratelimit import DeploymentLimiter
+from sandbox.tokens import encoding, prompt_tokens
+from sandbox.world import Account, Deployment, World, new_hex
+
+CONTENT_FILTER_CATEGORIES = ("hate", "self_harm", "sexual", "violence")
+
+
+@dataclass
+class ChatParameters:
+    messages: list[dict]
+    n: int
+    budget: int | None  # max_completion_tokens, else max_tokens
+    temperature: float | None
+    effort: str
+
+
+@dataclass
+class Completion:
+    choices: list[dict]
+    completion_tokens: int
+    reasoning_tokens: int
+
+
+def build_router(world: World) -> APIRouter:
+    router = APIRouter()
+
+    async def chat(request: Request, account_name: str, deployment_name: str | None = None):
+        return await complete(world, request, account_name, deployment_name)
+
+    async def chat_dated(request: Request, account_name: str, deployment_name: str):
+        return await complete(world, request, account_name, deployment_name)
+
+    router.add_api_route("/openai/deployments/{deployment_name}/chat/completions", chat_dated, methods=["POST"])
+    router.add_api_route("/openai/v1/chat/completions", chat, methods=["POST"])
+    return router
+
+
+async def complete(world: World, request: Request, account_name: str, deployment_name: str | None) -> JSONResponse:
+    account = account_for(world, request, account_name)
+    body = await request.json()
+    deployment = deployment_for(world, account, deployment_name or body.get("model"))
+    parameters = chat_parameters(world, deployment, body)
+    enc = encoding(deployment.encoding)
+    prompt = prompt_tokens(enc, parameters.messages)
+    reserve = parameters.budget if parameters.budget is not None else world.config.default_max_tokens_estimate
+    rate_headers = admit(world, account, deployment, request, prompt + reserve * parameters.n)
+    completion = answer(world, deployment, parameters, enc)
+    latency = world.config.model.latency_per_token_ms * completion.completion_tokens / 1000
+    if latency:
+        await asyncio.sleep(latency)
+    return JSONResponse(completion_json(deployment, prompt, completion),
+                        headers={**rate_headers, "x-ms-region": account.location, "apim-request-id": new_hex()})
+
+
+def deployment_for(world: World, account: Account, name: str | None) -> Deployment:
+    deployment = account.deployments.get((name or "").lower())
+    if deployment is None or world.now() < deployment.ready_at:
+        raise OpenAiError(404, "DeploymentNotFound", "The API deployment for this resource does not exist. If you "
+                          "created the deployment within the last 5 minutes, please wait a moment and try again.")
+    return deployment
+
+
+def chat_parameters(world: World, deployment: Deployment, body: dict) -> ChatParameters:
+    """The request's parameters, refused the way Azure refuses them for this deployment's model family."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise OpenAiError(400, "invalid_request_error", "'messages' is a required property", param="messages")
+    if body.get("stream"):
+        raise OpenAiError(400, "unsupported_parameter", "The sandbox does not stream; call without stream=true.",
+                          param="stream")
+    max_tokens, max_completion = body.get("max_tokens"), body.get("max_completion_tokens")
+    temperature, effort = body.get("temperature"), body.get("reasoning_effort")
+    if deployment.reasoning:
+        _check_reasoning_parameters(max_tokens, temperature)
+    elif effort is not None:
+        raise OpenAiError(400, "invalid_request_error", "Unrecognized request argument supplied: reasoning_effort",
+                          param="reasoning_effort")
+    effort = effort or "medium"
+    if effort not in world.config.model.reasoning_tokens:
+        raise OpenAiError(400, "invalid_request_error", f"Invalid value for 'reasoning_effort': {effort!r}.",
+                          param="reasoning_effort")
+    budget = max_completion if max_completion is not None else max_tokens
+    return ChatParameters(messages, int(body.get("n") or 1), budget, temperature, effort)
+
+
+def _check_reasoning_parameters(max_tokens, temperature) -> None:
+    if max_tokens is not None:
+        raise OpenAiError(400, "unsupported_parameter", "Unsupported parameter: 'max_tokens' is not supported "
+                          "with this model. Use 'max_completion_tokens' instead.", param="max_tokens",
+                          type_="invalid_request_error")
+    if temperature not in (None, 1, 1.0):
+        raise OpenAiError(400, "unsupported_value", f"Unsupported value: 'temperature' does not support "
+                          f"{temperature} with this model. Only the default (1) value is supported.",
+                          param="temperature", type_="invalid_request_error")
+
+
+def admit(world: World, account: Account, deployment: Deployment, request: Request, estimate: int) -> dict:
+    """Take `estimate` tokens from the deployment's rate limits; the x-ratelimit headers, or Azure's 429."""
+    with world.lock:
+        limiter = account.limiters.get(deployment.name.lower())
+        if limiter is None:
+            limiter = account.limiters[deployment.name.lower()] = DeploymentLimiter(deployment.capacity)
+    decision = limiter.try_acquire(world.now(), estimate)
+    rate_headers = {
+        "x-ratelimit-limit-requests": str(decision.limit_requests),
+        "x-ratelimit-limit-tokens": str(decision.limit_tokens),
+        "x-ratelimit-remaining-requests": str(decision.remaining_requests),
+        "x-ratelimit-remaining-tokens": str(decision.remaining_tokens),
+    }
+    if decision.allowed:
+        return rate_headers
+    if math.isinf(decision.retry_after):
+        raise OpenAiError(400, "invalid_request_error", f"This request needs {estimate} tokens, more than the "
+                          f"deployment's limit of {decision.limit_tokens} tokens per minute.")
+    # The client waits in real time; the sandbox clock may run faster than that.
+    wait_ms = max(1, math.ceil(decision.retry_after / world.config.clock_speed * 1000))
+    api = request.query_params.get("api-version", "v1")
+    raise OpenAiError(429, "429", f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
+                      f"version {api} have exceeded {'token' if decision.reason == 'tokens' else 'call'} rate "
+                      f"limit of your current OpenAI S0 pricing tier. Please retry after "
+                      f"{math.ceil(wait_ms / 1000)} seconds.",
+                      headers={**rate_headers, "retry-after-ms": str(wait_ms),
+                               "retry-after": str(math.ceil(wait_ms / 1000))})
+
+
+def answer(world: World, deployment: Deployment, parameters: ChatParameters, enc) -> Completion:
+    """n choices from the synthetic model, cut at the budget left after the reasoning tokens."""
+    completion = Completion([], 0, 0)
+    budget = parameters.budget
+    for index in range(parameters.n):
+        text = world.model.answer(deployment.name, parameters.messages, parameters.temperature).text
+        tokens = enc.encode_ordinary(text)
+        reasoning = world.config.model.reasoning_tokens[parameters.effort] if deployment.reasoning else 0
+        visible_budget = None if budget is None else max(0, budget - reasoning)
+        finish = "stop"
+        if visible_budget is not None and len(tokens) > visible_budget:
+            tokens, finish = tokens[:visible_budget], "length"
+        if budget is not None:
+            reasoning = min(reasoning, budget)
+        completion.completion_tokens += len(tokens) + reasoning
+        completion.reasoning_tokens += reasoning
+        completion.choices.append(_choice_json(index, enc.decode(tokens), finish))
+    return completion
+
+
+def _choice_json(index: int, content: str, finish: str) -> dict:
+    return {
+        "index": index,
+        "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+        "finish_reason": finish,
+        "logprobs": None,
+        "content_filter_results": {c: {"filtered": False, "severity": "safe"} for c in CONTENT_FILTER_CATEGORIES},
+    }
+
+
+def completion_json(deployment: Deployment, prompt: int, completion: Completion) -> dict:
+    model_id = (deployment.model_name if deployment.fine_tuned
+                else f"{deployment.model_name}-{deployment.model_version}")
+    return {
+        "id": f"chatcmpl-{new_hex()[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model_id,
+        "system_fingerprint": f"fp_{deployment.encoding[:6]}",
+        "choices": completion.choices,
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion.completion_tokens,
+            "total_tokens": prompt + completion.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": completion.reasoning_tokens, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        },
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}],
+    }
