@@ -65,6 +65,14 @@ def build_router(world: World, faults: Faults) -> APIRouter:
     def get_inventory():
         return inventory(world)
 
+    _add_fault_routes(router, faults)
+    _add_world_routes(router, world)
+    return router
+
+
+def _add_fault_routes(router: APIRouter, faults: Faults) -> None:
+    """Fault plans, unkeyed (the "default" key) or under a key of the caller's (a test's own name)."""
+
     @router.get("/faults")
     def get_faults():
         return faults.report()
@@ -92,6 +100,10 @@ def build_router(world: World, faults: Faults) -> APIRouter:
     def clear_keyed_faults(key: str):
         faults.clear(key)
         return faults.report(key)
+
+
+def _add_world_routes(router: APIRouter, world: World) -> None:
+    """The clock, the synthetic model, quota, fine-tuning failures and settings."""
 
     @router.get("/clock")
     def get_clock():
@@ -130,5 +142,3 @@ def build_router(world: World, faults: Faults) -> APIRouter:
         with world.lock:
             world.config = world.config.model_copy(update=update)
         return world.config.model_dump(include=set(Settings.model_fields))
-
-    return router

@@ -17,7 +17,7 @@ def test_fine_tuning_end_to_end_resume_unavailable_and_down(labctl):
     labctl("up", "--sandbox", "--stack", stack)
     labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
            "--validation-file", str(DATA / "validation_set.jsonl"))
-    labctl.control("PATCH", "/settings", json={"timings": {"finetune_running": 25}})
+    labctl.control("PATCH", "/settings", json={"timings": {"finetune_running": 10}})
     try:
         first = labctl.spawn("run", "fine-tuning", "--stack", stack, "-o", "poll_seconds=1")
         labctl.wait_for("the fine-tuning job starts", lambda: [j for j in jobs(labctl) if j["status"] == "running"],
