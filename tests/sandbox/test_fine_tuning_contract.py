@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.fine_tuning_files import process_file
-from tests.labs.test_finetune_validator import CORPUS, as_bytes
+from tests.labs.test_fine_tuning_validator import CORPUS, as_bytes
 from tests.sandbox.conftest import Lab
 
 SANDBOX = Path(__file__).resolve().parents[2] / "sandbox"
