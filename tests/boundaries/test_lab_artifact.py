@@ -92,3 +92,15 @@ def test_every_lab_entry_point_imports_with_only_the_declared_dependencies(wheel
     done = subprocess.run([str(python), "-I", "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"  # none of the tool's own packages or tools is there
+
+
+def test_the_cloud_path_never_loads_the_sandbox():
+    """labctl's commands for Azure import nothing of the twin: it is loaded only when a command targets it."""
+    modules = ["agent.cli", "agent.lifecycle.updown", "agent.lifecycle.stage", "agent.lifecycle.run",
+               "agent.lifecycle.status", "agent.lifecycle.preflight_step", "agent.cleanup", "agent.provision.cloud",
+               "agent.target", "agent.journal"]
+    probe = (f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\n"
+             "print(sorted(m for m in sys.modules if m == 'sandbox' or m.startswith('sandbox.')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
