@@ -135,18 +135,29 @@ def test_requests_above_the_tpm_get_429_until_the_window_frees(lab):
     assert ask(client, "chat", max_completion_tokens=4500).choices
 
 
-def test_the_sdks_own_retry_honours_retry_after_ms(tmp_path_factory):
-    server = start_sandbox(tmp_path_factory, clock_speed=20.0)
-    try:
-        lab = Lab(Sandbox(server), deployments=(("chat", "gpt-5-mini", "2025-08-07", 1),))
-        client = lab.azure_client(max_retries=3)
-        ask(client, "chat", max_completion_tokens=50)  # capacity 1 = 1 request per 10 s window
-        raw = client.chat.completions.with_raw_response.create(
-            model="chat", messages=[{"role": "user", "content": "Describe a pilot."}], max_completion_tokens=50)
-        assert raw.retries_taken >= 1
-        assert raw.parse().choices[0].message.content
-    finally:
-        server.stop()
+def test_the_sdks_own_retry_honours_retry_after_ms(sandbox, monkeypatch):
+    """The SDK waits what `retry-after-ms` says, then succeeds. Its sleep is replaced by a jump of the sandbox
+    clock of the same length, so the test waits for nothing and does not depend on how fast the machine is."""
+    import time
+    import types
+
+    import openai._base_client
+
+    lab = Lab(sandbox, deployments=(("chat", "gpt-5-mini", "2025-08-07", 1),))
+    client = lab.azure_client(max_retries=3)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        sandbox.advance(seconds)
+
+    ask(client, "chat", max_completion_tokens=50)  # capacity 1 = 1 request per 10 s window
+    # Only the SDK's own module sees the replacement; the sandbox's threads keep the real time.sleep.
+    monkeypatch.setattr(openai._base_client, "time", types.SimpleNamespace(sleep=sleep, time=time.time))
+    raw = client.chat.completions.with_raw_response.create(
+        model="chat", messages=[{"role": "user", "content": "Describe a pilot."}], max_completion_tokens=50)
+    assert raw.retries_taken == 1 and raw.parse().choices[0].message.content
+    assert 0 < slept[0] <= 10  # what the 429 advised: the rest of the 10-second request window
 
 
 def test_injected_429_is_retried_by_the_sdk(lab):
