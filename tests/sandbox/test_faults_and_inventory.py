@@ -57,7 +57,7 @@ def test_inventory_lists_live_and_soft_deleted_resources(sandbox):
     assert inventory["accounts"] == [] and [a["name"] for a in inventory["deleted_accounts"]] == ["lab-aoai"]
 
 
-def test_sandbox_starts_in_under_3_seconds_and_touches_only_loopback(tmp_path, monkeypatch):
+def test_the_sandbox_touches_only_loopback(tmp_path, monkeypatch):
     remote = []
     real_connect = socket.socket.connect
 
@@ -69,10 +69,8 @@ def test_sandbox_starts_in_under_3_seconds_and_touches_only_loopback(tmp_path, m
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-    started = time.monotonic()
     server = SandboxServer(tmp_path, SandboxConfig())
     server.start()
-    elapsed = time.monotonic() - started
     try:
         from tests.sandbox.conftest import Sandbox
 
@@ -83,5 +81,4 @@ def test_sandbox_starts_in_under_3_seconds_and_touches_only_loopback(tmp_path, m
             assert sock_addr.split("//")[1].startswith("127.0.0.1:")
     finally:
         server.stop()
-    assert elapsed < 3.0, f"start-up took {elapsed:.2f} s"
     assert remote == []
