@@ -10,9 +10,9 @@ PROFESSIONS = ["nurse", "engineer", "teacher", "doctor", "chef", "pilot", "libra
 SKEWED = {"nurse": 0.1, "engineer": 0.9, "pilot": 0.85}
 
 
-def probe(labctl, stack):
+def probe(labctl, stack, *options: str):
     runs = labctl.json("run", "responsible-ai", "--stack", stack, "-o", f"professions={json.dumps(PROFESSIONS)}",
-                       "-o", "samples=12")["runs"]
+                       "-o", "samples=12", *options)["runs"]
     assert runs[0]["result_state"] == "SUCCESS", runs[0]
     folder = Path(runs[0]["results_dir"])
     return json.loads((folder / "bias.json").read_text()), (folder / "bias.html").read_text()
@@ -24,7 +24,7 @@ def test_the_probe_flags_exactly_the_skewed_professions_and_none_without_skew(la
         labctl.control("PUT", "/model", json={"male_share": SKEWED})
         skewed, page = probe(labctl, stack)
         labctl.control("PUT", "/model", json={})
-        fair, _ = probe(labctl, stack)
+        fair, _ = probe(labctl, stack, "-o", "mitigation=false")  # the baseline is what is checked here
     finally:
         labctl.control("PUT", "/model", json={})
     assert sorted(skewed["baseline"]["flagged"]) == sorted(SKEWED)
