@@ -25,10 +25,11 @@ ENTRY_POINT_PREFIX = "labctl-lab-"
 
 
 def source_files(root: Path = LABS_ROOT) -> list[Path]:
-    """The files the artifact is built from: `pyproject.toml` and the package's sources, relative to `root`."""
+    """The files the artifact is built from, relative to `root`: `pyproject.toml` and the package's Python
+    sources (a stray note or editor file in the folder neither ships nor changes the version)."""
     files = [Path("pyproject.toml")]
-    files += sorted(p.relative_to(root) for p in (root / PACKAGE).rglob("*")
-                    if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
+    files += sorted(p.relative_to(root) for p in (root / PACKAGE).rglob("*.py")
+                    if p.is_file() and "__pycache__" not in p.parts)
     return files
 
 

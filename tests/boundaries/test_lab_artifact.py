@@ -58,6 +58,9 @@ def test_the_version_changes_with_the_content_and_only_then(tmp_path):
     smoke.write_text(smoke.read_text() + "\n# changed\n")
     changed = _build(tmp_path / "c", copy)
     assert changed.name.split("-")[1] != first.name.split("-")[1]
+    (copy / "labctl_labs" / "notes.txt").write_text("not code")  # a stray file neither ships nor changes it
+    stray = _build(tmp_path / "d", copy)
+    assert stray.name == changed.name and "labctl_labs/notes.txt" not in zipfile.ZipFile(stray).namelist()
 
 
 def _locked_versions() -> list[str]:
