@@ -79,16 +79,17 @@ def policy(**changes) -> Policy:
     return base
 
 
-def due(decisions):
-    return sorted((d.candidate.kind, d.candidate.name) for d in decisions if d.delete)
+def due(the_plan):
+    return sorted((s.candidate.kind, s.candidate.name) for s in the_plan.steps)
 
 
 def test_dry_run_lists_exactly_the_right_set_and_the_real_run_deletes_it(mixed):
     target = sandbox_target(mixed.endpoints)
     decisions = plan(discover(target, print), policy())
-    expected = [("fine_tuned_deployment", "clippy"), ("resource_group", "rg-old")]
-    assert due(decisions) == expected
-    reasons = {d.candidate.name: d.reason for d in decisions}
+    # old-aoai goes with its group and is purged after it.
+    expected = [("fine_tuned_deployment", "clippy"), ("resource_group", "rg-old"), ("account", "old-aoai")]
+    assert due(decisions) == sorted(expected)
+    reasons = {d.candidate.name: d.reason for d in decisions.decisions}
     assert reasons["rg-keep"] == "tagged keep=true" and reasons["rg-sticky"] == "excluded by name"
     assert reasons["rg-other"] == "not created by labctl" and reasons["rg-bob"] == "owner is bob, not alice"
     assert reasons["rg-fresh"].startswith("expires at")
@@ -98,11 +99,12 @@ def test_dry_run_lists_exactly_the_right_set_and_the_real_run_deletes_it(mixed):
     assert {(a["name"], d["name"]) for a in before["accounts"] for d in a["deployments"]} >= {("fresh-aoai", "clippy")}
     dry = execute(target, decisions, delete=False, progress=print)
     # The dry run lists what is due in deletion order (deployments before their groups) and deletes nothing.
-    assert [(o.decision.candidate.kind, o.decision.candidate.name) for o in dry if o.status == "would delete"] == expected
+    assert [(o.candidate.kind, o.candidate.name) for o in dry if o.status.startswith("would")] == expected
+    assert [o.status for o in dry if o.candidate.name == "old-aoai"] == ["would purge"]
     assert mixed.inventory() == before
 
     real = execute(target, plan(discover(target, print), policy()), delete=True, progress=print)
-    assert sorted((o.decision.candidate.kind, o.decision.candidate.name) for o in real if o.status == "deleted") == expected
+    assert [(o.candidate.kind, o.candidate.name) for o in real if o.status in ("deleted", "purged")] == expected
     inventory = mixed.inventory()
     assert sorted(g["name"] for g in inventory["resource_groups"]) == [
         "rg-bob", "rg-fresh", "rg-gone", "rg-keep", "rg-other", "rg-sticky"]
@@ -134,6 +136,6 @@ def test_one_failed_deletion_does_not_stop_the_others(sandbox):
                                                        "status": 500}]})
     target = sandbox_target(sandbox.endpoints)
     outcomes = execute(target, plan(discover(target, print), policy(owner=None)), delete=True, progress=print)
-    status = {o.decision.candidate.name: o.status for o in outcomes if o.decision.delete}
+    status = {o.candidate.name: o.status for o in outcomes if o.action}
     assert status == {"rg-x1": "failed", "rg-x2": "deleted"}
     assert [g["name"] for g in sandbox.inventory()["resource_groups"]] == ["rg-x1"]
