@@ -149,7 +149,8 @@ def _policy_error(path: Path, text: str, error: ValidationError) -> UsageError:
         known = ", ".join(PolicyFile.model_fields)
         return UsageError(f"{path} line {line}: unknown key {key!r} (the keys are {known}).")
     if kind == "list_type":
-        problem = f"must be a list of strings like [\"rg-lab-*\"], not {_what(given)}"
+        like = {"blocked_subscriptions": '["<subscription id>"]'}.get(loc[0], '["rg-lab-*"]')
+        problem = f"must be a list of strings like {like}, not {_what(given)}"
     elif kind == "string_type":
         problem = f"must be a string, not {_what(given)}"
     else:

@@ -183,7 +183,7 @@ BAD_FILES = [
     ("a string where a list belongs", 'include: "rg-nomatch-*"\n',
      "line 1: include must be a list of strings like [\"rg-lab-*\"], not the string 'rg-nomatch-*'."),
     ("a string blocklist", "owner: me\nblocked_subscriptions: 0000-1111\n",
-     "line 2: blocked_subscriptions must be a list of strings like [\"rg-lab-*\"], not the string '0000-1111'."),
+     "line 2: blocked_subscriptions must be a list of strings like [\"<subscription id>\"], not the string '0000-1111'."),
     ("a misspelt key", "include: [rg-*]\nexlcude: [rg-keep]\n",
      "line 2: unknown key 'exlcude' (the keys are keep_tag, exclude, include, owner, older_than, "
      "fine_tuned_older_than, blocked_subscriptions)."),
