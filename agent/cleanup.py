@@ -335,7 +335,10 @@ def plan(candidates: list[Candidate], policy: Policy) -> Plan:
         group_key = (candidate.resource_group or "").lower()
         if candidate.kind == "deleted_account":
             decision = decide(candidate, policy)
-            (purges.append(Step("purge", candidate, decision.reason)) if decision.delete else kept.append(decision))
+            if decision.delete:
+                purges.append(Step("purge", candidate, decision.reason))
+            else:
+                kept.append(decision)
         elif candidate.kind in INSIDE_GROUP:
             if group_key in doomed:
                 goes = f"goes with resource group {candidate.resource_group}"
