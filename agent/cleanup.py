@@ -1,11 +1,13 @@
 """`labctl cleanup`: find lab resources that outlived their expiry across a subscription, and remove them
-safely: dry run by default, and one decision function for both dry and real runs, so an exclusion that
-holds in the dry run holds when deleting.
+safely: dry run by default, and one plan, built by one decision function, that the dry run prints and the real
+run executes step by step, so what the dry run says is what the real run does.
 
-Candidates: resource groups tagged created-by=labctl; soft-deleted Cognitive Services accounts tagged so;
-fine-tuned deployments (model name `<base>.ft-<id>`) in labctl accounts older than a limit; running
-clusters in the workspaces of labctl resource groups. Anything without created-by=labctl is never touched.
-Order of deletion: fine-tuned deployments and clusters, then resource groups, then purges.
+Candidates: resource groups tagged created-by=labctl and every resource inside them (each judged by its own
+tags); soft-deleted Cognitive Services accounts; fine-tuned deployments (model name `<base>.ft-<id>`) in labctl
+accounts older than a limit; running clusters in the workspaces of labctl resource groups. Anything without
+created-by=labctl is never touched, and a group holding anything that must be kept is not deleted.
+Order: fine-tuned deployments and clusters, then resource groups, then purges of their accounts, then purges of
+soft-deleted accounts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from agent.errors import UsageError
 
@@ -45,17 +48,114 @@ def parse_time(value: str | None) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class Candidate:
-    kind: str  # resource_group, deleted_account, fine_tuned_deployment, cluster
+    kind: str  # one of KINDS
     name: str
     resource_group: str | None = None
     location: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
     created: dt.datetime | None = None
     parent: str | None = None  # account of a deployment, workspace of a cluster
+    # Tags of what holds it (its group, its account or workspace): their keep tag protects it too.
+    container_tags: tuple[tuple[str, str], ...] = ()
+    subscription: str | None = None
+    type: str | None = None  # the ARM type of a resource inside a group
 
     @property
     def tag_map(self) -> dict[str, str]:
         return dict(self.tags)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.replace('_', ' ')} {self.name}"
+
+
+KINDS = ("resource_group", "account", "workspace", "resource", "deleted_account", "fine_tuned_deployment", "cluster")
+# Not deleted on their own: deleting their resource group deletes them (accounts are then purged).
+INSIDE_GROUP = ("account", "workspace", "resource")
+
+
+class PolicyFile(BaseModel):
+    """The schema of a cleanup policy file (README, "Cleaning up forgotten labs on a schedule")."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    keep_tag: tuple[str, str] = ("keep", "true")
+    exclude: list[str] = []
+    include: list[str] = []
+    owner: str | None = None
+    older_than: str | None = None
+    fine_tuned_older_than: str = "24h"
+    blocked_subscriptions: list[str] = []
+
+    @field_validator("keep_tag", mode="before")
+    @classmethod
+    def _one_tag(cls, value):
+        if not isinstance(value, dict) or len(value) != 1:
+            raise ValueError(f"must be a mapping of one tag name to its value, like {{keep: \"true\"}}, not {_what(value)}")
+        (key, tag_value), = value.items()
+        if not isinstance(key, str) or not isinstance(tag_value, str | bool):
+            raise ValueError(f"must map a tag name to a string value, like {{keep: \"true\"}}, not {_what(tag_value)}")
+        return key, str(tag_value).lower()
+
+    @field_validator("older_than", "fine_tuned_older_than", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        if value is None:
+            return value
+        if not isinstance(value, str) or not DURATION.match(value):
+            raise ValueError(f"{value!r} is not a duration like 30m, 12h or 7d")
+        return value
+
+
+def _what(value) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "empty" if value is None else type(value).__name__
+
+
+def _line_of(node, loc: tuple) -> int:
+    """The 1-based line of the setting at `loc`: the key's line, or a list item's own line."""
+    line = node.start_mark.line + 1
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(step)), None)
+            if pair is None:
+                break
+            line = pair[0].start_mark.line + 1
+            node = pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _policy_error(path: Path, text: str, error: ValidationError) -> UsageError:
+    first = error.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    line = _line_of(yaml.compose(text), loc)
+    kind, given = first["type"], first.get("input")
+    if kind == "extra_forbidden":
+        known = ", ".join(PolicyFile.model_fields)
+        return UsageError(f"{path} line {line}: unknown key {key!r} (the keys are {known}).")
+    if kind == "list_type":
+        like = {"blocked_subscriptions": '["<subscription id>"]'}.get(loc[0], '["rg-lab-*"]')
+        problem = f"must be a list of strings like {like}, not {_what(given)}"
+    elif kind == "string_type":
+        problem = f"must be a string, not {_what(given)}"
+    else:
+        problem = first["msg"].removeprefix("Value error, ")
+    return UsageError(f"{path} line {line}: {key} {problem}.")
 
 
 @dataclass
@@ -71,24 +171,36 @@ class Policy:
 
     @classmethod
     def from_file(cls, path: Path | None, now: dt.datetime) -> Policy:
-        """The policy of a cleanup config file (YAML; see README), or the defaults without one."""
-        data = {}
+        """The policy of a cleanup config file (YAML; see README), or the defaults without one. A file that does
+        not fit the schema is a UsageError naming the file, the line and the key."""
+        text, data = "", {}
         if path is not None:
             if not path.is_file():
                 raise UsageError(f"--config {path} does not exist or is not a file.")
             try:
-                data = yaml.safe_load(path.read_text()) or {}
+                text = path.read_text()
+                data = yaml.safe_load(text)
+            except UnicodeDecodeError:
+                raise UsageError(f"{path} is not a text file.") from None
             except yaml.YAMLError as error:
                 mark = getattr(error, "problem_mark", None)
                 where = f" line {mark.line + 1}" if mark is not None else ""
                 raise UsageError(f"{path}{where} is not valid YAML.") from None
-        keep_key, keep_value = next(iter((data.get("keep_tag") or {"keep": "true"}).items()))
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                raise UsageError(f"{path} line 1: the policy must be a mapping of settings "
+                                 f"({', '.join(PolicyFile.model_fields)}), not {_what(data)}.")
+        try:
+            parsed = PolicyFile.model_validate(data)
+        except ValidationError as error:
+            raise _policy_error(path, text, error) from None
         return cls(
             now=now,
-            older_than=parse_duration(data["older_than"], f"{path}: older_than") if data.get("older_than") else None,
-            fine_tuned_max_age=parse_duration(data.get("fine_tuned_older_than", "24h"), f"{path}: fine_tuned_older_than"),
-            owner=data.get("owner"), include=list(data.get("include", [])), exclude=list(data.get("exclude", [])),
-            keep_tag=(str(keep_key), str(keep_value).lower()), blocked_subscriptions=list(data.get("blocked_subscriptions", [])),
+            older_than=parse_duration(parsed.older_than, "older_than") if parsed.older_than else None,
+            fine_tuned_max_age=parse_duration(parsed.fine_tuned_older_than, "fine_tuned_older_than"),
+            owner=parsed.owner, include=list(parsed.include), exclude=list(parsed.exclude),
+            keep_tag=parsed.keep_tag, blocked_subscriptions=list(parsed.blocked_subscriptions),
         )
 
 
@@ -99,23 +211,35 @@ class Decision:
     reason: str
 
 
-def decide(candidate: Candidate, policy: Policy) -> Decision:
-    """The one rule for dry and real runs. Everything not positively due is kept, with the reason."""
+def protection(candidate: Candidate, policy: Policy) -> str | None:
+    """Why the candidate must be kept whatever its age (None when nothing protects it)."""
     tags = candidate.tag_map
     if tags.get(PROJECT_TAG[0]) != PROJECT_TAG[1]:
-        return Decision(candidate, False, "not created by labctl")
+        return "not created by labctl"
+    if candidate.subscription is not None and candidate.subscription in policy.blocked_subscriptions:
+        return f"subscription {candidate.subscription} is blocked"
     key, value = policy.keep_tag
     if tags.get(key, "").lower() == value.lower():
-        return Decision(candidate, False, f"tagged {key}={value}")
-    # Deployments and clusters carry their group's tags and answer to their group's name patterns too.
-    group_name = candidate.resource_group or candidate.name
-    if any(fnmatch.fnmatch(group_name, p) or fnmatch.fnmatch(candidate.name, p) for p in policy.exclude):
-        return Decision(candidate, False, "excluded by name")
-    if policy.include and not any(fnmatch.fnmatch(group_name, p) or fnmatch.fnmatch(candidate.name, p)
-                                  for p in policy.include):
-        return Decision(candidate, False, "not matched by --include")
+        return f"tagged {key}={value}"
+    if any(k == key and v.lower() == value.lower() for k, v in candidate.container_tags):
+        return f"what holds it is tagged {key}={value}"
+    # Everything inside a group answers to its group's name patterns too.
+    names = [candidate.resource_group or candidate.name, candidate.name]
+    if any(fnmatch.fnmatch(n, p) for n in names for p in policy.exclude):
+        return "excluded by name"
+    if policy.include and not any(fnmatch.fnmatch(n, p) for n in names for p in policy.include):
+        return "not matched by --include"
     if policy.owner and tags.get("owner") != policy.owner:
-        return Decision(candidate, False, f"owner is {tags.get('owner') or 'unset'}, not {policy.owner}")
+        return f"owner is {tags.get('owner') or 'unset'}, not {policy.owner}"
+    return None
+
+
+def decide(candidate: Candidate, policy: Policy) -> Decision:
+    """The one rule for dry and real runs. Everything not positively due is kept, with the reason."""
+    protected = protection(candidate, policy)
+    if protected is not None:
+        return Decision(candidate, False, protected)
+    tags = candidate.tag_map
     if candidate.kind == "fine_tuned_deployment":
         if candidate.created is None:
             return Decision(candidate, False, "creation time unknown")
@@ -132,56 +256,154 @@ def decide(candidate: Candidate, policy: Policy) -> Decision:
         return Decision(candidate, True, f"no expiry tag and older than {_hours(policy.older_than)}")
     if candidate.kind == "fine_tuned_deployment":
         return Decision(candidate, False, "fine-tuned deployment younger than the limit")
-    return Decision(candidate, False, "no expires-at tag")
+    return Decision(candidate, False, "no expires-at tag" if "expires-at" not in tags else "expires-at unreadable")
+
+
+def holds_back(candidate: Candidate, policy: Policy) -> str | None:
+    """Why a resource inside an expired group stops the group's deletion (None when it may go with the group).
+    Protected resources and resources whose own expires-at is later (or unreadable) hold their group back;
+    one without an expires-at of its own goes when its group expires."""
+    protected = protection(candidate, policy)
+    if protected is not None:
+        return protected
+    raw = candidate.tag_map.get("expires-at")
+    if raw is None:
+        return None
+    expires = parse_time(raw)
+    if expires is None:
+        return f"its expires-at {raw!r} is unreadable"
+    if expires > policy.now:
+        return f"expires at {expires.isoformat()}"
+    return None
 
 
 def _hours(delta: dt.timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f} h"
 
 
-def plan(candidates: list[Candidate], policy: Policy) -> list[Decision]:
-    groups = [decide(c, policy) for c in candidates if c.kind == "resource_group"]
-    doomed = {d.candidate.name for d in groups if d.delete}
-    rest = []
+@dataclass(frozen=True)
+class Step:
+    action: str  # delete (an API call), with group (its group's deletion removes it), purge (an API call)
+    candidate: Candidate
+    reason: str
+    group: str | None = None  # the group whose deletion this step needs
+
+
+@dataclass
+class Plan:
+    """What a cleanup does: the real run executes `steps` in order, the dry run prints them; `kept` says why the
+    rest stays."""
+
+    steps: list[Step]
+    kept: list[Decision]
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return [Decision(s.candidate, True, s.reason) for s in self.steps] + self.kept
+
+
+def plan(candidates: list[Candidate], policy: Policy) -> Plan:
+    groups = [c for c in candidates if c.kind == "resource_group"]
+    inside: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        if candidate.kind != "resource_group" and candidate.kind != "deleted_account" and candidate.resource_group:
+            inside.setdefault(candidate.resource_group.lower(), []).append(candidate)
+
+    kept: list[Decision] = []
+    doomed: dict[str, Step] = {}
+    for group in groups:
+        decision = decide(group, policy)
+        if decision.delete:
+            held = []
+            for item in inside.get(group.name.lower(), []):
+                # Deployments and clusters only hold their group back when protected: their age is their own
+                # clock, not the group's.
+                why = protection(item, policy) if item.kind not in INSIDE_GROUP else holds_back(item, policy)
+                if why is not None:
+                    held.append(f"{item.label} ({why})")
+            if held:
+                decision = Decision(group, False, f"{decision.reason}, but it holds what must be kept: {'; '.join(held)}")
+        if decision.delete:
+            doomed[group.name.lower()] = Step("delete", group, decision.reason)
+        else:
+            kept.append(decision)
+
+    first, later, purges = [], [], []
     for candidate in candidates:
         if candidate.kind == "resource_group":
             continue
-        decision = decide(candidate, policy)
-        if candidate.kind == "fine_tuned_deployment" and candidate.resource_group in doomed and not decision.delete:
-            decision = Decision(candidate, False, "goes with its resource group")
-        rest.append(decision)
-    return groups + rest
+        group_key = (candidate.resource_group or "").lower()
+        if candidate.kind == "deleted_account":
+            decision = decide(candidate, policy)
+            if decision.delete:
+                purges.append(Step("purge", candidate, decision.reason))
+            else:
+                kept.append(decision)
+        elif candidate.kind in INSIDE_GROUP:
+            if group_key in doomed:
+                goes = f"goes with resource group {candidate.resource_group}"
+                action = "purge" if candidate.kind == "account" else "with group"
+                later.append(Step(action, candidate, goes + (", then purged" if action == "purge" else ""),
+                                  candidate.resource_group))
+            else:
+                why = protection(candidate, policy) or f"its resource group {candidate.resource_group} is kept"
+                kept.append(Decision(candidate, False, why))
+        else:  # fine-tuned deployments and clusters: on their own clock, or with their group
+            decision = decide(candidate, policy)
+            if decision.delete:
+                first.append(Step("delete", candidate, decision.reason))
+            elif group_key in doomed:
+                later.append(Step("with group", candidate, f"goes with resource group {candidate.resource_group}",
+                                  candidate.resource_group))
+            else:
+                kept.append(decision)
+    later.sort(key=lambda s: s.action == "purge")  # what goes with a group, then the purges of its accounts
+    return Plan(first + list(doomed.values()) + later + purges, kept)
 
 
 # Discovery and execution -----------------------------------------------------------------------------
 
 
+def _tags(mapping) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
+
+
 def discover(target, progress: Callable[[str], None]) -> list[Candidate]:
+    """Every resource group; inside each labctl group, every resource (accounts, workspaces, anything else) with
+    its own tags, the fine-tuned deployments of its accounts and the running clusters of its workspaces; and every
+    soft-deleted account."""
     resources = target.resources()
     cognitive = target.cognitive()
+    sub = target.subscription_id
     found: list[Candidate] = []
     for group in resources.resource_groups.list():
         tags = dict(group.tags or {})
-        found.append(Candidate("resource_group", group.name, group.name, group.location, tuple(sorted(tags.items()))))
+        found.append(Candidate("resource_group", group.name, group.name, group.location, _tags(tags), subscription=sub))
         if tags.get(PROJECT_TAG[0]) != PROJECT_TAG[1]:
             continue
         for resource in resources.resources.list_by_resource_group(group.name):
-            if resource.type == "Microsoft.CognitiveServices/accounts":
+            own = dict(resource.tags or {})
+            kind = {"microsoft.cognitiveservices/accounts": "account",
+                    "microsoft.databricks/workspaces": "workspace"}.get((resource.type or "").lower(), "resource")
+            found.append(Candidate(kind, resource.name, group.name, resource.location, _tags(own),
+                                   container_tags=_tags(tags), subscription=sub, type=resource.type))
+            held_by = _tags(tags) + _tags(own)  # a keep tag on the group or on this resource protects what is in it
+            if kind == "account":
                 for deployment in cognitive.deployments.list(group.name, resource.name):
                     if ".ft-" in (deployment.properties.model.name or ""):
                         created = deployment.system_data.created_at if deployment.system_data else None
                         found.append(Candidate("fine_tuned_deployment", deployment.name, group.name, resource.location,
-                                               tuple(sorted(tags.items())), created, resource.name))
-            elif resource.type == "Microsoft.Databricks/workspaces":
-                found += _clusters(target, resources, group.name, resource, tags, progress)
+                                               _tags(own), created, resource.name, held_by, sub))
+            elif kind == "workspace":
+                found += _clusters(target, resources, group.name, resource, own, held_by, sub, progress)
     for account in cognitive.deleted_accounts.list():
         rg = account.id.split("/resourceGroups/")[1].split("/")[0] if "/resourceGroups/" in account.id else None
-        found.append(Candidate("deleted_account", account.name, rg, account.location,
-                               tuple(sorted((account.tags or {}).items()))))
+        found.append(Candidate("deleted_account", account.name, rg, account.location, _tags(account.tags),
+                               subscription=sub))
     return found
 
 
-def _clusters(target, resources, group: str, resource, tags: dict, progress) -> list[Candidate]:
+def _clusters(target, resources, group: str, resource, tags: dict, held_by, sub, progress) -> list[Candidate]:
     workspace = resources.resources.get_by_id(resource.id, api_version="2026-01-01")
     host = f"https://{workspace.properties['workspaceUrl']}"
     try:
@@ -194,43 +416,62 @@ def _clusters(target, resources, group: str, resource, tags: dict, progress) -> 
     for cluster in clusters:
         if cluster.state and cluster.state.value in ("RUNNING", "PENDING", "RESTARTING", "RESIZING"):
             merged = {**tags, **(cluster.custom_tags or {})}
-            found.append(Candidate("cluster", cluster.cluster_id, group, resource.location, tuple(sorted(merged.items())),
-                                   parent=f"{host}|{resource.id}"))
+            found.append(Candidate("cluster", cluster.cluster_id, group, resource.location, _tags(merged),
+                                   parent=f"{host}|{resource.id}", container_tags=held_by, subscription=sub))
     return found
 
 
 @dataclass
 class Outcome:
-    decision: Decision
-    status: str  # deleted, kept, failed, would delete
+    candidate: Candidate
+    action: str | None  # the step's action; None for what is kept
+    status: str  # kept, would delete, would purge, deleted, purged, failed, skipped
+    reason: str
     error: str | None = None
 
     def as_dict(self) -> dict:
-        c = self.decision.candidate
-        return {"kind": c.kind, "name": c.name, "resource_group": c.resource_group, "status": self.status,
-                "reason": self.decision.reason, "error": self.error}
+        c = self.candidate
+        return {"kind": c.kind, "name": c.name, "resource_group": c.resource_group, "action": self.action,
+                "status": self.status, "reason": self.reason, "error": self.error}
 
 
-ORDER = {"fine_tuned_deployment": 0, "cluster": 0, "resource_group": 1, "deleted_account": 2}
+STATUSES = ("would delete", "would purge", "deleted", "purged", "kept", "failed", "skipped")
 
 
-def execute(target, decisions: list[Decision], delete: bool, progress: Callable[[str], None]) -> list[Outcome]:
-    outcomes = [Outcome(d, "kept") for d in decisions if not d.delete]
-    due = sorted((d for d in decisions if d.delete), key=lambda d: ORDER[d.candidate.kind])
-    if not delete:
-        return outcomes + [Outcome(d, "would delete") for d in due]
-    for decision in due:
-        candidate = decision.candidate
+def execute(target, the_plan: Plan, delete: bool, progress: Callable[[str], None]) -> list[Outcome]:
+    """The dry run reports the plan's steps; the real run performs exactly those steps, in order, and nothing else.
+    A step whose group was not deleted is skipped."""
+    done: list[Outcome] = []
+    deleted_groups: set[str] = set()
+    for step in the_plan.steps:
+        candidate = step.candidate
+        if not delete:
+            done.append(Outcome(candidate, step.action, "would purge" if step.action == "purge" else "would delete",
+                                step.reason))
+            continue
+        if step.group is not None and step.group.lower() not in deleted_groups:
+            done.append(Outcome(candidate, step.action, "skipped", step.reason,
+                                f"resource group {step.group} was not deleted"))
+            continue
         try:
-            _delete(target, candidate)
-            if candidate.kind == "resource_group":
-                _purge_accounts_of(target, candidate, progress)
-            outcomes.append(Outcome(decision, "deleted"))
-            progress(f"deleted {candidate.kind} {candidate.name}")
+            if step.action == "delete":
+                _delete(target, candidate)
+                if candidate.kind == "resource_group":
+                    deleted_groups.add(candidate.name.lower())
+                status = "deleted"
+            elif step.action == "purge":
+                target.cognitive(retry_conflicts=True).deleted_accounts.begin_purge(
+                    candidate.location, candidate.resource_group, candidate.name).result()
+                status = "purged"
+            else:  # with group: its group's deletion removed it
+                status = "deleted"
+            done.append(Outcome(candidate, step.action, status, step.reason))
+            if step.action != "with group":
+                progress(f"{status} {candidate.label}")
         except Exception as error:  # carry on with the others; the failure is reported
-            outcomes.append(Outcome(decision, "failed", str(error).splitlines()[0][:300]))
-            progress(f"failed to delete {candidate.kind} {candidate.name}: {error}")
-    return outcomes
+            done.append(Outcome(candidate, step.action, "failed", step.reason, str(error).splitlines()[0][:300]))
+            progress(f"failed to {step.action} {candidate.label}: {error}")
+    return done + [Outcome(d.candidate, None, "kept", d.reason) for d in the_plan.kept]
 
 
 def _delete(target, candidate: Candidate) -> None:
@@ -242,15 +483,5 @@ def _delete(target, candidate: Candidate) -> None:
         target.workspace_client_for(host, resource_id).clusters.delete(candidate.name)
     elif candidate.kind == "resource_group":
         target.resources(retry_conflicts=True).resource_groups.begin_delete(candidate.name).result()
-    elif candidate.kind == "deleted_account":
-        target.cognitive(retry_conflicts=True).deleted_accounts.begin_purge(
-            candidate.location, candidate.resource_group, candidate.name).result()
-
-
-def _purge_accounts_of(target, group: Candidate, progress) -> None:
-    """Deleting a group soft-deletes its accounts: purge those now so their names are free again."""
-    client = target.cognitive(retry_conflicts=True)
-    for account in client.deleted_accounts.list():
-        if f"/resourceGroups/{group.name}/" in account.id and dict(account.tags or {}).get(PROJECT_TAG[0]) == PROJECT_TAG[1]:
-            client.deleted_accounts.begin_purge(account.location, group.name, account.name).result()
-            progress(f"purged {account.name}")
+    else:
+        raise ValueError(f"cleanup does not delete a {candidate.kind} on its own")

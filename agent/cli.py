@@ -381,7 +381,7 @@ def cleanup(
     """Find lab resources past their expiry across the subscription; report them, and with --yes remove them."""
     import datetime as dt
 
-    from agent.cleanup import Policy, discover, execute, parse_duration, plan
+    from agent.cleanup import STATUSES, Policy, discover, execute, parse_duration, plan
     from agent.errors import FAILED, USAGE
     from agent.target import cloud_target, sandbox_target
     from agent.workdir import sandbox_dir
@@ -402,10 +402,10 @@ def cleanup(
         target = cloud_target(subscription)
     if target.subscription_id in policy.blocked_subscriptions:
         raise LabctlError(f"Subscription {target.subscription_id} is on the blocklist of {config}; nothing was done.", USAGE)
-    decisions = plan(discover(target, progress), policy)
-    outcomes = execute(target, decisions, yes, progress)
+    the_plan = plan(discover(target, progress), policy)
+    outcomes = execute(target, the_plan, yes, progress)
     rows = [o.as_dict() for o in outcomes]
-    summary = {status: sum(o.status == status for o in outcomes) for status in ("would delete", "deleted", "kept", "failed")}
+    summary = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     emit({"dry_run": not yes, "subscription": target.subscription_id, "summary": summary, "resources": rows},
          None)
     if not State.json:
@@ -415,12 +415,13 @@ def cleanup(
         for column in ("kind", "name", "resource group", "status", "why"):
             table.add_column(column)
         for row in rows:
-            style = {"deleted": "green", "failed": "red", "would delete": "yellow"}.get(row["status"], "")
+            style = {"deleted": "green", "purged": "green", "failed": "red", "skipped": "red",
+                     "would delete": "yellow", "would purge": "yellow"}.get(row["status"], "")
             table.add_row(row["kind"], row["name"], row["resource_group"] or "",
                           f"[{style}]{row['status']}[/{style}]" if style else row["status"],
                           row["error"] or row["reason"])
         out.print(table)
-    if summary["failed"]:
+    if summary["failed"] or summary["skipped"]:
         raise typer.Exit(FAILED)
 
 

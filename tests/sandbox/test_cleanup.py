@@ -79,16 +79,17 @@ def policy(**changes) -> Policy:
     return base
 
 
-def due(decisions):
-    return sorted((d.candidate.kind, d.candidate.name) for d in decisions if d.delete)
+def due(the_plan):
+    return sorted((s.candidate.kind, s.candidate.name) for s in the_plan.steps)
 
 
 def test_dry_run_lists_exactly_the_right_set_and_the_real_run_deletes_it(mixed):
     target = sandbox_target(mixed.endpoints)
     decisions = plan(discover(target, print), policy())
-    expected = [("fine_tuned_deployment", "clippy"), ("resource_group", "rg-old")]
-    assert due(decisions) == expected
-    reasons = {d.candidate.name: d.reason for d in decisions}
+    # old-aoai goes with its group and is purged after it.
+    expected = [("fine_tuned_deployment", "clippy"), ("resource_group", "rg-old"), ("account", "old-aoai")]
+    assert due(decisions) == sorted(expected)
+    reasons = {d.candidate.name: d.reason for d in decisions.decisions}
     assert reasons["rg-keep"] == "tagged keep=true" and reasons["rg-sticky"] == "excluded by name"
     assert reasons["rg-other"] == "not created by labctl" and reasons["rg-bob"] == "owner is bob, not alice"
     assert reasons["rg-fresh"].startswith("expires at")
@@ -98,11 +99,12 @@ def test_dry_run_lists_exactly_the_right_set_and_the_real_run_deletes_it(mixed):
     assert {(a["name"], d["name"]) for a in before["accounts"] for d in a["deployments"]} >= {("fresh-aoai", "clippy")}
     dry = execute(target, decisions, delete=False, progress=print)
     # The dry run lists what is due in deletion order (deployments before their groups) and deletes nothing.
-    assert [(o.decision.candidate.kind, o.decision.candidate.name) for o in dry if o.status == "would delete"] == expected
+    assert [(o.candidate.kind, o.candidate.name) for o in dry if o.status.startswith("would")] == expected
+    assert [o.status for o in dry if o.candidate.name == "old-aoai"] == ["would purge"]
     assert mixed.inventory() == before
 
     real = execute(target, plan(discover(target, print), policy()), delete=True, progress=print)
-    assert sorted((o.decision.candidate.kind, o.decision.candidate.name) for o in real if o.status == "deleted") == expected
+    assert [(o.candidate.kind, o.candidate.name) for o in real if o.status in ("deleted", "purged")] == expected
     inventory = mixed.inventory()
     assert sorted(g["name"] for g in inventory["resource_groups"]) == [
         "rg-bob", "rg-fresh", "rg-gone", "rg-keep", "rg-other", "rg-sticky"]
@@ -134,6 +136,45 @@ def test_one_failed_deletion_does_not_stop_the_others(sandbox):
                                                        "status": 500}]})
     target = sandbox_target(sandbox.endpoints)
     outcomes = execute(target, plan(discover(target, print), policy(owner=None)), delete=True, progress=print)
-    status = {o.decision.candidate.name: o.status for o in outcomes if o.decision.delete}
+    status = {o.candidate.name: o.status for o in outcomes if o.action}
     assert status == {"rg-x1": "failed", "rg-x2": "deleted"}
     assert [g["name"] for g in sandbox.inventory()["resource_groups"]] == ["rg-x1"]
+
+
+def test_keep_tagged_accounts_are_never_purged_and_their_group_stays(sandbox):
+    """The incident of issue 16: a keep=true account inside an expired labctl group, and a keep=true soft-deleted
+    account, were purged by `cleanup --yes` while both reports said "kept"."""
+    past = NOW - dt.timedelta(hours=2)
+    group(sandbox, "rg-held", tags(past))
+    client = sandbox.cognitive()
+    for name, extra in (("precious-aoai", {"keep": "true"}), ("spare-aoai", {})):
+        client.accounts.begin_create("rg-held", name, Account(
+            kind="OpenAI", sku=Sku(name="S0"), location="eastus2", tags=tags(past, **extra),
+            properties=AccountProperties(custom_sub_domain_name=name))).result()
+    # Soft-deleted accounts of a group deleted earlier: an expired one (purged) and a keep=true one (kept).
+    group(sandbox, "rg-was", tags(past), account="old-deleted-aoai")
+    client.accounts.begin_delete("rg-was", "old-deleted-aoai").result()
+    sandbox.resources().resource_groups.begin_delete("rg-was").result()
+    group(sandbox, "rg-was2", tags(past))
+    client.accounts.begin_create("rg-was2", "kept2-aoai", Account(
+        kind="OpenAI", sku=Sku(name="S0"), location="eastus2", tags=tags(past, keep="true"),
+        properties=AccountProperties(custom_sub_domain_name="kept2-aoai"))).result()
+    client.accounts.begin_delete("rg-was2", "kept2-aoai").result()
+
+    target = sandbox_target(sandbox.endpoints)
+    dry_plan = plan(discover(target, print), policy(owner=None))
+    reasons = {d.candidate.name: d.reason for d in dry_plan.kept}
+    assert reasons["rg-held"].endswith("but it holds what must be kept: account precious-aoai (tagged keep=true)")
+    assert reasons["precious-aoai"] == "tagged keep=true" and reasons["kept2-aoai"] == "tagged keep=true"
+    assert reasons["spare-aoai"] == "its resource group rg-held is kept"
+    dry = [(o.candidate.name, o.status) for o in execute(target, dry_plan, delete=False, progress=print)
+           if o.status != "kept"]
+
+    real = execute(target, plan(discover(target, print), policy(owner=None)), delete=True, progress=print)
+    assert [(o.candidate.name, o.status.replace("purged", "would purge").replace("deleted", "would delete"))
+            for o in real if o.status != "kept"] == dry
+    inventory = sandbox.inventory()
+    assert "rg-held" in [g["name"] for g in inventory["resource_groups"]]
+    assert {"precious-aoai", "spare-aoai"} <= {a["name"] for a in inventory["accounts"]}
+    assert "kept2-aoai" in [a["name"] for a in inventory["deleted_accounts"]]
+    assert "old-deleted-aoai" not in [a["name"] for a in inventory["deleted_accounts"]]  # expired, not kept: purged
