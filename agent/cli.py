@@ -137,7 +137,7 @@ def preflight(
     from agent.lifecycle.preflight_step import PreflightOptions
     from agent.lifecycle.preflight_step import preflight as run
     from agent.lifecycle.updown import parse_config
-    from agent.preflight import DEFAULT_REGIONS, TRAINING_ORDER, PreflightError
+    from agent.preflight import TRAINING_ORDER, PreflightError, load_prices
     from agent.workdir import read_json, stack_dir
 
     for path, option in ((prices, "--prices"), (training_file, "--training-file")):
@@ -146,7 +146,11 @@ def preflight(
     for kind in training_type:
         if kind not in TRAINING_ORDER:
             raise LabctlError(f"--training-type {kind!r} is not Standard or GlobalStandard.", 2)
-    options = PreflightOptions(regions=region or list(DEFAULT_REGIONS), force_region=force_region,
+    if not hours > 0 or hours > 24 * 366:
+        raise LabctlError(f"--hours {hours:g} is not a number of hours of lab work (more than 0, at most a year).", 2)
+    _check_regions(region, force_region)
+    load_prices(prices)  # a broken price table is refused before anything is asked of Azure
+    options = PreflightOptions(regions=region or None, force_region=force_region,
                                chat_models=chat_model or None, fine_tune_bases=fine_tune_base or None,
                                fine_tune=not no_fine_tune, training_types=tuple(training_type) or TRAINING_ORDER,
                                hours=hours, prices=prices, training_file=training_file)
@@ -164,6 +168,18 @@ def preflight(
     if not State.json:
         out.print(_verdict_table(result))
         out.print(_cost_table(result.cost))
+
+
+def _check_regions(regions: list[str], force_region: str | None) -> None:
+    from infra.config import check_region
+
+    try:
+        for name in regions:
+            check_region(name, "--region")
+        if force_region is not None:
+            check_region(force_region, "--force-region")
+    except ValueError as error:
+        raise LabctlError(f"{error}.", 2) from None
 
 
 def _preflight_target(stack: str, sandbox: bool, settings: dict):

@@ -31,9 +31,14 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
     """Bring the stack up; with `preflight_options`, resolve region, models and quota first (labctl up's default)."""
     from infra.config import ConfigError
 
+    import datetime as dt
+
+    from agent.lifecycle.preflight_step import validated
+
     folder = stack_dir(stack)
     saved = read_json(folder / "config.json", {})
     config = {**saved, **parse_config(pairs)}
+    validated(config, dt.datetime.now(dt.timezone.utc))  # wrong settings are refused before anything is created
     previous = read_json(folder / "target.json")
     if previous is not None and previous["kind"] != ("sandbox" if sandbox else "cloud"):
         raise UsageError(f"Stack {stack!r} lives in the {previous['kind']}; use another --stack, or `labctl down` it first.")
