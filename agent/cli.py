@@ -66,6 +66,9 @@ def sandbox_serve(
     from sandbox.server import SandboxServer
     from sandbox.synthetic_model import SyntheticModelConfig
 
+    for option, port in (("--http-port", http_port), ("--https-port", https_port)):
+        if not 0 <= port <= 65535:
+            raise LabctlError(f"{option} {port} is not a TCP port (0 to 65535; 0 picks a free one).", 2)
     server = SandboxServer(state_dir.resolve(), SandboxConfig(seed=seed, model=SyntheticModelConfig(seed=seed)),
                            http_port=http_port, https_port=https_port)
     try:
@@ -138,7 +141,7 @@ def preflight(
     from agent.lifecycle.preflight_step import preflight as run
     from agent.lifecycle.updown import parse_config
     from agent.preflight import TRAINING_ORDER, PreflightError, load_prices
-    from agent.workdir import read_json, stack_dir
+    from agent.workdir import read_config, stack_dir
 
     for path, option in ((prices, "--prices"), (training_file, "--training-file")):
         if path is not None and not path.is_file():
@@ -155,7 +158,7 @@ def preflight(
                                fine_tune=not no_fine_tune, training_types=tuple(training_type) or TRAINING_ORDER,
                                hours=hours, prices=prices, training_file=training_file)
     folder = stack_dir(stack)
-    settings = {**read_json(folder / "config.json", {}), **parse_config(config)}
+    settings = {**read_config(folder), **parse_config(config)}
     try:
         result, _ = run(_preflight_target(stack, sandbox, settings), stack, settings, options, progress)
     except PreflightError as refused:
@@ -184,9 +187,9 @@ def _check_regions(regions: list[str], force_region: str | None) -> None:
 
 def _preflight_target(stack: str, sandbox: bool, settings: dict):
     from agent.target import cloud_target, sandbox_target
-    from agent.workdir import read_json, sandbox_dir, stack_dir
+    from agent.workdir import read_target, sandbox_dir, stack_dir
 
-    saved = read_json(stack_dir(stack) / "target.json")
+    saved = read_target(stack_dir(stack))
     if sandbox or (saved and saved["kind"] == "sandbox"):
         from agent import sandbox_process as process
 
@@ -231,12 +234,17 @@ def validate(
     """Validate fine-tuning data as Azure OpenAI does, with token statistics and a training cost estimate."""
     from agent.errors import USAGE
     from labctl_labs.fine_tuning_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
-    from agent.preflight import load_prices
+    from agent.preflight import load_prices, split_base
+    from infra.config import FINE_TUNE_FAMILIES
 
     if purpose not in ("training", "validation"):
         raise LabctlError(f"--purpose {purpose!r} is not training or validation.", USAGE)
+    family, _ = split_base(model)
+    if family not in FINE_TUNE_FAMILIES:
+        raise LabctlError(f"--model {model!r} is not a base model Azure OpenAI fine-tunes; give one of "
+                          f"{', '.join(FINE_TUNE_FAMILIES)}, with or without its version (gpt-4.1-mini-2025-04-14).", USAGE)
     table = load_prices(prices)
-    tuning = table["fine_tuning"].get(model.rsplit("-", 3)[0])
+    tuning = table["fine_tuning"].get(family)
     reports = []
     for path in files:
         if not path.is_file():
@@ -315,8 +323,9 @@ def _lab_options(pairs: list[str]) -> dict:
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise LabctlError(f"-o {pair!r} is not key=value.", 2)
+        key = key.strip()
+        if not sep or not key:
+            raise LabctlError(f"-o {pair!r} is not key=value (for example -o samples=3).", 2)
         try:
             options[key] = json.loads(value)
         except json.JSONDecodeError:

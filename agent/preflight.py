@@ -51,8 +51,8 @@ class RegionVerdict:
     fine_tune: dict | None = None
     reasons: list[str] = field(default_factory=list)
     # What the region's catalog offers (not reported): model names, and those that can be fine-tuned.
-    offered: set[str] | None = field(default=None, repr=False)
-    fine_tunable: set[str] | None = field(default=None, repr=False)
+    offered: set[tuple[str, str]] | None = field(default=None, repr=False)  # (name, version)
+    fine_tunable: set[tuple[str, str]] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("offered", "fine_tunable")}
@@ -72,8 +72,8 @@ def assess_region(client, region: str, requests: list[DeploymentRequest], fine_t
         verdict.ok = False
         verdict.reasons.append(f"catalog unavailable: {error}")
         return verdict
-    verdict.offered = {m.name for m in models}
-    verdict.fine_tunable = {m.name for m in models if (m.capabilities or {}).get("fineTune") == "true"}
+    verdict.offered = {(m.name, m.version) for m in models}
+    verdict.fine_tunable = {(m.name, m.version) for m in models if (m.capabilities or {}).get("fineTune") == "true"}
     for request in requests:
         chosen, why = _resolve_deployment(models, usages, request, lab_end)
         if chosen is None:
@@ -191,18 +191,25 @@ def _refuse_unknown_models(requests: list[DeploymentRequest], fine_tune: list[st
     if not read:
         return
     offered = set().union(*(v.offered for v in read))
+    names = {name for name, _ in offered}
     where = ", ".join(v.region for v in read)
     for request in requests:
-        unknown = [f for f in request.families if f not in offered]
+        unknown = [f for f in request.families if f not in names]
         if unknown:
             raise UsageError(f"{request.source} {', '.join(unknown)}: no such model is offered in {where} "
-                             f"(offered there: {', '.join(sorted(offered))}).")
+                             f"(offered there: {', '.join(sorted(names))}).")
+        if request.version is not None and not any((f, request.version) in offered for f in request.families):
+            versions = sorted(v for n, v in offered if n in request.families)
+            raise UsageError(f"{request.source}: {request.families[0]} version {request.version} is not offered in "
+                             f"{where} (versions there: {', '.join(versions)}).")
     if fine_tune:
         tunable = set().union(*(v.fine_tunable for v in read))
-        unknown = [b for b in fine_tune if split_base(b)[0] not in tunable]
-        if unknown:
-            raise UsageError(f"{fine_tune_source} {', '.join(unknown)}: no such base model can be fine-tuned in {where} "
-                             f"(bases there: {', '.join(sorted(tunable)) or 'none'}).")
+        bases = {name for name, _ in tunable}
+        for base in fine_tune:
+            family, version = split_base(base)
+            if family not in bases or (version is not None and (family, version) not in tunable):
+                raise UsageError(f"{fine_tune_source} {base}: no such base model can be fine-tuned in {where} "
+                                 f"(bases there: {', '.join(f'{n}-{v}' for n, v in sorted(tunable)) or 'none'}).")
 
 
 class PreflightError(LabctlError):

@@ -15,7 +15,7 @@ from agent.preflight import (
     PreflightResult, estimate_cost, load_prices, run_preflight,
 )
 from agent.target import Target
-from agent.workdir import read_json, stack_dir, write_json
+from agent.workdir import read_config, stack_dir, write_json
 
 
 @dataclass
@@ -108,7 +108,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
         config["labctl:fineTuneBaseModel"] = chosen.fine_tune["base_model"]
     result.cost = _cost(config, chosen, options)
     folder = stack_dir(stack)
-    write_json(folder / "config.json", {**read_json(folder / "config.json", {}), **config})
+    write_json(folder / "config.json", {**read_config(folder), **config})
     write_json(folder / "preflight.json", result.as_dict())
     if target.kind == "cloud":
         _write_pulumi_config(stack, config, progress)

@@ -21,7 +21,7 @@ from labctl_labs.registry import LABS, MAIN_LABS
 from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
 from agent.target import load_target
-from agent.workdir import read_json, stack_dir
+from agent.workdir import read_preflight, stack_dir
 
 # How long `labctl run` follows one lab run (the fine-tuning lab waits for Azure's fine-tuning job on the
 # cluster); a run still going then is left running and picked up again by the next `labctl run`.
@@ -62,9 +62,39 @@ def choose_labs(requested: str, available: list[str]) -> list[str]:
     return [requested]
 
 
+def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> None:
+    """Every -o against the chosen labs' schemas (labctl_labs/options.py) and the deployment's model."""
+    from labctl_labs.options import OptionError, check_options
+
+    deployment = options.get("deployment")
+    if deployment is not None and not isinstance(deployment, str):
+        raise UsageError(f"-o deployment={deployment!r} is not a deployment name.")
+    model = outputs.deployment(deployment).model
+    try:
+        check_options(labs, options, model)
+    except OptionError as error:
+        raise UsageError(str(error)) from None
+
+
+def check_results_folder(results_root: Path) -> None:
+    """--results must be a folder labctl can write, known before a run is paid for."""
+    import os
+    import tempfile
+
+    try:
+        results_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_root):
+            pass
+    except OSError as error:
+        raise UsageError(f"--results {results_root} is not a folder labctl can write ({error.strerror or error}); "
+                         f"choose another with --results.") from None
+    if not os.access(results_root, os.W_OK):  # pragma: no cover - TemporaryFile already failed
+        raise UsageError(f"--results {results_root} is not writable; choose another with --results.")
+
+
 def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict) -> dict[str, str]:
     deployment = outputs.deployment(options.pop("deployment", None))
-    preflight = read_json(stack_dir(outputs.stack) / "preflight.json") or {}
+    preflight = read_preflight(stack_dir(outputs.stack))
     chosen = next((r for r in preflight.get("regions", []) if r["region"] == preflight.get("chosen")), {})
     if lab == "fine-tuning" and (chosen.get("fine_tune") or {}).get("training_type"):
         options.setdefault("training_type", chosen["fine_tune"]["training_type"])
@@ -85,6 +115,8 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     if staged is None or staged["status"] != "done":
         raise UsageError(f"Nothing is staged for stack {stack!r}; run `labctl stage --stack {stack}` first.")
     labs = choose_labs(requested, staged["data"]["entry_points"])
+    check_lab_options(outputs, labs, options or {})  # before anything is submitted (and billed)
+    check_results_folder(results_root)
     target = load_target(stack)
     w = target.workspace_client(outputs)
     store = RemoteStore(w, outputs.data_path)

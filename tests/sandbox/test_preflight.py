@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from agent.errors import UsageError
 from agent.lifecycle.preflight_step import PreflightOptions, preflight
 from agent.preflight import PreflightError
 from agent.target import sandbox_target
@@ -34,10 +35,13 @@ def test_a_pinned_version_and_a_configured_location_are_kept_or_refused(target):
     assert [v.region for v in result.regions] == ["swedencentral"] and chosen["labctl:location"] == "swedencentral"
     assert json.loads(chosen["labctl:deployments"])[0]["version"] == "2025-08-07"
     assert chosen["labctl:fineTuneBaseModel"] == "gpt-4o-mini-2024-07-18"
-    gone = {**pinned, "labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-5-mini", "version": "2024-01-01"}])}
+    retired = {**pinned, "labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-4o", "version": "2024-08-06"}])}
     with pytest.raises(PreflightError, match=r"^the configured location \(labctl:location\) swedencentral cannot host .*"
-                                             r"gpt-5-mini 2024-01-01 \(pinned\) not offered"):
-        preflight(target, "s", gone, PreflightOptions(), print)
+                                             r"gpt-4o 2024-08-06 retires 2026-10-01"):
+        preflight(target, "s", retired, PreflightOptions(), print)
+    unknown = {**pinned, "labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-5-mini", "version": "2024-01-01"}])}
+    with pytest.raises(UsageError, match=r"^labctl:deployments: gpt-5-mini version 2024-01-01 is not offered in swedencentral"):
+        preflight(target, "s", unknown, PreflightOptions(), print)
 
 
 def test_a_region_without_quota_is_skipped_with_the_reason(sandbox, target):
