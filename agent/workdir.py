@@ -43,15 +43,14 @@ def write_json(path: Path, data: Any) -> None:
 def read_json(path: Path, default: Any = None) -> Any:
     if not path.exists():
         return default
-    fix = _FIXES.get(path.name, "move it aside and rerun")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise UsageError(f"{path} is not valid JSON (line {error.lineno}); {fix}.") from None
+        raise CorruptState(path, f"is not valid JSON (line {error.lineno})") from None
     except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text; {fix}.") from None
+        raise CorruptState(path, "is not UTF-8 text") from None
     except OSError as error:
-        raise UsageError(f"{path} cannot be read ({error.strerror or error}); {fix}.") from None
+        raise CorruptState(path, f"cannot be read ({error.strerror or error})") from None
 
 
 class CorruptState(UsageError):
@@ -102,7 +101,7 @@ def read_target(folder: Path) -> dict | None:
     return read_state(folder / "target.json", None,
                       lambda d: isinstance(d, dict) and d.get("kind") in ("cloud", "sandbox")
                       and isinstance(d.get("subscription_id"), str),
-                      'a target ({"kind": "sandbox" or "cloud", "subscription_id": "..."})')
+                      'a target (its "kind" is sandbox or cloud, with a "subscription_id")')
 
 
 def _entries_ok(data) -> bool:

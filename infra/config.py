@@ -260,6 +260,15 @@ def describe_errors(error: ValidationError) -> str:
         if problem["type"] == "missing":
             message = f"is required (pulumi config set {NAMESPACE}:{where} ...)"
             sentences.append(f"{NAMESPACE}:{where} {message}")
+        elif problem["type"] == "extra_forbidden":
+            import difflib
+
+            known = [info.alias or name for name, info in LabConfig.model_fields.items()]
+            close = difflib.get_close_matches(where, known, n=1)
+            sentences.append(f"{NAMESPACE}:{where} is not a setting of the lab"
+                             + (f" (did you mean {NAMESPACE}:{close[0]}?)" if close else f"; the settings are {', '.join(known)}"))
+        elif problem["type"] == "list_type" and isinstance(problem.get("input"), str):
+            sentences.append(f"{NAMESPACE}:{where} is not a JSON list (it is the text {problem['input'][:40]!r})")
         elif problem["type"] == "string_too_long" and where in ("owner", "lab"):
             sentences.append(f"{NAMESPACE}:{where} is {len(problem['input'])} characters; it becomes a tag, and Azure "
                              f"caps tag values at {TAG_VALUE_LIMIT}")

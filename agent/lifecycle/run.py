@@ -69,7 +69,10 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
     deployment = options.get("deployment")
     if deployment is not None and not isinstance(deployment, str):
         raise UsageError(f"-o deployment={deployment!r} is not a deployment name.")
-    model = outputs.deployment(deployment).model
+    try:
+        model = outputs.deployment(deployment).model
+    except UsageError as error:
+        raise UsageError(f"-o deployment={deployment}: {error.message[0].lower()}{error.message[1:]}") from None
     try:
         check_options(labs, options, model)
     except OptionError as error:
@@ -117,6 +120,7 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     labs = choose_labs(requested, staged["data"]["entry_points"])
     check_lab_options(outputs, labs, options or {})  # before anything is submitted (and billed)
     check_results_folder(results_root)
+    read_preflight(stack_dir(stack))  # a damaged preflight.json is refused before the cluster starts
     target = load_target(stack)
     w = target.workspace_client(outputs)
     store = RemoteStore(w, outputs.data_path)

@@ -51,16 +51,16 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
 
             config.setdefault("labctl:owner", f"{os.environ.get('USER', 'someone')}@sandbox.local")
             target = sandbox_target(process.ensure_running(sandbox_dir()))
-            target.save(stack)
             config = _preflight(target, stack, config, preflight_options, progress)
+            target.save(stack)  # after preflight: a refused stack leaves nothing behind
             write_json(folder / "config.json", config)
             outputs = _refusals_to_errors(lambda: provision.up(target, stack, config, progress))
         else:
             from agent.provision import cloud
 
             target = cloud_target(config.get("azure-native:subscriptionId"))
-            target.save(stack)
             config = _preflight(target, stack, config, preflight_options, progress)
+            target.save(stack)  # after preflight: a refused stack leaves nothing behind
             write_json(folder / "config.json", config)
             outputs = cloud.up(stack, config, progress)
     except ConfigError as error:
