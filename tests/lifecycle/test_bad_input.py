@@ -221,15 +221,32 @@ def test_a_configured_location_is_where_the_lab_is_built(labctl):
         labctl("down", "--stack", "badloc", "--yes")
 
 
-def test_down_removes_what_outputs_json_names_when_the_other_state_files_are_unreadable(labctl):
+@pytest.mark.parametrize("damage", [
+    {"journal.json": "[]", "sandbox-state.json": "{", "target.json": '{"kind": 7}'},
+    {"outputs.json": "{}", "journal.json": '{"entries": []}'},
+], ids=["all but outputs.json", "outputs.json and the journal"])
+def test_down_removes_everything_when_state_files_are_unreadable(labctl, damage):
+    """What outputs.json names is removed when the other files are damaged, and the other way round."""
     stack = "baddown"
     labctl("up", "--sandbox", "--stack", stack)
     assert labctl.inventory_of(stack)["accounts"]
-    for name, content in (("journal.json", "[]"), ("sandbox-state.json", "{"), ("target.json", '{"kind": 7}')):
+    for name, content in damage.items():
         labctl.state_file(stack, name).write_text(content)
     report = labctl.json("down", "--stack", stack, "--yes")
     assert report["clean"], report
-    assert any("sandbox-state.json was unreadable" in n for n in report["notices"])
+    assert len(report["notices"]) >= len(damage) and len(report["purged"]) == 1
+    assert all(any(name in notice for notice in report["notices"]) for name in damage)
     assert labctl.inventory_of(stack) == {"resource_groups": [], "accounts": [], "deleted_accounts": [], "workspaces": [],
                                           "clusters": []}
-    assert len(report["purged"]) == 1
+    labctl("up", "--sandbox", "--stack", stack)  # the damaged files moved aside do not stand in the way
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+
+
+def test_down_with_neither_target_nor_outputs_readable_says_which_file(labctl):
+    stack = "baddown2"
+    labctl.state_file(stack, "target.json").parent.mkdir(parents=True, exist_ok=True)
+    labctl.state_file(stack, "target.json").write_text('{"kind": "moon"}')
+    labctl.state_file(stack, "outputs.json").write_text("{}")
+    result = labctl("down", "--stack", stack, "--yes", expect=2)
+    assert result.stderr.startswith("error: ") and "target.json is not a target" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
