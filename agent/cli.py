@@ -484,7 +484,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="labctl")
     except LabctlError as error:
-        console.print(f"[red]error:[/red] {error.message}", soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: a message may quote a file's content or a rule name in [brackets]
+        console.print(f"[red]error:[/red] {escape(error.message)}", soft_wrap=True)
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         console.print("aborted")
@@ -496,5 +499,7 @@ def main(argv: list[str] | None = None) -> None:
         if sentence is None:
             raise
         logging.getLogger("labctl").debug("service error", exc_info=error)
-        console.print(f"[red]error:[/red] {sentence}", soft_wrap=True, highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(sentence)}", soft_wrap=True, highlight=False)
         raise SystemExit(UNAVAILABLE) from None
