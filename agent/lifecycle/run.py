@@ -77,6 +77,24 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
         check_options(labs, options, model)
     except OptionError as error:
         raise UsageError(str(error)) from None
+    if "base_model" in options and "fine-tuning" in labs:
+        from infra.config import FINE_TUNE_BASE, FINE_TUNE_FAMILIES
+
+        match = FINE_TUNE_BASE.match(options["base_model"])
+        if not match or match.group("family") not in FINE_TUNE_FAMILIES:
+            raise UsageError(f"-o base_model={options['base_model']} is not a base model Azure OpenAI fine-tunes; give "
+                             f"<family>-<version> with a family of {', '.join(FINE_TUNE_FAMILIES)}.")
+
+
+REMOTE_FILE_OPTIONS = {"training_file": "fine-tuning", "validation_file": "fine-tuning", "prompt_file": "llmops"}
+
+
+def check_remote_files(store: RemoteStore, labs: list[str], options: dict) -> None:
+    """Files that options name in the lab volume must be there (a run would fail on the cluster otherwise)."""
+    for key, lab in REMOTE_FILE_OPTIONS.items():
+        if key in options and lab in labs and store.size(options[key]) is None:
+            raise UsageError(f"-o {key}={options[key]}: there is no such file in the lab volume ({store.path(options[key])}); "
+                             f"upload it first or give a path relative to {store.root}.")
 
 
 def check_results_folder(results_root: Path) -> None:
@@ -124,6 +142,7 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     target = load_target(stack)
     w = target.workspace_client(outputs)
     store = RemoteStore(w, outputs.data_path)
+    check_remote_files(store, labs, options or {})
 
     progress(f"cluster {outputs.cluster_id}: making sure it is running")
     w.clusters.ensure_cluster_is_running(outputs.cluster_id)
