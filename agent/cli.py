@@ -66,6 +66,9 @@ def sandbox_serve(
     from sandbox.server import SandboxServer
     from sandbox.synthetic_model import SyntheticModelConfig
 
+    for option, port in (("--http-port", http_port), ("--https-port", https_port)):
+        if not 0 <= port <= 65535:
+            raise LabctlError(f"{option} {port} is not a TCP port (0 to 65535; 0 picks a free one).", 2)
     server = SandboxServer(state_dir.resolve(), SandboxConfig(seed=seed, model=SyntheticModelConfig(seed=seed)),
                            http_port=http_port, https_port=https_port)
     try:
@@ -137,8 +140,8 @@ def preflight(
     from agent.lifecycle.preflight_step import PreflightOptions
     from agent.lifecycle.preflight_step import preflight as run
     from agent.lifecycle.updown import parse_config
-    from agent.preflight import DEFAULT_REGIONS, TRAINING_ORDER, PreflightError
-    from agent.workdir import read_json, stack_dir
+    from agent.preflight import TRAINING_ORDER, PreflightError, load_prices
+    from agent.workdir import read_config, stack_dir
 
     for path, option in ((prices, "--prices"), (training_file, "--training-file")):
         if path is not None and not path.is_file():
@@ -146,12 +149,16 @@ def preflight(
     for kind in training_type:
         if kind not in TRAINING_ORDER:
             raise LabctlError(f"--training-type {kind!r} is not Standard or GlobalStandard.", 2)
-    options = PreflightOptions(regions=region or list(DEFAULT_REGIONS), force_region=force_region,
+    if not hours > 0 or hours > 24 * 366:
+        raise LabctlError(f"--hours {hours:g} is not a number of hours of lab work (more than 0, at most a year).", 2)
+    _check_regions(region, force_region)
+    load_prices(prices)  # a broken price table is refused before anything is asked of Azure
+    options = PreflightOptions(regions=region or None, force_region=force_region,
                                chat_models=chat_model or None, fine_tune_bases=fine_tune_base or None,
                                fine_tune=not no_fine_tune, training_types=tuple(training_type) or TRAINING_ORDER,
                                hours=hours, prices=prices, training_file=training_file)
     folder = stack_dir(stack)
-    settings = {**read_json(folder / "config.json", {}), **parse_config(config)}
+    settings = {**read_config(folder), **parse_config(config)}
     try:
         result, _ = run(_preflight_target(stack, sandbox, settings), stack, settings, options, progress)
     except PreflightError as refused:
@@ -166,11 +173,23 @@ def preflight(
         out.print(_cost_table(result.cost))
 
 
+def _check_regions(regions: list[str], force_region: str | None) -> None:
+    from infra.config import check_region
+
+    try:
+        for name in regions:
+            check_region(name, "--region")
+        if force_region is not None:
+            check_region(force_region, "--force-region")
+    except ValueError as error:
+        raise LabctlError(f"{error}.", 2) from None
+
+
 def _preflight_target(stack: str, sandbox: bool, settings: dict):
     from agent.target import cloud_target, sandbox_target
-    from agent.workdir import read_json, sandbox_dir, stack_dir
+    from agent.workdir import read_target, sandbox_dir, stack_dir
 
-    saved = read_json(stack_dir(stack) / "target.json")
+    saved = read_target(stack_dir(stack))
     if sandbox or (saved and saved["kind"] == "sandbox"):
         from agent import sandbox_process as process
 
@@ -215,12 +234,17 @@ def validate(
     """Validate fine-tuning data as Azure OpenAI does, with token statistics and a training cost estimate."""
     from agent.errors import USAGE
     from labctl_labs.fine_tuning_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
-    from agent.preflight import load_prices
+    from agent.preflight import load_prices, split_base
+    from infra.config import FINE_TUNE_FAMILIES
 
     if purpose not in ("training", "validation"):
         raise LabctlError(f"--purpose {purpose!r} is not training or validation.", USAGE)
+    family, _ = split_base(model)
+    if family not in FINE_TUNE_FAMILIES:
+        raise LabctlError(f"--model {model!r} is not a base model Azure OpenAI fine-tunes; give one of "
+                          f"{', '.join(FINE_TUNE_FAMILIES)}, with or without its version (gpt-4.1-mini-2025-04-14).", USAGE)
     table = load_prices(prices)
-    tuning = table["fine_tuning"].get(model.rsplit("-", 3)[0])
+    tuning = table["fine_tuning"].get(family)
     reports = []
     for path in files:
         if not path.is_file():
@@ -299,8 +323,9 @@ def _lab_options(pairs: list[str]) -> dict:
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise LabctlError(f"-o {pair!r} is not key=value.", 2)
+        key = key.strip()
+        if not sep or not key:
+            raise LabctlError(f"-o {pair!r} is not key=value (for example -o samples=3).", 2)
         try:
             options[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -460,7 +485,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="labctl")
     except LabctlError as error:
-        console.print(f"[red]error:[/red] {error.message}", soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: a message may quote a file's content or a rule name in [brackets]
+        console.print(f"[red]error:[/red] {escape(error.message)}", soft_wrap=True)
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         console.print("aborted")
@@ -472,5 +500,7 @@ def main(argv: list[str] | None = None) -> None:
         if sentence is None:
             raise
         logging.getLogger("labctl").debug("service error", exc_info=error)
-        console.print(f"[red]error:[/red] {sentence}", soft_wrap=True, highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(sentence)}", soft_wrap=True, highlight=False)
         raise SystemExit(UNAVAILABLE) from None

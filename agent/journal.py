@@ -16,7 +16,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from agent.workdir import read_json, stack_dir, write_json
+from agent.workdir import read_journal, stack_dir, write_json
 
 
 def _now() -> str:
@@ -32,17 +32,17 @@ class Journal:
     @contextmanager
     def _locked(self) -> Iterator[dict]:
         with FileLock(self._lock_path):
-            data = read_json(self.path, {"entries": {}})
+            data = read_journal(self.path)
             yield data
             write_json(self.path, data)
 
     def entries(self, kind: str | None = None, status: str | None = None) -> list[dict]:
-        data = read_json(self.path, {"entries": {}})
+        data = read_journal(self.path)
         return [e for e in data["entries"].values()
                 if (kind is None or e["kind"] == kind) and (status is None or e["status"] == status)]
 
     def get(self, entry_id: str) -> dict | None:
-        return read_json(self.path, {"entries": {}})["entries"].get(entry_id)
+        return read_journal(self.path)["entries"].get(entry_id)
 
     def begin(self, kind: str, data: dict[str, Any], entry_id: str | None = None) -> dict:
         entry = {"id": entry_id or uuid.uuid4().hex, "kind": kind, "status": "started", "data": data,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from agent.errors import UsageError
-from agent.workdir import read_json, stack_dir, write_json
+from agent.workdir import CorruptState, read_json, stack_dir, write_json
 
 
 class DeploymentOutput(BaseModel):
@@ -67,10 +67,16 @@ class StackOutputs(BaseModel):
 
     @classmethod
     def load(cls, stack: str) -> StackOutputs:
-        data = read_json(stack_dir(stack) / "outputs.json")
+        path = stack_dir(stack) / "outputs.json"
+        data = read_json(path)
         if data is None:
             raise UsageError(f"Stack {stack!r} has no outputs yet; run `labctl up --stack {stack}` first.")
-        return cls.model_validate(data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "the file"
+            raise CorruptState(path, f"is not a stack's outputs ({where}: {problem['msg'].lower()})") from None
 
     @classmethod
     def from_pulumi(cls, outputs: dict, *, target: str, stack: str, subscription_id: str | None) -> StackOutputs:

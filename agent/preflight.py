@@ -12,12 +12,12 @@ and the first region where everything resolves is chosen (or the forced one, whi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 
 import yaml
 
-from agent.errors import UNAVAILABLE, LabctlError
+from agent.errors import UNAVAILABLE, LabctlError, UsageError
 
 DEFAULT_REGIONS = ("eastus2", "northcentralus", "swedencentral", "switzerlandwest")
 DEFAULT_CHAT_PREFERENCES = ("gpt-5-mini", "gpt-5.4-mini", "gpt-5-nano", "gpt-5.1")
@@ -31,6 +31,16 @@ class DeploymentRequest:
     families: list[str]
     sku: str = "GlobalStandard"
     capacity: int = 10
+    version: str | None = None  # pinned: this version of the (single) family, or fail
+    source: str = "--chat-model"  # where the families came from, for messages
+
+
+def split_base(base: str) -> tuple[str, str | None]:
+    """'gpt-4.1-mini-2025-04-14' -> ('gpt-4.1-mini', '2025-04-14'); a family alone has no version."""
+    from infra.config import FINE_TUNE_BASE
+
+    match = FINE_TUNE_BASE.match(base)
+    return (match.group("family"), match.group("version")) if match else (base, None)
 
 
 @dataclass
@@ -40,6 +50,12 @@ class RegionVerdict:
     deployments: dict[str, dict] = field(default_factory=dict)
     fine_tune: dict | None = None
     reasons: list[str] = field(default_factory=list)
+    # What the region's catalog offers (not reported): model names, and those that can be fine-tuned.
+    offered: set[tuple[str, str]] | None = field(default=None, repr=False)  # (name, version)
+    fine_tunable: set[tuple[str, str]] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("offered", "fine_tunable")}
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -56,6 +72,8 @@ def assess_region(client, region: str, requests: list[DeploymentRequest], fine_t
         verdict.ok = False
         verdict.reasons.append(f"catalog unavailable: {error}")
         return verdict
+    verdict.offered = {(m.name, m.version) for m in models}
+    verdict.fine_tunable = {(m.name, m.version) for m in models if (m.capabilities or {}).get("fineTune") == "true"}
     for request in requests:
         chosen, why = _resolve_deployment(models, usages, request, lab_end)
         if chosen is None:
@@ -80,6 +98,11 @@ def _resolve_deployment(models, usages, request: DeploymentRequest, lab_end: dt.
         if not versions:
             rejected.append(f"{family} not offered")
             continue
+        if request.version is not None:
+            versions = [m for m in versions if m.version == request.version]
+            if not versions:
+                rejected.append(f"{family} {request.version} (pinned) not offered")
+                continue
         for model in versions:
             retires = _date((model.deprecation.inference if model.deprecation else None))
             sku = next((s for s in model.skus or [] if s.name == request.sku), None)
@@ -103,11 +126,14 @@ def _resolve_deployment(models, usages, request: DeploymentRequest, lab_end: dt.
 def _resolve_fine_tune(models, preferences: list[str], lab_end: dt.date,
                        training_types: tuple[str, ...]) -> tuple[dict | None, str]:
     rejected = []
-    for family in preferences:
+    for preference in preferences:
+        family, pinned = split_base(preference)
         versions = sorted((m for m in models if m.name == family and (m.capabilities or {}).get("fineTune") == "true"),
                           key=lambda m: m.version, reverse=True)
+        if pinned is not None:
+            versions = [m for m in versions if m.version == pinned]
         if not versions:
-            rejected.append(f"{family} cannot be fine-tuned")
+            rejected.append(f"{preference} cannot be fine-tuned")
             continue
         for model in versions:
             ends = _date(model.deprecation.fine_tune if model.deprecation else None)
@@ -133,19 +159,57 @@ class PreflightResult:
 
     def as_dict(self) -> dict:
         return {"lab_end": str(self.lab_end), "chosen": self.chosen.region if self.chosen else None,
-                "regions": [v.__dict__ for v in self.regions], "cost": self.cost}
+                "regions": [v.as_dict() for v in self.regions], "cost": self.cost}
 
 
 def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str] | None, regions: list[str],
                   lab_end: dt.date, force_region: str | None = None,
-                  training_types: tuple[str, ...] = TRAINING_ORDER) -> PreflightResult:
+                  training_types: tuple[str, ...] = TRAINING_ORDER, fine_tune_source: str = "--fine-tune-base",
+                  region_source: str | None = None) -> PreflightResult:
+    from infra.config import check_region
+
     candidates = [force_region] if force_region else regions
+    what = "labctl:location" if region_source else ("--force-region" if force_region else "--region")
+    for region in candidates:
+        try:
+            check_region(region, what)
+        except ValueError as error:
+            raise UsageError(f"{error}.") from None
     verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types) for r in candidates]
+    _refuse_unknown_models(requests, fine_tune, fine_tune_source, verdicts)
     chosen = next((v for v in verdicts if v.ok), None)
     result = PreflightResult(chosen, verdicts, lab_end)
     if chosen is None:
-        raise PreflightError(_nothing_fits(requests, verdicts, force_region), result)
+        raise PreflightError(_nothing_fits(requests, verdicts, force_region, region_source), result)
     return result
+
+
+def _refuse_unknown_models(requests: list[DeploymentRequest], fine_tune: list[str] | None, fine_tune_source: str,
+                           verdicts: list[RegionVerdict]) -> None:
+    """A model no readable catalog knows is a typo, not a service refusal: exit 2, naming it."""
+    read = [v for v in verdicts if v.offered is not None]
+    if not read:
+        return
+    offered = set().union(*(v.offered for v in read))
+    names = {name for name, _ in offered}
+    where = ", ".join(v.region for v in read)
+    for request in requests:
+        unknown = [f for f in request.families if f not in names]
+        if unknown:
+            raise UsageError(f"{request.source} {', '.join(unknown)}: no such model is offered in {where} "
+                             f"(offered there: {', '.join(sorted(names))}).")
+        if request.version is not None and not any((f, request.version) in offered for f in request.families):
+            versions = sorted(v for n, v in offered if n in request.families)
+            raise UsageError(f"{request.source}: {request.families[0]} version {request.version} is not offered in "
+                             f"{where} (versions there: {', '.join(versions)}).")
+    if fine_tune:
+        tunable = set().union(*(v.fine_tunable for v in read))
+        bases = {name for name, _ in tunable}
+        for base in fine_tune:
+            family, version = split_base(base)
+            if family not in bases or (version is not None and (family, version) not in tunable):
+                raise UsageError(f"{fine_tune_source} {base}: no such base model can be fine-tuned in {where} "
+                                 f"(bases there: {', '.join(f'{n}-{v}' for n, v in sorted(tunable)) or 'none'}).")
 
 
 class PreflightError(LabctlError):
@@ -154,19 +218,37 @@ class PreflightError(LabctlError):
         self.result = result
 
 
-def _nothing_fits(requests: list[DeploymentRequest], verdicts: list[RegionVerdict], forced: str | None) -> str:
+def _nothing_fits(requests: list[DeploymentRequest], verdicts: list[RegionVerdict], forced: str | None,
+                  source: str | None = None) -> str:
     reasons = "; ".join(f"{v.region}: {' / '.join(v.reasons)}" for v in verdicts)
     wanted = ", ".join(f"{r.capacity}K TPM of {r.sku} for {' or '.join(r.families)}" for r in requests)
-    where = f"the forced region {forced}" if forced else "no candidate region"
-    return f"{where} can host {wanted} with fine-tuning as asked ({reasons})."
+    where = f"{source or 'the forced region'} {forced} cannot" if forced else "no candidate region can"
+    return f"{where} host {wanted} with fine-tuning as asked ({reasons})."
 
 
 # Cost estimate ---------------------------------------------------------------------------------------
 
 
-def load_prices(path=None) -> dict:
-    text = open(path).read() if path else resources.files("agent.data").joinpath("prices.yaml").read_text()
-    return yaml.safe_load(text)
+PRICE_SECTIONS = {"as_of": None, "currency": str, "vm_per_hour": dict, "dbu_per_hour": dict, "dbu_price": dict,
+                  "tokens_per_million": dict, "fine_tuning": dict}
+
+
+def load_prices(path=None, option: str = "--prices") -> dict:
+    """The price table; a file that is missing, unreadable or not shaped like agent/data/prices.yaml is exit 2."""
+    if path is None:
+        return yaml.safe_load(resources.files("agent.data").joinpath("prices.yaml").read_text())
+    try:
+        table = yaml.safe_load(open(path, encoding="utf-8").read())
+    except OSError as error:
+        raise UsageError(f"{option} {path} cannot be read ({error.strerror or error}).") from None
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UsageError(f"{option} {path} is not a YAML price table ({str(error).splitlines()[0]}).") from None
+    if not isinstance(table, dict):
+        raise UsageError(f"{option} {path} is not a price table like agent/data/prices.yaml (it is not a mapping).")
+    for key, kind in PRICE_SECTIONS.items():
+        if key not in table or (kind is not None and not isinstance(table[key], kind)):
+            raise UsageError(f"{option} {path} has no valid {key!r} section; see agent/data/prices.yaml for the shape.")
+    return table
 
 
 def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: float, autotermination_minutes: int,

@@ -17,15 +17,30 @@ from sandbox.server import Endpoints
 
 def running(state_dir: Path) -> Endpoints | None:
     """The endpoints of a live sandbox in `state_dir`, or None."""
-    if not (state_dir / "endpoints.json").exists():
+    path = state_dir / "endpoints.json"
+    if not path.exists():
         return None
+    endpoints = read_endpoints(path)
     try:
-        endpoints = Endpoints.read(state_dir)
         os.kill(endpoints.pid, 0)
         answer = requests.get(f"{endpoints.control_url()}/health", timeout=2)
         return endpoints if answer.ok else None
     except (OSError, ValueError, TypeError, requests.RequestException):
         return None
+
+
+def read_endpoints(path: Path) -> Endpoints:
+    """The sandbox's endpoints file; a damaged one is one sentence naming it (never silently replaced: the
+    sandbox it described may still be running, holding the lab's resources)."""
+    from agent.workdir import CorruptState, read_state
+
+    fields = Endpoints.__dataclass_fields__
+    data = read_state(path, None, lambda d: isinstance(d, dict) and set(d) == set(fields)
+                      and isinstance(d["pid"], int) and all(isinstance(d[k], str) for k in fields if k != "pid"),
+                      "a sandbox endpoints file")
+    if data is None:  # pragma: no cover - checked by the caller
+        raise CorruptState(path, "is missing")
+    return Endpoints(**data)
 
 
 def ensure_running(state_dir: Path, timeout: float = 30.0) -> Endpoints:

@@ -11,7 +11,7 @@ import requests
 
 from agent.errors import UNAVAILABLE, LabctlError, UsageError
 from agent.outputs import StackOutputs
-from agent.workdir import read_json, sandbox_dir, stack_dir, write_json
+from agent.workdir import read_target, sandbox_dir, stack_dir, write_json
 
 ARM_SCOPE = "https://management.azure.com/.default"
 
@@ -98,9 +98,13 @@ def cloud_target(subscription_id: str | None) -> Target:
 
 def load_target(stack: str, *, start_sandbox: bool = False) -> Target:
     """The target a stack was brought up on (sandbox: the running sandbox, started again if asked)."""
-    saved = read_json(stack_dir(stack) / "target.json")
+    saved = read_target(stack_dir(stack))
     if saved is None:
         raise UsageError(f"Stack {stack!r} was never brought up; run `labctl up --stack {stack}` first.")
+    return target_from(saved, start_sandbox=start_sandbox)
+
+
+def target_from(saved: dict, *, start_sandbox: bool = False) -> Target:
     if saved["kind"] == "cloud":
         return cloud_target(saved["subscription_id"])
     from agent import sandbox_process as process

@@ -28,6 +28,32 @@ SUBDOMAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$")
 SECRET_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 UC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+TAG_VALUE_LIMIT = 256  # Azure caps tag values at 256 characters
+
+# Azure's public regions (`az account list-locations --query "[].name"`, checked 2026-11-21). A location
+# outside this list is refused before anything is created; add a region here when Azure opens one.
+AZURE_REGIONS = frozenset("""
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral brazilsouth
+    brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral denmarkeast eastasia eastus eastus2
+    francecentral francesouth germanynorth germanywestcentral indonesiacentral israelcentral italynorth japaneast
+    japanwest jioindiacentral jioindiawest koreacentral koreasouth malaysiawest mexicocentral newzealandnorth
+    northcentralus northeurope norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
+    southcentralus southeastasia southindia spaincentral swedencentral swedensouth switzerlandnorth switzerlandwest
+    uaecentral uaenorth uksouth ukwest westcentralus westeurope westindia westus westus2 westus3
+""".split())
+
+# Base models Azure OpenAI fine-tunes (families; the version is the date after the family name).
+FINE_TUNE_FAMILIES = ("gpt-35-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o4-mini")
+FINE_TUNE_BASE = re.compile(r"^(?P<family>[a-z0-9.-]+?)-(?P<version>\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+def check_region(value: str, what: str) -> str:
+    """`value` if it is an Azure region; else ValueError naming `what`."""
+    if value not in AZURE_REGIONS:
+        close = sorted(r for r in AZURE_REGIONS if r[:4] == value.lower()[:4])
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (for example eastus2 or swedencentral)"
+        raise ValueError(f"{what} {value!r} is not an Azure region{hint}".lstrip())
+    return value
 
 
 class _Model(BaseModel):
@@ -62,8 +88,8 @@ def _default_deployments() -> list[DeploymentSpec]:
 
 
 class LabConfig(_Model):
-    owner: str = Field(min_length=1)
-    lab: str = "mslearn-databricks-ai"
+    owner: str = Field(min_length=1, max_length=TAG_VALUE_LIMIT)
+    lab: str = Field("mslearn-databricks-ai", min_length=1, max_length=TAG_VALUE_LIMIT)
     ttl: str = "8h"
     expires_at: dt.datetime | None = None
     location: str = "eastus2"
@@ -103,6 +129,20 @@ class LabConfig(_Model):
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("expiresAt needs a time zone, for example 2026-12-01T18:00:00Z")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str) -> str:
+        return check_region(value, "")
+
+    @field_validator("fine_tune_base_model")
+    @classmethod
+    def _fine_tune_base(cls, value: str) -> str:
+        match = FINE_TUNE_BASE.match(value)
+        if not match or match.group("family") not in FINE_TUNE_FAMILIES:
+            raise ValueError(f"{value!r} is not a base model Azure OpenAI fine-tunes; give <family>-<version> with "
+                             f"a family of {', '.join(FINE_TUNE_FAMILIES)} (for example gpt-4.1-mini-2025-04-14)")
         return value
 
     @field_validator("name_prefix")
@@ -171,6 +211,11 @@ class LabConfig(_Model):
         return dt.timedelta(**{TTL_UNITS[unit]: int(amount)})
 
     def expiry(self, now: dt.datetime) -> dt.datetime:
+        """When the lab expires; an expiresAt that is already past is refused (the stack would be born expired,
+        and the next cleanup would delete it)."""
+        if self.expires_at is not None and self.expires_at <= now:
+            raise ConfigError(f"Invalid stack configuration: {NAMESPACE}:expiresAt {self.expires_at.isoformat()} is in "
+                              f"the past; set a later time or leave it out to use the TTL ({self.ttl}).")
         return self.expires_at or now + self.ttl_delta()
 
     def tags(self, now: dt.datetime) -> dict[str, str]:
@@ -215,6 +260,18 @@ def describe_errors(error: ValidationError) -> str:
         if problem["type"] == "missing":
             message = f"is required (pulumi config set {NAMESPACE}:{where} ...)"
             sentences.append(f"{NAMESPACE}:{where} {message}")
+        elif problem["type"] == "extra_forbidden":
+            import difflib
+
+            known = [info.alias or name for name, info in LabConfig.model_fields.items()]
+            close = difflib.get_close_matches(where, known, n=1)
+            sentences.append(f"{NAMESPACE}:{where} is not a setting of the lab"
+                             + (f" (did you mean {NAMESPACE}:{close[0]}?)" if close else f"; the settings are {', '.join(known)}"))
+        elif problem["type"] == "list_type" and isinstance(problem.get("input"), str):
+            sentences.append(f"{NAMESPACE}:{where} is not a JSON list (it is the text {problem['input'][:40]!r})")
+        elif problem["type"] == "string_too_long" and where in ("owner", "lab"):
+            sentences.append(f"{NAMESPACE}:{where} is {len(problem['input'])} characters; it becomes a tag, and Azure "
+                             f"caps tag values at {TAG_VALUE_LIMIT}")
         elif where:
             sentences.append(f"{NAMESPACE}:{where}: {message}")
         else:

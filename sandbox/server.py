@@ -95,7 +95,9 @@ class SandboxServer:
             time.sleep(0.01)
         self.endpoints = Endpoints(arm_url, data_url, str(tls.ca), self.world.config.subscription_id,
                                    self.world.config.tenant_id, str(self.state_dir), os.getpid())
-        (self.state_dir / "endpoints.json").write_text(json.dumps(asdict(self.endpoints), indent=2))
+        partial = self.state_dir / f".endpoints.json.{os.getpid()}"
+        partial.write_text(json.dumps(asdict(self.endpoints), indent=2))
+        os.replace(partial, self.state_dir / "endpoints.json")  # readers never see half a file
         return self.endpoints
 
     def stop(self) -> None:

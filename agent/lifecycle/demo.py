@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.lifecycle.run import run_labs
+from agent.lifecycle.run import check_results_folder, run_labs
 from agent.lifecycle.stage import stage
 from agent.lifecycle.updown import down, up
 from agent import sandbox_process as process
@@ -18,6 +18,7 @@ DEMO_OPTIONS = {"poll_seconds": 2}
 
 
 def demo(results: Path, progress: Callable[[str], None]) -> dict:
+    check_results_folder(results)  # before anything is created
     started_here = process.running(sandbox_dir()) is None
     report: dict = {"runs": [], "results": str(results), "ok": False}
     try:

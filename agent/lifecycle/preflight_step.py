@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -15,12 +15,12 @@ from agent.preflight import (
     PreflightResult, estimate_cost, load_prices, run_preflight,
 )
 from agent.target import Target
-from agent.workdir import read_json, stack_dir, write_json
+from agent.workdir import read_config, stack_dir, write_json
 
 
 @dataclass
 class PreflightOptions:
-    regions: list[str] = field(default_factory=lambda: list(DEFAULT_REGIONS))
+    regions: list[str] | None = None  # None: the configured location, else the labs' regions
     force_region: str | None = None
     chat_models: list[str] | None = None
     fine_tune_bases: list[str] | None = None
@@ -42,27 +42,41 @@ def _config_model(config: dict, key: str, default):
 
 
 def requests_from(config: dict, options: PreflightOptions) -> list[DeploymentRequest]:
+    """What to deploy. A configured model (and version) is kept or preflight fails; `--chat-model` is the explicit
+    opt-in to other families; with neither, the labs' preferences in order."""
+    configured = "labctl:deployments" in config
     deployments = _config_model(config, "deployments", [{"name": "chat", "model": "gpt-5-mini", "capacity": 10}])
     requests = []
     for spec in deployments:
-        families = list(options.chat_models or [])
-        if not families:
+        version, source = None, "--chat-model"
+        if options.chat_models:
+            families = list(options.chat_models)
+        elif configured:
+            families, version, source = [spec["model"]], spec.get("version"), "labctl:deployments"
+        else:
             families = [spec.get("model", "gpt-5-mini")] + [m for m in DEFAULT_CHAT_PREFERENCES if m != spec.get("model")]
         requests.append(DeploymentRequest(spec.get("name", "chat"), families, spec.get("sku", "GlobalStandard"),
-                                          int(spec.get("capacity", 10))))
+                                          int(spec.get("capacity", 10)), version, source))
     return requests
 
 
-def lab_end(config: dict, now: dt.datetime) -> dt.date:
+def validated(config: dict, now: dt.datetime):
+    """The stack config as the program will read it, refused (exit 2) before anything is created if it is wrong."""
     from infra.config import ConfigError, parse_config
 
     raw = {k.removeprefix("labctl:"): _config_model(config, k.removeprefix("labctl:"), v)
            for k, v in config.items() if k.startswith("labctl:")}
     raw.setdefault("owner", "preflight")
     try:
-        return parse_config(raw).expiry(now).date()
+        parsed = parse_config(raw)
+        parsed.expiry(now)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    return parsed
+
+
+def lab_end(config: dict, now: dt.datetime) -> dt.date:
+    return validated(config, now).expiry(now).date()
 
 
 def preflight(target: Target, stack: str, config: dict, options: PreflightOptions,
@@ -70,14 +84,20 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     """Run preflight; return its result and the config with the choices applied (also saved)."""
     end = lab_end(config, dt.datetime.now(dt.timezone.utc))
     requests = requests_from(config, options)
-    bases = options.fine_tune_bases
+    bases, base_source = options.fine_tune_bases, "--fine-tune-base"
     if bases is None:
         configured = _config_model(config, "fineTuneBaseModel", None)
-        family = configured.rsplit("-", 3)[0] if configured else None
-        bases = ([family] if family else []) + [b for b in DEFAULT_FINE_TUNE_PREFERENCES if b != family]
-    progress(f"preflight: {len(options.regions) if not options.force_region else 1} region(s), lab ends {end}")
-    result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, options.regions, end,
-                           options.force_region, options.training_types)
+        # A configured base (family and version) is kept or preflight fails, never replaced.
+        bases, base_source = ([configured], "labctl:fineTuneBaseModel") if configured else \
+            (list(DEFAULT_FINE_TUNE_PREFERENCES), "--fine-tune-base")
+    regions, force, region_source = options.regions, options.force_region, None
+    if not force and not regions and config.get("labctl:location"):
+        # A configured location is a constraint: the lab is built there or preflight says why it cannot be.
+        force, region_source = config["labctl:location"], "the configured location (labctl:location)"
+    regions = regions or list(DEFAULT_REGIONS)
+    progress(f"preflight: {len(regions) if not force else 1} region(s), lab ends {end}")
+    result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, regions, end,
+                           force, options.training_types, base_source, region_source)
     chosen = result.chosen
     config = dict(config)
     config["labctl:location"] = chosen.region
@@ -88,7 +108,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
         config["labctl:fineTuneBaseModel"] = chosen.fine_tune["base_model"]
     result.cost = _cost(config, chosen, options)
     folder = stack_dir(stack)
-    write_json(folder / "config.json", {**read_json(folder / "config.json", {}), **config})
+    write_json(folder / "config.json", {**read_config(folder), **config})
     write_json(folder / "preflight.json", result.as_dict())
     if target.kind == "cloud":
         _write_pulumi_config(stack, config, progress)

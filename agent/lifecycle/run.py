@@ -21,7 +21,7 @@ from labctl_labs.registry import LABS, MAIN_LABS
 from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
 from agent.target import load_target
-from agent.workdir import read_json, stack_dir
+from agent.workdir import read_preflight, stack_dir
 
 # How long `labctl run` follows one lab run (the fine-tuning lab waits for Azure's fine-tuning job on the
 # cluster); a run still going then is left running and picked up again by the next `labctl run`.
@@ -62,9 +62,60 @@ def choose_labs(requested: str, available: list[str]) -> list[str]:
     return [requested]
 
 
+def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> None:
+    """Every -o against the chosen labs' schemas (labctl_labs/options.py) and the deployment's model."""
+    from labctl_labs.options import OptionError, check_options
+
+    deployment = options.get("deployment")
+    if deployment is not None and not isinstance(deployment, str):
+        raise UsageError(f"-o deployment={deployment!r} is not a deployment name.")
+    try:
+        model = outputs.deployment(deployment).model
+    except UsageError as error:
+        raise UsageError(f"-o deployment={deployment}: {error.message[0].lower()}{error.message[1:]}") from None
+    try:
+        check_options(labs, options, model)
+    except OptionError as error:
+        raise UsageError(str(error)) from None
+    if "base_model" in options and "fine-tuning" in labs:
+        from infra.config import FINE_TUNE_BASE, FINE_TUNE_FAMILIES
+
+        match = FINE_TUNE_BASE.match(options["base_model"])
+        if not match or match.group("family") not in FINE_TUNE_FAMILIES:
+            raise UsageError(f"-o base_model={options['base_model']} is not a base model Azure OpenAI fine-tunes; give "
+                             f"<family>-<version> with a family of {', '.join(FINE_TUNE_FAMILIES)}.")
+
+
+REMOTE_FILE_OPTIONS = {"training_file": "fine-tuning", "validation_file": "fine-tuning", "prompt_file": "llmops"}
+
+
+def check_remote_files(store: RemoteStore, labs: list[str], options: dict) -> None:
+    """Files that options name in the lab volume must be there (a run would fail on the cluster otherwise)."""
+    for key, lab in REMOTE_FILE_OPTIONS.items():
+        if key in options and lab in labs and store.size(options[key]) is None:
+            raise UsageError(f"-o {key}={options[key]}: there is no such file in the lab volume ({store.path(options[key])}); "
+                             f"upload it first or give a path relative to {store.root}.")
+
+
+def check_results_folder(results_root: Path) -> None:
+    """--results must be a folder labctl can write, known before a run is paid for."""
+    import os
+    import tempfile
+
+    try:
+        results_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_root):
+            pass
+    except OSError as error:
+        raise UsageError(f"--results {results_root} is not a folder labctl can write ({error.strerror or error}); "
+                         f"choose another with --results.") from None
+    if not os.access(results_root, os.W_OK):  # pragma: no cover - TemporaryFile already failed
+        raise UsageError(f"--results {results_root} is not writable; choose another with --results.")
+
+
 def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict) -> dict[str, str]:
     deployment = outputs.deployment(options.pop("deployment", None))
-    preflight = read_json(stack_dir(outputs.stack) / "preflight.json") or {}
+    preflight = read_preflight(stack_dir(outputs.stack))
     chosen = next((r for r in preflight.get("regions", []) if r["region"] == preflight.get("chosen")), {})
     if lab == "fine-tuning" and (chosen.get("fine_tune") or {}).get("training_type"):
         options.setdefault("training_type", chosen["fine_tune"]["training_type"])
@@ -85,9 +136,13 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     if staged is None or staged["status"] != "done":
         raise UsageError(f"Nothing is staged for stack {stack!r}; run `labctl stage --stack {stack}` first.")
     labs = choose_labs(requested, staged["data"]["entry_points"])
+    check_lab_options(outputs, labs, options or {})  # before anything is submitted (and billed)
+    check_results_folder(results_root)
+    read_preflight(stack_dir(stack))  # a damaged preflight.json is refused before the cluster starts
     target = load_target(stack)
     w = target.workspace_client(outputs)
     store = RemoteStore(w, outputs.data_path)
+    check_remote_files(store, labs, options or {})
 
     progress(f"cluster {outputs.cluster_id}: making sure it is running")
     w.clusters.ensure_cluster_is_running(outputs.cluster_id)

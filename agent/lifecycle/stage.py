@@ -73,9 +73,33 @@ def fetch_dataset(name: str, override: Path | None, notices: list[str]) -> tuple
         return sample.read_bytes(), f"labctl sample ({SAMPLES[name]})"
 
 
+def check_dataset(content: bytes, source: str, option: str | None, purpose: str, base_model: str) -> None:
+    """The fine-tuning checks Azure makes (labctl_labs.fine_tuning_data); the first errors as one sentence."""
+    import io
+
+    from labctl_labs.fine_tuning_data import validate_stream
+
+    report = validate_stream(io.BytesIO(content), Path(source).name, purpose=purpose, model=base_model,
+                             size=len(content))
+    if report.errors:
+        shown = "; ".join(" ".join(str(f).split()) for f in report.errors[:3])
+        more = f" (and {len(report.errors) - 3} more; `labctl validate` lists them all)" if len(report.errors) > 3 else ""
+        where = f"{option} {source}" if option else f"the lab's {purpose} data ({source})"
+        raise UsageError(f"{where} is not valid {purpose} data for fine-tuning {base_model}: {shown}{more}.")
+
+
 def stage(stack: str, training: Path | None = None, validation: Path | None = None,
           progress: Callable[[str], None] = print) -> StageReport:
     outputs = StackOutputs.load(stack)
+    notices: list[str] = []
+    # The datasets first, checked as Azure will check them: bad data is refused before anything is uploaded.
+    datasets = []
+    for name, override, option in (("training_set.jsonl", training, "--training-file"),
+                                   ("validation_set.jsonl", validation, "--validation-file")):
+        content, source = fetch_dataset(name, override, notices)
+        check_dataset(content, source, option if override is not None else None, name.split("_")[0],
+                      outputs.fine_tune_base_model)
+        datasets.append((name, content, source))
     target = load_target(stack)
     store = RemoteStore(target.workspace_client(outputs), outputs.data_path)
     journal = Journal(stack)
@@ -94,7 +118,6 @@ def stage(stack: str, training: Path | None = None, validation: Path | None = No
         journal.update(STAGE_ENTRY, files={**(journal.get(STAGE_ENTRY)["data"]["files"]), remote: digest})
         return StagedFile(store.path(remote), digest, len(data), not unchanged, source)
 
-    notices: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         wheel_path = lab_artifact.build(Path(folder))
         wheel_bytes = wheel_path.read_bytes()
@@ -103,8 +126,7 @@ def stage(stack: str, training: Path | None = None, validation: Path | None = No
         # A path per content: clusters cache libraries by path, so a new build must not reuse an old one.
         wheel = put(f"wheels/{digest[:12]}/{wheel_path.name}", wheel_bytes, "built from this checkout")
     data = []
-    for name, override in (("training_set.jsonl", training), ("validation_set.jsonl", validation)):
-        content, source = fetch_dataset(name, override, notices)
+    for name, content, source in datasets:
         data.append(put(f"data/{name}", content, source))
     journal.update(STAGE_ENTRY, status="done", wheel=wheel.remote, entry_points=entry_points,
                    datasets={d.remote.rsplit("/", 1)[1]: d.source for d in data})

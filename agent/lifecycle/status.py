@@ -6,6 +6,7 @@ from agent.errors import LabctlError
 from agent.journal import Journal
 from agent.outputs import StackOutputs
 from agent.target import load_target
+from agent.workdir import CorruptState
 
 
 def status(stack: str) -> dict:
@@ -33,6 +34,8 @@ def status(stack: str) -> dict:
             fine_tuned = ".ft-" in (deployment.properties.model.name or "")
             if fine_tuned:
                 report["accruing"].append(f"fine-tuned deployment {deployment.name}: hosting is billed per hour")
+    except CorruptState:
+        raise  # a damaged state file is the user's to fix, not an unreachable service
     except LabctlError as error:
         report["unreachable"] = error.message
     return report

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from agent.errors import UNAVAILABLE, LabctlError, UsageError
 from agent.journal import Journal
 from agent.outputs import StackOutputs
-from agent.target import Target, cloud_target, load_target, sandbox_target
-from agent.workdir import read_json, sandbox_dir, stack_dir, write_json
+from agent.target import Target, cloud_target, load_target, sandbox_target, target_from
+from agent.workdir import (
+    CorruptState, read_config, read_journal, read_sandbox_state, read_target, sandbox_dir, set_aside, stack_dir, write_json,
+)
 
 Progress = Callable[[str], None]
 
@@ -31,10 +33,15 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
     """Bring the stack up; with `preflight_options`, resolve region, models and quota first (labctl up's default)."""
     from infra.config import ConfigError
 
+    import datetime as dt
+
+    from agent.lifecycle.preflight_step import validated
+
     folder = stack_dir(stack)
-    saved = read_json(folder / "config.json", {})
+    saved = read_config(folder)
     config = {**saved, **parse_config(pairs)}
-    previous = read_json(folder / "target.json")
+    validated(config, dt.datetime.now(dt.timezone.utc))  # wrong settings are refused before anything is created
+    previous = read_target(folder)
     if previous is not None and previous["kind"] != ("sandbox" if sandbox else "cloud"):
         raise UsageError(f"Stack {stack!r} lives in the {previous['kind']}; use another --stack, or `labctl down` it first.")
     try:
@@ -44,16 +51,16 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
 
             config.setdefault("labctl:owner", f"{os.environ.get('USER', 'someone')}@sandbox.local")
             target = sandbox_target(process.ensure_running(sandbox_dir()))
-            target.save(stack)
             config = _preflight(target, stack, config, preflight_options, progress)
+            target.save(stack)  # after preflight: a refused stack leaves nothing behind
             write_json(folder / "config.json", config)
             outputs = _refusals_to_errors(lambda: provision.up(target, stack, config, progress))
         else:
             from agent.provision import cloud
 
             target = cloud_target(config.get("azure-native:subscriptionId"))
-            target.save(stack)
             config = _preflight(target, stack, config, preflight_options, progress)
+            target.save(stack)  # after preflight: a refused stack leaves nothing behind
             write_json(folder / "config.json", config)
             outputs = cloud.up(stack, config, progress)
     except ConfigError as error:
@@ -100,6 +107,7 @@ class DownReport:
     purged: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -112,12 +120,22 @@ class DownReport:
 def down(stack: str, progress: Progress) -> DownReport:
     folder = stack_dir(stack)
     report = DownReport()
-    if read_json(folder / "target.json") is None:
+    outputs = _outputs_or_none(stack, report)
+    saved = _readable(folder / "target.json", read_target, folder, report, keep=outputs is None)
+    recorded = saved is not None
+    if saved is None and outputs is not None:
+        saved = {"kind": outputs.target, "subscription_id": outputs.subscription_id or ""}
+        report.notices.append(f"the target is taken from {folder / 'outputs.json'} ({outputs.target})")
+    if saved is None:
         progress(f"stack {stack!r} has nothing recorded: nothing to take down")
         return report
-    target = load_target(stack, start_sandbox=True)
+    target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, start_sandbox=True)
     journal = Journal(stack)
-    outputs = _outputs_or_none(stack)
+    _readable(journal.path, read_journal, journal.path, report)
+    state_damaged = _readable(folder / "sandbox-state.json", read_sandbox_state, folder / "sandbox-state.json",
+                              report, keep=False, damaged=True)
+    for notice in report.notices:
+        progress(f"notice: {notice}")
 
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
@@ -127,6 +145,12 @@ def down(stack: str, progress: Progress) -> DownReport:
     if target.kind == "sandbox":
         from agent.provision import sandbox as provision
 
+        if state_damaged is True:
+            if outputs is None:
+                report.failures.append("neither sandbox-state.json nor outputs.json is readable: nothing names the "
+                                       "stack's resources (see `labctl cleanup --sandbox`)")
+            else:
+                report.failures += provision.destroy_named(target, outputs, progress)
         report.failures += provision.destroy(target, stack, progress)
     else:
         from agent.provision import cloud
@@ -141,11 +165,30 @@ def down(stack: str, progress: Progress) -> DownReport:
     return report
 
 
-def _outputs_or_none(stack: str) -> StackOutputs | None:
+def _outputs_or_none(stack: str, report: DownReport | None = None) -> StackOutputs | None:
     try:
         return StackOutputs.load(stack)
+    except CorruptState as damaged:
+        if report is not None:
+            report.notices.append(f"{damaged.message} (carrying on with what the other state files name)")
+        return None
     except UsageError:
         return None
+
+
+def _readable(path, read, argument, report: DownReport, keep: bool = False, damaged: bool = False):
+    """Read a state file for `down`; a damaged one is moved aside (unless `keep`: then its error stands) and noted.
+    Returns what was read, or None; with `damaged`, True when the file was damaged."""
+    try:
+        value = read(argument)
+        return False if damaged else value
+    except CorruptState as error:
+        if keep:
+            raise
+        moved = set_aside(error.path)
+        report.notices.append(f"{error.path.name} was unreadable, moved to {moved.name}; "
+                              f"down removes what the other state files and outputs.json name")
+        return True if damaged else None
 
 
 def _cancel_runs(target: Target, outputs, journal: Journal, report: DownReport, progress: Progress) -> None:

@@ -29,7 +29,7 @@ from agent.errors import LabctlError
 from agent.outputs import StackOutputs
 from agent.pulumi_mocks import unwrap_secrets
 from agent.target import Target
-from agent.workdir import read_json, stack_dir, write_json
+from agent.workdir import read_sandbox_state, stack_dir, write_json
 
 DATABRICKS_ARM_API = "2026-01-01"
 Progress = Callable[[str], None]
@@ -45,7 +45,7 @@ class SandboxState:
     def __init__(self, stack: str):
         self.path = stack_dir(stack) / "sandbox-state.json"
         self._lock = threading.Lock()
-        self.entries: list[dict] = read_json(self.path, {"resources": []})["resources"]
+        self.entries: list[dict] = read_sandbox_state(self.path)["resources"]
 
     def find(self, key: str) -> dict | None:
         return next((e for e in self.entries if e["key"] == key), None)
@@ -306,6 +306,28 @@ def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
                 failures.append(f"{entry['name']}: {error}")
                 continue
         state.forget(entry["key"])
+    return failures
+
+
+def destroy_named(target: Target, outputs: StackOutputs, progress: Progress) -> list[str]:
+    """When sandbox-state.json was unreadable: delete what outputs.json names (workspace, account, group)."""
+    failures = []
+    steps = (
+        (f"Databricks workspace {outputs.workspace_name}", lambda: target.resources().resources.begin_delete_by_id(
+            outputs.workspace_resource_id, api_version=DATABRICKS_ARM_API).result()),
+        (f"Azure OpenAI account {outputs.openai_account_name} (soft delete)", lambda: target.cognitive().accounts.begin_delete(
+            outputs.resource_group_name, outputs.openai_account_name).result()),
+        (f"resource group {outputs.resource_group_name}", lambda: target.resources().resource_groups.begin_delete(
+            outputs.resource_group_name).result()),
+    )
+    for what, step in steps:
+        progress(what)
+        try:
+            step()
+        except ResourceNotFoundError:
+            pass
+        except Exception as error:  # keep going: report every leftover
+            failures.append(f"{what}: {error}")
     return failures
 
 

@@ -34,7 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"storage": "s3"}, "labctl:storage: Input should be 'volume' or 'dbfs'"),
         ({"namePrefix": "Labs"}, "labctl:namePrefix: the name prefix is 1-20 lower-case letters"),
         ({"resourceGroupName": "a", "existingResourceGroup": "b"}, "set either resourceGroupName"),
-        ({"bogusKey": "1"}, "labctl:bogusKey: Extra inputs are not permitted"),
+        ({"bogusKey": "1"}, "labctl:bogusKey is not a setting of the lab"),
+        ({"locaton": "eastus2"}, "labctl:locaton is not a setting of the lab (did you mean labctl:location?)"),
+        ({"location": "mars"}, "labctl:location: 'mars' is not an Azure region"),
+        ({"owner": "o" * 257}, "labctl:owner is 257 characters; it becomes a tag, and Azure caps tag values at 256"),
+        ({"fineTuneBaseModel": "gpt-9-2030-01-01"}, "labctl:fineTuneBaseModel: 'gpt-9-2030-01-01' is not a base model"),
     ],
 )
 def test_invalid_settings_are_refused_with_the_key_named(settings, message):
@@ -76,3 +80,12 @@ def test_example_stack_config_is_valid_and_sets_the_lab_choices():
     assert config.deployments[0].capacity == 10
     assert config.node_type == "Standard_D4ds_v5"
     assert config.autotermination_minutes == 20
+
+
+def test_an_expiry_in_the_past_is_refused_not_born_expired():
+    import datetime as dt
+
+    config = parse_config({"owner": "me", "expiresAt": "2026-11-20T18:00:00Z"})
+    with pytest.raises(ConfigError, match=r"labctl:expiresAt 2026-11-20T18:00:00\+00:00 is in the past"):
+        config.tags(dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc))
+    assert config.tags(dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc))["expires-at"] == "2026-11-20T18:00:00Z"

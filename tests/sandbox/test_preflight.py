@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from agent.errors import UsageError
 from agent.lifecycle.preflight_step import PreflightOptions, preflight
 from agent.preflight import PreflightError
 from agent.target import sandbox_target
@@ -15,12 +16,32 @@ def target(sandbox, tmp_path, monkeypatch):
     return sandbox_target(sandbox.endpoints)
 
 
-def test_retired_versions_are_never_chosen(target):
+def test_retired_versions_are_never_chosen_and_a_configured_model_is_never_replaced(target):
     config = {"labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-4o", "capacity": 10}])}
-    result, chosen = preflight(target, "s", config, PreflightOptions(regions=["eastus2"]), print)
+    with pytest.raises(PreflightError, match=r"no candidate region can host .* for gpt-4o .*gpt-4o 2024-11-20 retires"):
+        preflight(target, "s", config, PreflightOptions(regions=["eastus2"]), print)
+    # --chat-model is the explicit opt-in to other families
+    options = PreflightOptions(regions=["eastus2"], chat_models=["gpt-4o", "gpt-5-mini"])
+    result, chosen = preflight(target, "s", config, options, print)
     deployment = json.loads(chosen["labctl:deployments"])[0]
-    assert deployment["model"] != "gpt-4o" and deployment["model"] == "gpt-5-mini"
+    assert deployment["model"] == "gpt-5-mini"
     assert result.chosen.fine_tune["base_model"] == "gpt-4.1-mini-2025-04-14"
+
+
+def test_a_pinned_version_and_a_configured_location_are_kept_or_refused(target):
+    pinned = {"labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-5-mini", "version": "2025-08-07"}]),
+              "labctl:location": "swedencentral", "labctl:fineTuneBaseModel": "gpt-4o-mini-2024-07-18"}
+    result, chosen = preflight(target, "s", pinned, PreflightOptions(), print)
+    assert [v.region for v in result.regions] == ["swedencentral"] and chosen["labctl:location"] == "swedencentral"
+    assert json.loads(chosen["labctl:deployments"])[0]["version"] == "2025-08-07"
+    assert chosen["labctl:fineTuneBaseModel"] == "gpt-4o-mini-2024-07-18"
+    retired = {**pinned, "labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-4o", "version": "2024-08-06"}])}
+    with pytest.raises(PreflightError, match=r"^the configured location \(labctl:location\) swedencentral cannot host .*"
+                                             r"gpt-4o 2024-08-06 retires 2026-10-01"):
+        preflight(target, "s", retired, PreflightOptions(), print)
+    unknown = {**pinned, "labctl:deployments": json.dumps([{"name": "chat", "model": "gpt-5-mini", "version": "2024-01-01"}])}
+    with pytest.raises(UsageError, match=r"^labctl:deployments: gpt-5-mini version 2024-01-01 is not offered in swedencentral"):
+        preflight(target, "s", unknown, PreflightOptions(), print)
 
 
 def test_a_region_without_quota_is_skipped_with_the_reason(sandbox, target):
@@ -45,7 +66,7 @@ def test_forcing_a_region_that_cannot_satisfy_fails_clearly(target):
     options = PreflightOptions(force_region="eastus2", fine_tune_bases=["gpt-4o-mini"], training_types=("Standard",))
     with pytest.raises(PreflightError) as refused:
         preflight(target, "s", {}, options, print)
-    assert str(refused.value).startswith("the forced region eastus2 can host 10K TPM of GlobalStandard for gpt-5-mini")
+    assert str(refused.value).startswith("the forced region eastus2 cannot host 10K TPM of GlobalStandard for gpt-5-mini")
     assert "no Standard training here" in str(refused.value) and refused.value.exit_code == 3
 
 
