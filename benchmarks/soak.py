@@ -140,7 +140,8 @@ def run_step(name: str, args: list[str], home: Path, env: dict, timeout: float, 
     except json.JSONDecodeError:
         output = None
     return {"step": name, "exit": code, "seconds": round(time.monotonic() - started, 1),
-            "faults": sum(faults.values()), "faults_by_rule": dict(faults),
+            "faults": sum(faults.values()), "errors": sum(n for label, n in faults.items() if "ms" not in label),
+            "faults_by_rule": dict(faults),
             "retry_lines": sum(1 for line in lines if "retry" in line.lower()),
             "error": (lines[-1] if lines and code != 0 else None), "output": output,
             "stderr_tail": lines[-15:] if code != 0 else []}
@@ -160,11 +161,14 @@ def mine(name: str | None) -> bool:
 
 def duplicates(inventory: dict) -> dict:
     # A run's name is "labctl <lab> <timestamp of the invocation>": counted per lab, whatever the invocation.
-    runs = Counter(re.sub(r" \d{8}T\d{6}Z$", "", r["run_name"])
-                   for w in inventory.get("databricks_workspaces", []) if mine(w["name"]) for r in w.get("runs", []))
+    found = [r for w in inventory.get("databricks_workspaces", []) if mine(w["name"]) for r in w.get("runs", [])]
+    runs = Counter(re.sub(r" \d{8}T\d{6}Z$", "", r["run_name"]) for r in found)
+    states = {re.sub(r" \d{8}T\d{6}Z$", "", r["run_name"]).removeprefix("labctl "): r["result_state"] or r["state"]
+              for r in found}
     jobs = [j for j in inventory.get("fine_tuning_jobs", []) if mine(j["account"])]
     clusters = [c for w in inventory.get("databricks_workspaces", []) if mine(w["name"]) for c in w["clusters"]]
-    return {"databricks_runs_per_name": dict(runs), "fine_tuning_jobs": len(jobs), "clusters": len(clusters)}
+    return {"databricks_runs_per_name": dict(runs), "run_states": states, "fine_tuning_jobs": len(jobs),
+            "clusters": len(clusters)}
 
 
 def leftovers(inventory: dict) -> dict:
@@ -205,7 +209,7 @@ def soak_one(seed: int, rules: list[dict], timeouts: dict, workdir: Path) -> dic
         failed = None
         for name, args in steps:
             if failed is not None:
-                result["steps"].append({"step": name, "exit": "skipped", "seconds": 0, "faults": 0,
+                result["steps"].append({"step": name, "exit": "skipped", "seconds": 0, "faults": 0, "errors": 0,
                                         "faults_by_rule": {}, "retry_lines": 0, "error": f"{failed} failed",
                                         "stderr_tail": []})
                 continue
@@ -235,11 +239,15 @@ def print_seed(result: dict) -> None:
     for step in result["steps"]:
         rules = ", ".join(f"{k} x{v}" for k, v in sorted(step["faults_by_rule"].items()))
         print(f"  {step['step']:<6} exit {step['exit']!s:<8} {step['seconds']:>7.1f} s  faults {step['faults']:>3}"
+              f" (errors {step['errors']:>2})"
               f"  retry lines {step['retry_lines']:>2}" + (f"  [{rules}]" if rules else ""))
         if step["error"]:
             print(f"         error: {step['error'][:300]}")
-    labs = ", ".join(f"{lab} {state}" for lab, state in result["labs"].items()) or "none reported"
+    labs = ", ".join(f"{lab} {state}" for lab, state in result["labs"].items()) or "none reported by labctl"
     print(f"  labs: {labs}")
+    if result["duplicates"] is not None and result["duplicates"]["run_states"]:
+        states = ", ".join(f"{lab} {state}" for lab, state in sorted(result["duplicates"]["run_states"].items()))
+        print(f"  runs in the twin (last per lab): {states}")
     if result["duplicates"] is not None:
         dup = result["duplicates"]
         runs = ", ".join(f"{name} x{n}" for name, n in sorted(dup["databricks_runs_per_name"].items())) or "none"
