@@ -139,11 +139,16 @@ def run_step(name: str, args: list[str], home: Path, env: dict, timeout: float, 
         output = json.loads(stdout) if stdout.strip() else None
     except json.JSONDecodeError:
         output = None
+    error = None
+    if code != 0:
+        said = [line for line in lines if line.startswith("error:")]
+        reported = [*output.get("failures", []), *output.get("leftovers", [])] if isinstance(output, dict) else []
+        error = said[-1] if said else ("; ".join(map(str, reported)) if reported else (lines[-1] if lines else None))
     return {"step": name, "exit": code, "seconds": round(time.monotonic() - started, 1),
             "faults": sum(faults.values()), "errors": sum(n for label, n in faults.items() if "ms" not in label),
             "faults_by_rule": dict(faults),
             "retry_lines": sum(1 for line in lines if "retry" in line.lower()),
-            "error": (lines[-1] if lines and code != 0 else None), "output": output,
+            "error": error, "output": output,
             "stderr_tail": lines[-15:] if code != 0 else []}
 
 
