@@ -1,6 +1,6 @@
 """Soak: the whole flow (up, stage, run all, down) against a background twin under a fault plan, for N seeds.
 
-    uv run python benchmarks/soak.py [--seeds 3] [--first-seed 1] [--plan plan.json] [--no-faults]
+    uv run python benchmarks/soak.py [--seeds 3] [--first-seed 1] [--plan plan.json] [--no-faults] [--truncate P]
                                      [--step-timeout up=600,stage=300,run=1800,down=600] [--json-out soak.json]
 
 A measuring tool, not a test: it prints what happened and exits 0 whatever the product did (1 only when the
@@ -18,7 +18,8 @@ is killed), and prints:
 
 The default plan, on ARM (/subscriptions), Azure OpenAI (/aoai/) and Databricks (/api/) alike: 10% 429 with
 the service's retry headers, 2.5% 500 (half of them after the twin acted), 2.5% 503, 2% dropped connections
-(half of them after the twin acted), 20% of requests 250 ms slower.
+(half of them after the twin acted), 20% of requests 250 ms slower. `--truncate P` adds, per service, P of answers
+cut off halfway through their body (databricks-sdk does not retry that: ChunkedEncodingError).
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ SERVICES = {"arm": "^/subscriptions/", "aoai": "^/aoai/", "databricks": "^/api/"
 DEFAULT_TIMEOUTS = {"up": 600, "stage": 300, "run": 1800, "down": 600}
 
 
-def default_rules() -> list[dict]:
+def default_rules(truncate: float = 0.0) -> list[dict]:
     rules = []
     for path in SERVICES.values():
+        if truncate:
+            rules.append({"path": path, "kind": "truncate", "probability": truncate})
         rules += [
             {"path": path, "status": 429, "probability": 0.10, "retry_headers": "service", "retry_after_ms": 1000},
             {"path": path, "status": 500, "probability": 0.0125},
@@ -294,11 +297,13 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--plan", type=Path, help="A JSON file with a list of fault rules (the seed is the run's).")
     parser.add_argument("--no-faults", action="store_true", help="A baseline: the same flows with no faults.")
+    parser.add_argument("--truncate", type=float, default=0.0,
+                        help="Add, per service, this share of answers cut off halfway through their body (0-1).")
     parser.add_argument("--step-timeout", help="Seconds per step, e.g. up=600,run=1800 (each step is killed after).")
     parser.add_argument("--json-out", type=Path, help="Also write every result as JSON here.")
     parser.add_argument("--keep", action="store_true", help="Keep each seed's LABCTL_HOME (printed at the end).")
     options = parser.parse_args()
-    rules = [] if options.no_faults else (json.loads(options.plan.read_text()) if options.plan else default_rules())
+    rules = [] if options.no_faults else (json.loads(options.plan.read_text()) if options.plan else default_rules(options.truncate))
     timeouts = parse_timeouts(options.step_timeout)
     workdir = Path(tempfile.mkdtemp(prefix="labctl-soak-"))
     print(f"soak: {options.seeds} seed(s) from {options.first_seed}; {len(rules)} fault rules"

@@ -253,7 +253,7 @@ class FaultMiddleware:
             for message in answer:
                 await send(message)
         elif rule.kind == "truncate":
-            await self._truncate(answer, send)
+            await self._truncate(answer, send, head=scope["method"] == "HEAD")
         else:
             await self._inject(rule, scope, send)
 
@@ -271,9 +271,9 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": rule.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _truncate(self, answer: list[dict], send) -> None:
+    async def _truncate(self, answer: list[dict], send, head: bool) -> None:
         start = next((m for m in answer if m["type"] == "http.response.start"), None)
-        body = b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
+        body = b"" if head else b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
         if start is None or not body:  # nothing to cut short: the connection goes without an answer
             if not cut_connection(send):
                 raise ConnectionResetError("injected dropped connection")

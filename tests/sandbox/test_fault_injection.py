@@ -274,3 +274,22 @@ def test_keyed_plans_with_rates_over_http(sandbox):
     a, b = sandbox.control("GET", "/faults/a"), sandbox.control("GET", "/faults/b")
     assert a["injected"] == [files.count(500)] and 5 <= files.count(500) <= 25 and 503 not in files
     assert b["injected"] == [2] and models[:2] == [503, 503] and models[2] != 503
+
+
+def test_latency_after_the_twin_acted_delays_its_answer_intact(sandbox):
+    import time
+
+    sandbox.resources().resource_groups.create_or_update("rg-slow", {"location": "eastus2"})
+    faults(sandbox, {"path": "/resourcegroups/rg-slow$", "method": "GET", "kind": "latency", "latency_ms": 300,
+                     "when": "after", "times": 1})
+    started = time.monotonic()
+    assert sandbox.resources().resource_groups.get("rg-slow").location == "eastus2"
+    assert time.monotonic() - started >= 0.3 and injected(sandbox) == [1]
+
+
+def test_a_truncated_answer_without_a_body_is_a_cut_connection(sandbox):
+    url = f"{sandbox.endpoints.arm_url}/subscriptions/{sandbox.sub}/resourcegroups/rg-none?api-version=2022-09-01"
+    faults(sandbox, {"path": "/resourcegroups/rg-none$", "method": "HEAD", "kind": "truncate", "times": 1})
+    with pytest.raises(requests.ConnectionError):
+        requests.head(url, verify=sandbox.endpoints.ca_file, timeout=5)
+    assert injected(sandbox) == [1]
