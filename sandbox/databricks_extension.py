@@ -61,6 +61,8 @@ def inventory(registry: WorkspaceRegistry) -> list[dict]:
             "clusters": [{"cluster_id": c.cluster_id, "name": c.spec.get("cluster_name"), "state": clusters.state(c)}
                          for c in ws.clusters.values()],
             "active_runs": [r.run_id for r in ws.runs.values() if r.life_cycle_state() in ("PENDING", "RUNNING")],
+            "runs": [{"run_id": r.run_id, "run_name": r.run_name, "state": r.life_cycle_state(),
+                      "result_state": r.result_state()} for r in ws.runs.values()],
             "secret_scopes": sorted(ws.scopes),
             "volumes": sorted(ws.volumes),
         })
