@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import tiktoken
 
+from tests.cookbook import COOKBOOK_CONVERSATION
 from labctl_labs.fine_tuning_data import (
     billed_training_tokens, chat_tokens, default_epochs, encoding_for, validate_file,
 )
@@ -34,18 +35,7 @@ from labctl_labs.fine_tuning_data import (
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
 
 # [count] the cookbook's example conversation, as published.
-JARGON = [
-    {"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon "
-                                  "into plain English."},
-    {"role": "system", "name": "example_user", "content": "New synergies will help drive top-line growth."},
-    {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
-    {"role": "system", "name": "example_user", "content": "Let's circle back when we have more bandwidth to touch "
-                                                          "base on opportunities for increased leverage."},
-    {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to "
-                                                               "do better."},
-    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client "
-                                "deliverable."},
-]
+JARGON = COOKBOOK_CONVERSATION  # the cookbook names it after its subject
 
 # [prep] the cookbook's toy data set: these five conversations, the last answer being "Eat a banana!" 2000 times
 # (the published file is 27,385 characters; these lines rebuild it).

@@ -6,7 +6,8 @@ import openai
 import pytest
 
 from sandbox.credentials import SandboxCredential
-from tests.sandbox.conftest import Lab, start_sandbox, Sandbox
+from tests.cookbook import COOKBOOK_CONVERSATION
+from tests.sandbox.conftest import Lab, Sandbox, start_sandbox
 
 SYSTEM = "You are an advanced language model designed to assist with a variety of tasks."
 
@@ -38,18 +39,7 @@ def test_dated_api_chat_parses_into_the_sdk_model_without_warnings(lab):
 
 # The OpenAI cookbook's example conversation ("How to count tokens with tiktoken", section 6), which the API
 # counts as 124 prompt tokens on o200k_base models (gpt-4o, gpt-4o-mini), as the cookbook's function does.
-COOKBOOK_CONVERSATION = [
-    {"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon "
-                                  "into plain English."},
-    {"role": "system", "name": "example_user", "content": "New synergies will help drive top-line growth."},
-    {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
-    {"role": "system", "name": "example_user", "content": "Let's circle back when we have more bandwidth to touch "
-                                                          "base on opportunities for increased leverage."},
-    {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to "
-                                                               "do better."},
-    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client "
-                                "deliverable."},
-]
+
 
 
 def test_prompt_tokens_are_counted_as_the_cookbook_publishes(lab):
