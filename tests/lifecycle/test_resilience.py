@@ -1,0 +1,67 @@
+"""The cloud's bad days (issue 15), each cause with a fixed number of faults so every run is the same:
+labctl retries what is safe to retry, resumes what was interrupted, and `down` converges from any state."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.lifecycle.conftest import EMPTY
+
+# The shared lab stack holds all of its region's GlobalStandard quota: stacks of their own go elsewhere.
+UP = ("--skip-preflight", "-c", "location=swedencentral")
+
+
+def _faults(labctl, key: str, *rules: dict) -> None:
+    labctl.control("PUT", f"/faults/{key}", json={"rules": list(rules)})
+
+
+def _injected(labctl, key: str) -> list[int]:
+    return labctl.control("GET", f"/faults/{key}")["injected"]
+
+
+def _runs_of(labctl, stack: str) -> list[dict]:
+    access = labctl.control("GET", f"/databricks/workspaces/dbw-labctl-{stack}")
+    answer = requests.get(f"{access['host']}/api/2.2/jobs/runs/list", params={"limit": 100},
+                          headers={"Authorization": f"Bearer {access['token']}"}, verify=access["ca_bundle"], timeout=10)
+    return answer.json().get("runs", [])
+
+
+def test_run_survives_500s_and_truncated_bodies_on_every_databricks_call(labctl, lab_stack):
+    before = len(_runs_of(labctl, lab_stack))
+    _faults(labctl, "run",
+            {"path": "/jobs/runs/submit$", "status": 500, "times": 1},  # guarded by its idempotency token
+            {"path": "/jobs/runs/get$", "status": 500, "times": 2},
+            {"path": "/jobs/runs/get$", "kind": "drop", "times": 1},  # ChunkedEncodingError
+            {"path": "/fs/files/.*/results/.*smoke", "method": "PUT", "status": 500, "times": 2},  # the lab's own upload
+            {"path": "/fs/files/.*/results/.*smoke|/_storage/download/", "method": "GET", "kind": "drop", "times": 1},
+            {"path": "/clusters/get$", "status": 500, "times": 1})
+    done = labctl("--json", "run", "smoke", "--stack", lab_stack)
+    import json
+
+    runs = json.loads(done.stdout)["runs"]
+    assert runs[0]["result_state"] == "SUCCESS" and "answered" in runs[0]["summary"]
+    assert "retrying after" in done.stderr
+    assert _injected(labctl, "run") == [1, 2, 1, 2, 1, 1]
+    assert len(_runs_of(labctl, lab_stack)) == before + 1  # the retried submit made one run, not two
+
+
+def test_up_and_down_survive_faults_on_long_running_operations_and_list_keys(labctl):
+    stack = "rz1"
+    _faults(labctl, "up",
+            {"path": f"/accounts/labctl-{stack}-[a-z0-9]+$", "method": "PUT", "status": 500, "times": 1},
+            {"path": f"/workspaces/dbw-labctl-{stack}$", "method": "PUT", "kind": "drop", "times": 1},
+            {"path": "/listkeys$", "method": "POST", "kind": "drop", "times": 1},
+            {"path": "/listkeys$", "method": "POST", "status": 500, "times": 1},
+            {"path": "/secrets/put$", "status": 500, "times": 1})
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    assert all(_injected(labctl, "up")), _injected(labctl, "up")
+    assert len(labctl.inventory_of(stack)["clusters"]) == 1
+    _faults(labctl, "down",
+            {"path": f"/accounts/labctl-{stack}-[a-z0-9]+$", "method": "DELETE", "status": 500, "times": 1},
+            {"path": f"/deletedaccounts/labctl-{stack}-[a-z0-9]+$", "method": "DELETE", "kind": "drop", "times": 1},
+            {"path": "/secrets/delete$", "status": 500, "times": 1},
+            {"path": f"/workspaces/dbw-labctl-{stack}$", "method": "DELETE", "status": 500, "times": 1})
+    report = labctl.json("down", "--stack", stack, "--yes")
+    assert report["clean"], report
+    assert all(_injected(labctl, "down")), _injected(labctl, "down")
+    assert labctl.inventory_of(stack) == EMPTY
