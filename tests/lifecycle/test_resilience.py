@@ -65,3 +65,15 @@ def test_up_and_down_survive_faults_on_long_running_operations_and_list_keys(lab
     assert report["clean"], report
     assert all(_injected(labctl, "down")), _injected(labctl, "down")
     assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_down_after_a_failed_secret_delete_converges(labctl):
+    stack = "rz2"
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    _faults(labctl, "secret", {"path": "/secrets/delete$", "status": 400, "times": 1})  # not transient: fails
+    failed = labctl.json("down", "--stack", stack, "--yes", expect=1)
+    assert not failed["clean"] and any("secret" in f.lower() or "openai" in f.lower() for f in failed["failures"])
+    first = labctl.process("down", "--stack", stack, "--yes")
+    assert "databricks-provider" not in first.stderr + first.stdout
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
