@@ -9,12 +9,13 @@ Shipped in the lab artifact: the labs on the cluster and labctl itself use the s
   (`ChunkedEncodingError`) and read timeouts of safe requests. Every error leaving a Databricks call
   carries the operation (`labctl_operation`, e.g. "GET /api/2.2/jobs/runs/get") for the error sentence.
 - Azure Resource Manager: `resilient_arm(client)` retries the start of long-running PUTs and DELETEs
-  (`begin_create*`, `begin_delete*`, `begin_purge`) and the read-only POSTs (`list_keys`), whose initial
-  response azure-mgmt reads outside azure-core's retry policy; azure-core already retries the rest.
+  (`begin_create*`, `begin_delete*`, `begin_purge`) and the read-only POSTs (`list_keys`) when their
+  answer is cut: azure-mgmt reads those bodies outside azure-core's retry policy, which already retries
+  their statuses (429, 5xx) and every GET.
 - Anything else: `call(what, fn, ...)`.
 
 Each retry says so on stderr (`retrying after ...`). LABCTL_RETRY_DEADLINE (seconds, default 300) and
-LABCTL_RETRY_ATTEMPTS (default 10) bound one operation.
+LABCTL_RETRY_ATTEMPTS (default 6) bound one operation.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import tenacity
 T = TypeVar("T")
 
 DEFAULT_DEADLINE = 300.0
-DEFAULT_ATTEMPTS = 10
+DEFAULT_ATTEMPTS = 6  # waits of up to 0.5, 1, 2, 4 and 8 s: a fault that outlasts them is not passing
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
 # Databricks POSTs that are safe to send twice: the second answers like the first or with "already
@@ -62,8 +63,8 @@ def status_of(error: BaseException) -> int | None:
     return None
 
 
-def transient(error: BaseException) -> bool:
-    """A fault worth retrying: a throttle, a 5xx that may pass, a connection cut before or during the answer."""
+def cut(error: BaseException) -> bool:
+    """A connection refused, cut or timed out before the whole answer arrived (no status to go by)."""
     import requests
 
     if isinstance(error, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
@@ -77,6 +78,18 @@ def transient(error: BaseException) -> bool:
     except ImportError:  # pragma: no cover
         pass
     try:
+        from azure.core.exceptions import IncompleteReadError, ServiceRequestError, ServiceResponseError
+
+        return isinstance(error, (ServiceRequestError, ServiceResponseError, IncompleteReadError))
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def transient(error: BaseException) -> bool:
+    """A fault worth retrying: a throttle, a 5xx that may pass, a connection cut before or during the answer."""
+    if cut(error):
+        return True
+    try:
         from databricks.sdk.errors import (
             DatabricksError, DeadlineExceeded, InternalError, TemporarilyUnavailable, TooManyRequests,
         )
@@ -88,12 +101,8 @@ def transient(error: BaseException) -> bool:
     except ImportError:  # pragma: no cover
         pass
     try:
-        from azure.core.exceptions import (
-            HttpResponseError, IncompleteReadError, ServiceRequestError, ServiceResponseError,
-        )
+        from azure.core.exceptions import HttpResponseError
 
-        if isinstance(error, (ServiceRequestError, ServiceResponseError, IncompleteReadError)):
-            return True
         if isinstance(error, HttpResponseError):
             return status_of(error) in TRANSIENT_STATUS
     except ImportError:  # pragma: no cover
@@ -230,6 +239,11 @@ ARM_RETRIED = ("begin_create", "begin_create_or_update", "begin_create_or_update
                "begin_delete_by_id", "begin_purge", "list_keys")
 
 
+def _arm_transient(error: BaseException) -> bool:
+    """What azure-core's retry policy leaves to us: statuses it already retried (429, 5xx) are final here."""
+    return cut(error)
+
+
 class _ResilientOperations:
     def __init__(self, inner: Any, group: str):
         self._inner, self._group = inner, group
@@ -241,7 +255,7 @@ class _ResilientOperations:
 
             @functools.wraps(value)
             def retried(*args: Any, **kwargs: Any):
-                return retrying(what)(value, *args, **kwargs)
+                return retrying(what, retry_on=_arm_transient)(value, *args, **kwargs)
 
             return retried
         return value

@@ -8,7 +8,7 @@ import posixpath
 from pathlib import Path
 from typing import BinaryIO
 
-from labctl_labs.retrying import resilient, retrying
+from labctl_labs.retrying import cut, resilient, retrying
 
 UPLOAD_ATTEMPTS = 3  # each part is already retried by the client; this covers the upload as a whole
 
@@ -37,7 +37,8 @@ class RemoteStore:
         if start is None:  # a stream read once cannot be sent again
             once()
         else:
-            retrying(f"Databricks upload of {target}", attempts=UPLOAD_ATTEMPTS)(once)
+            # A refusal (a DatabricksError) was retried by the client already; a cut on the SDK's own sessions was not.
+            retrying(f"Databricks upload of {target}", attempts=UPLOAD_ATTEMPTS, retry_on=cut)(once)
         return target
 
     def upload_bytes(self, relative: str, data: bytes) -> str:
@@ -59,7 +60,7 @@ class RemoteStore:
                 return self.w.dbfs.download(self.path(relative)).read()
             return self.w.files.download(self.path(relative)).contents.read()
 
-        return retrying(f"Databricks download of {self.path(relative)}")(once)
+        return retrying(f"Databricks download of {self.path(relative)}", retry_on=cut)(once)
 
     def list_files(self, relative: str) -> list[str]:
         """Every file below `relative`, as paths relative to it."""

@@ -44,6 +44,7 @@ def test_down_right_after_up_and_twice_in_a_row(labctl):
 def test_down_after_an_interrupted_stage(labctl):
     labctl("up", "--sandbox", "--stack", "p2")
     labctl.control("PUT", "/faults", json={"rules": [{"path": "validation_set", "status": 500}]})
+    labctl.env["LABCTL_RETRY_ATTEMPTS"] = "2"  # a fault that never passes: fail soon
     failed = labctl.process("stage", "--stack", "p2", expect=3)
     assert "error:" in failed.stderr and "Traceback" not in failed.stderr
     labctl.control("DELETE", "/faults")
