@@ -194,12 +194,16 @@ class SandboxMocks(pulumi.runtime.Mocks):
         w = self._client(args.provider)
         body = {_snake(k): v for k, v in inputs.items() if k != "libraries"}
         libraries = [{"pypi": {"package": lib["pypi"]["package"]}} for lib in inputs.get("libraries") or []]
-        if previous is not None and previous["id"] in {c.cluster_id for c in w.clusters.list()}:
-            cluster_id = previous["id"]
+        cluster_id = self._existing_cluster(w, previous, inputs.get("clusterName"))
+        if cluster_id is not None:
             w.api_client.do("POST", "/api/2.1/clusters/edit", body={**body, "cluster_id": cluster_id})
         else:
             self.progress(f"cluster {inputs.get('clusterName')}")
-            cluster_id = w.api_client.do("POST", "/api/2.1/clusters/create", body=body)["cluster_id"]
+            cluster_id = self._create_cluster(w, body)
+        # Recorded the moment its id is known: an `up` that fails from here on leaves it to the next `up` and `down`.
+        teardown = {"provider": args.provider, "cluster_id": cluster_id}
+        self.state.record({"key": f"{args.typ}::{args.name}", "type": args.typ, "name": args.name, "id": cluster_id,
+                           "outputs": {**inputs, "clusterId": cluster_id}, "teardown": teardown})
         # Like the Databricks provider (no_wait=false): wait for RUNNING, then for the libraries.
         w.clusters.wait_get_cluster_running(cluster_id)
         if libraries:
@@ -207,7 +211,34 @@ class SandboxMocks(pulumi.runtime.Mocks):
             failed = [s for s in w.libraries.cluster_status(cluster_id) if s.status.value == "FAILED"]
             if failed:
                 raise RuntimeError(f"cluster library {failed[0].library.pypi.package} failed: {failed[0].messages[0]}")
-        return cluster_id, {**inputs, "clusterId": cluster_id}, {"provider": args.provider, "cluster_id": cluster_id}
+        return cluster_id, {**inputs, "clusterId": cluster_id}, teardown
+
+    @staticmethod
+    def _existing_cluster(w, previous, name: str | None) -> str | None:
+        """The stack's cluster if it exists: the recorded one, else one of the same name (created by an `up` that
+        failed, or whose create answer was lost)."""
+        live = [c for c in w.clusters.list()
+                if not c.state or c.state.value not in ("TERMINATING", "TERMINATED", "ERROR", "UNKNOWN")]
+        if previous is not None and previous["id"] in {c.cluster_id for c in live}:
+            return previous["id"]
+        return next((c.cluster_id for c in live if name and c.cluster_name == name), None)
+
+    def _create_cluster(self, w, body: dict) -> str:
+        """clusters/create is not idempotent: each attempt first looks for the cluster the last one may have made."""
+        from labctl_labs.retrying import retrying
+
+        tried = False
+
+        def attempt() -> str:
+            nonlocal tried
+            if tried:
+                found = self._existing_cluster(w, None, body.get("cluster_name"))
+                if found is not None:
+                    return found
+            tried = True
+            return w.api_client.do("POST", "/api/2.1/clusters/create", body=body)["cluster_id"]
+
+        return retrying("Databricks POST /api/2.1/clusters/create")(attempt)
 
     def _secret_scope(self, args, inputs, previous):
         w = self._client(args.provider)

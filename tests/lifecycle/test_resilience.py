@@ -77,3 +77,17 @@ def test_down_after_a_failed_secret_delete_converges(labctl):
     assert "databricks-provider" not in first.stderr + first.stdout
     assert labctl.json("down", "--stack", stack, "--yes")["clean"]
     assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_an_up_that_failed_after_creating_the_cluster_reuses_it(labctl):
+    stack = "rz3"
+    _faults(labctl, "cluster", {"path": "/clusters/create$", "kind": "drop", "times": 1},  # a cut create is retried
+            {"path": "/libraries/install$", "status": 400, "times": 1})  # then `up` fails after the create
+    failed = labctl.process("up", "--sandbox", "--stack", stack, *UP, expect=3)
+    assert "Traceback" not in failed.stderr
+    created = labctl.inventory_of(stack)["clusters"]
+    assert len(created) == 1
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    assert labctl.inventory_of(stack)["clusters"] == created  # found again, not a second one
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
