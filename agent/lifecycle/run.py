@@ -97,23 +97,46 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     progress(f"cluster {outputs.cluster_id}: making sure it is running")
     w.clusters.ensure_cluster_is_running(outputs.cluster_id)
 
+    batch = _batch(journal, requested, labs, progress)
     finished = []
     for lab in labs:
+        done = journal.get(batch["data"]["runs"].get(lab) or "")
+        if done is not None and done["status"] == "succeeded" and done["data"].get("outcome"):
+            progress(f"{lab}: succeeded earlier in this batch (run {done['data']['run_id']}); not run again")
+            finished.append(LabRun(**done["data"]["outcome"]))
+            continue
         entry = _journal_entry(journal, outputs, lab, options, progress)
+        batch = journal.update(batch["id"], runs={**batch["data"]["runs"], lab: entry["id"]})
         run_id, wait = _submitted(w, outputs, staged["data"]["wheel"], journal, entry, lab, progress)
         run = _wait(w, wait, stack, lab, run_id, timeout, progress)
         outcome = _collect(w, store, journal, entry["id"], lab, run, results_root)
         if lab == "fine-tuning":
+            # Its own step in the journal (status "followup" until done): a labctl killed here deploys and chats
+            # again on the next `labctl run`, without submitting the Databricks run again.
             _fine_tuning_followup(target, outputs, store, journal, outcome, entry["data"], options or {}, progress)
+            if outcome.succeeded:
+                journal.update(entry["id"], status="succeeded", outcome=outcome.as_dict())
         finished.append(outcome)
+    journal.update(batch["id"], status="done")
     return finished
+
+
+def _batch(journal: Journal, requested: str, labs: list[str], progress: Callable[[str], None]) -> dict:
+    """The batch of an interrupted `labctl run <requested>` (resumed: its succeeded labs are not run again), or a
+    new one. A batch ends when its invocation gets through all its labs; the next `labctl run` starts a new one."""
+    unfinished = [e for e in journal.entries("batch", status="started") if e["data"]["requested"] == requested]
+    if unfinished:
+        batch = max(unfinished, key=lambda e: e["created_at"])
+        progress(f"resuming the interrupted `labctl run {requested}` of {batch['created_at']}")
+        return batch
+    return journal.begin("batch", {"requested": requested, "labs": labs, "runs": {}})
 
 
 def _journal_entry(journal: Journal, outputs: StackOutputs, lab: str, options: dict | None,
                    progress: Callable[[str], None]) -> dict:
     """The lab's unfinished run entry from an earlier, interrupted labctl, or a new one (written before submitting)."""
     entry = next((e for e in journal.entries("run") if e["data"]["lab"] == lab
-                  and e["status"] in ("started", "submitted")), None)
+                  and e["status"] in ("started", "submitted", "followup")), None)
     if entry is not None:
         progress(f"{lab}: resuming the run recorded in the journal")
         return entry
@@ -261,5 +284,9 @@ def _collect(w, store: RemoteStore, journal: Journal, entry_id: str, lab: str, r
     summary = next((p for p in outcome.files if p.endswith(".json")), None)
     if summary:
         outcome.summary = json.loads(Path(summary).read_text()).get("summary")
-    journal.update(entry_id, status="succeeded", result_state=result, results_dir=str(local))
+    if lab == "fine-tuning":  # the follow-up (deploy + chat) is still to come
+        journal.update(entry_id, status="followup", result_state=result, results_dir=str(local))
+    else:
+        journal.update(entry_id, status="succeeded", result_state=result, results_dir=str(local),
+                       outcome=outcome.as_dict())
     return outcome

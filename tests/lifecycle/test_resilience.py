@@ -91,3 +91,34 @@ def test_an_up_that_failed_after_creating_the_cluster_reuses_it(labctl):
     assert labctl.inventory_of(stack)["clusters"] == created  # found again, not a second one
     assert labctl.json("down", "--stack", stack, "--yes")["clean"]
     assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_an_interrupted_run_all_resumes_its_batch_without_rerunning_what_succeeded(labctl, lab_stack, monkeypatch):
+    import json
+
+    from agent.lifecycle import run as run_module
+
+    # `all` as two cheap labs: the smoke lab under two names.
+    monkeypatch.setattr(run_module, "LABS", {**run_module.LABS, "smoke-again": run_module.LABS["smoke"]})
+    monkeypatch.setattr(run_module, "MAIN_LABS", ("smoke", "smoke-again"))
+    submitted = run_module._submitted
+    crashes = ["smoke-again"]
+
+    def crash_once(w, outputs, wheel, journal, entry, lab, progress):
+        if lab in crashes:  # labctl killed between the first lab's end and the second's submission
+            crashes.remove(lab)
+            raise KeyboardInterrupt
+        return submitted(w, outputs, wheel, journal, entry, lab, progress)
+
+    monkeypatch.setattr(run_module, "_submitted", crash_once)
+    before = len(_runs_of(labctl, lab_stack))
+    labctl("run", "all", "--stack", lab_stack, expect=130)
+    assert len(_runs_of(labctl, lab_stack)) == before + 1
+    resumed = labctl("--json", "run", "all", "--stack", lab_stack)
+    runs = json.loads(resumed.stdout)["runs"]
+    assert [r["lab"] for r in runs] == ["smoke", "smoke-again"] and all(r["result_state"] == "SUCCESS" for r in runs)
+    assert "not run again" in resumed.stderr
+    assert len(_runs_of(labctl, lab_stack)) == before + 2  # smoke ran once, smoke-again once
+    again = json.loads(labctl("--json", "run", "all", "--stack", lab_stack).stdout)["runs"]  # a new batch: both run
+    assert len(_runs_of(labctl, lab_stack)) == before + 4 and {r["run_id"] for r in again}.isdisjoint(
+        {r["run_id"] for r in runs})
