@@ -122,3 +122,67 @@ def test_an_interrupted_run_all_resumes_its_batch_without_rerunning_what_succeed
     again = json.loads(labctl("--json", "run", "all", "--stack", lab_stack).stdout)["runs"]  # a new batch: both run
     assert len(_runs_of(labctl, lab_stack)) == before + 4 and {r["run_id"] for r in again}.isdisjoint(
         {r["run_id"] for r in runs})
+
+
+def test_down_with_an_existing_resource_group_leaves_it_and_is_clean(labctl):
+    from agent.target import sandbox_target
+    from sandbox.server import Endpoints
+
+    stack, shared = "rz4", "rg-shared-team"
+    labctl("preflight", "--sandbox", "--stack", stack)  # makes sure the background sandbox runs
+    groups = sandbox_target(Endpoints(**labctl.endpoints)).resources().resource_groups
+    groups.create_or_update(shared, {"location": "swedencentral", "tags": {"team": "shared"}})
+    try:
+        labctl("up", "--sandbox", "--stack", stack, *UP, "-c", f"existingResourceGroup={shared}")
+        assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+        assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+        assert groups.check_existence(shared)  # not labctl's to delete
+        assert labctl.inventory_of(stack) == EMPTY
+    finally:
+        groups.begin_delete(shared).result()
+
+
+def test_a_fine_tuning_file_whose_delete_failed_stays_in_the_journal_until_it_is_gone(labctl):
+    import json
+
+    stack = "rz5"
+    outputs = labctl.json("up", "--sandbox", "--stack", stack, *UP)
+    journal = labctl.state_file(stack, "journal.json")
+    data = json.loads(journal.read_text()) if journal.exists() else {"entries": {}}
+    data["entries"]["f1"] = {"id": "f1", "kind": "finetune-file", "status": "started", "created_at": "", "updated_at": "",
+                             "data": {"id": "file-lost", "resource_group": outputs["resourceGroupName"],
+                                      "account": outputs["openaiAccountName"], "endpoint": outputs["openaiEndpoint"]}}
+    journal.write_text(json.dumps(data))
+    _faults(labctl, "file", {"path": "/openai/files/file-lost", "method": "DELETE", "status": 400, "times": 1})
+    failed = labctl.json("down", "--stack", stack, "--yes", expect=1)
+    assert any("file-lost" in f for f in failed["failures"]), failed
+    assert [e["data"]["id"] for e in labctl.journal_entries(stack, "finetune-file")] == ["file-lost"]
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_two_commands_started_together_share_one_sandbox(tmp_path):
+    import os
+
+    from tests.lifecycle.conftest import Labctl
+
+    tool = Labctl(tmp_path)
+    both = [tool.spawn("preflight", "--sandbox", "--stack", name) for name in ("a", "b")]
+    try:
+        for process in both:
+            assert process.wait(timeout=120) == 0, process.stderr.read()
+        state = str(tool.sandbox_dir)
+        serving = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in command and state.encode() in command:
+                serving.append(int(pid))
+        assert serving == [tool.endpoints["pid"]]
+    finally:
+        for process in both:
+            if process.poll() is None:
+                process.kill()
+        tool.process("sandbox", "stop")
