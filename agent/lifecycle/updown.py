@@ -75,22 +75,19 @@ def _preflight(target: Target, stack: str, config: dict, options, progress: Prog
 
 
 def _refusals_to_errors(action):
-    """A refusal by Azure (or the sandbox) while provisioning, as one sentence."""
-    from azure.core.exceptions import HttpResponseError
-    from databricks.sdk.errors import DatabricksError
-
+    """A failure of Azure (or the sandbox) while provisioning, as one sentence (exit 3)."""
+    from agent.errors import describe_service_error
     from infra.config import ConfigError
 
     try:
         return action()
     except (ConfigError, LabctlError):
         raise
-    except HttpResponseError as error:
-        code = error.error.code if error.error else error.status_code
-        raise LabctlError(f"Azure refused the request ({code}): {error.error.message if error.error else error}",
-                          UNAVAILABLE) from None
-    except DatabricksError as error:
-        raise LabctlError(f"Databricks refused the request ({error.error_code}): {error}", UNAVAILABLE) from None
+    except Exception as error:
+        sentence = describe_service_error(error)
+        if sentence is None:
+            raise
+        raise LabctlError(sentence, UNAVAILABLE) from None
 
 
 @dataclass

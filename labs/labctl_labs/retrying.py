@@ -250,15 +250,25 @@ class _ResilientOperations:
 
     def __getattr__(self, name: str):
         value = getattr(self._inner, name)
-        if name in ARM_RETRIED and callable(value):
-            what = f"Azure {self._group}.{name}"
+        if name.startswith("_") or not callable(value):
+            return value
+        operation = f"{self._group}.{name}"
 
-            @functools.wraps(value)
-            def retried(*args: Any, **kwargs: Any):
-                return retrying(what, retry_on=_arm_transient)(value, *args, **kwargs)
+        @functools.wraps(value)
+        def named(*args: Any, **kwargs: Any):
+            try:
+                if name in ARM_RETRIED:
+                    return retrying(f"Azure {operation}", retry_on=_arm_transient)(value, *args, **kwargs)
+                return value(*args, **kwargs)
+            except Exception as error:
+                if not getattr(error, "labctl_operation", None):
+                    try:
+                        error.labctl_operation = operation  # for the error sentence
+                    except AttributeError:  # pragma: no cover
+                        pass
+                raise
 
-            return retried
-        return value
+        return named
 
 
 class _ResilientClient:
