@@ -26,6 +26,9 @@ def test_fine_tuning_end_to_end_resume_unavailable_and_down(labctl, monkeypatch)
     labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
            "--validation-file", str(DATA / "validation_set.jsonl"))
     labctl.control("PATCH", "/settings", json={"timings": {"finetune_running": 10}})
+    # The job create (not idempotent) cut once: the lab looks for the job before creating it again.
+    labctl.control("PUT", "/faults/ft", json={"rules": [
+        {"path": "/fine_tuning/jobs$", "method": "POST", "kind": "drop", "times": 1}]})
     try:
         first = labctl.spawn("run", "fine-tuning", "--stack", stack, "-o", "poll_seconds=1")
         labctl.wait_for("the fine-tuning job starts", lambda: [j for j in jobs(labctl) if j["status"] == "running"],
@@ -47,6 +50,7 @@ def test_fine_tuning_end_to_end_resume_unavailable_and_down(labctl, monkeypatch)
     finally:
         labctl.control("PATCH", "/settings", json={"timings": {"finetune_running": 4}})
     assert len(jobs(labctl)) == 1 and jobs(labctl)[0]["status"] == "succeeded"
+    assert labctl.control("GET", "/faults/ft")["injected"] == [1]
     assert runs[0]["result_state"] == "SUCCESS", runs[0]
     result = json.loads((Path(runs[0]["results_dir"]) / "fine_tuning.json").read_text())
     assert result["job_id"] == jobs(labctl)[0]["id"] and result["seed"] == 105
