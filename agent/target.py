@@ -67,7 +67,9 @@ class Target:
             return resilient(WorkspaceClient(config=Config(host=host, azure_workspace_resource_id=resource_id)))
         access = self.sandbox_workspace(resource_id.rstrip("/").split("/")[-1])
         os.environ["REQUESTS_CA_BUNDLE"] = access["ca_bundle"]  # trust the sandbox's CA besides the public ones
-        return resilient(WorkspaceClient(config=Config(host=host, token=access["token"], auth_type="pat")))
+        # A local sandbox that refuses connections for 20 s has stopped: no need for the SDK's 5 minutes of retries.
+        return resilient(WorkspaceClient(config=Config(host=host, token=access["token"], auth_type="pat",
+                                                       retry_timeout_seconds=20)))
 
     def sandbox_workspace(self, name: str) -> dict:
         answer = requests.get(f"{self.control_url}/databricks/workspaces/{name}", timeout=10)

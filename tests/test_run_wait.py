@@ -113,3 +113,17 @@ def test_a_databricks_that_stops_answering_ends_the_wait_with_one_sentence(monke
         _wait(api)
     assert raised.value.exit_code == UNAVAILABLE
     assert "Databricks did not answer" in raised.value.message and "it resumes" in raised.value.message
+
+
+def test_a_sandbox_that_stopped_ends_the_wait_at_once_with_one_sentence(monkeypatch):
+    import requests
+
+    from agent.errors import UNAVAILABLE
+
+    gave_up = TimeoutError("Timed out after 0:00:20")
+    gave_up.__cause__ = requests.exceptions.ConnectionError("Connection refused")
+    api = FlakyJobs([gave_up], _run("RUNNING"))
+    waiter = functools.partial(api.wait_get_run_job_terminated_or_skipped, run_id=7)
+    with pytest.raises(LabctlError) as raised:
+        run_module._wait(Workspace(api), waiter, "lab", "smoke", 7, dt.timedelta(minutes=1), print, alive=lambda: False)
+    assert raised.value.exit_code == UNAVAILABLE and raised.value.message.startswith("The sandbox stopped while")

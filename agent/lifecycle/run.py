@@ -108,7 +108,7 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
         entry = _journal_entry(journal, outputs, lab, options, progress)
         batch = journal.update(batch["id"], runs={**batch["data"]["runs"], lab: entry["id"]})
         run_id, wait = _submitted(w, outputs, staged["data"]["wheel"], journal, entry, lab, progress)
-        run = _wait(w, wait, stack, lab, run_id, timeout, progress)
+        run = _wait(w, wait, stack, lab, run_id, timeout, progress, alive=_sandbox_alive if target.kind == "sandbox" else None)
         outcome = _collect(w, store, journal, entry["id"], lab, run, results_root)
         if lab == "fine-tuning":
             # Its own step in the journal (status "followup" until done): a labctl killed here deploys and chats
@@ -198,8 +198,15 @@ def _unreachable(error: BaseException) -> bool:
     return transient(error)
 
 
+def _sandbox_alive() -> bool:
+    from agent import sandbox_process
+    from agent.workdir import sandbox_dir
+
+    return sandbox_process.running(sandbox_dir()) is not None
+
+
 def _wait(w, wait: Callable[..., object], stack: str, lab: str, run_id: int, timeout: dt.timedelta,
-          progress: Callable[[str], None]):
+          progress: Callable[[str], None], alive: Callable[[], bool] | None = None):
     """Wait with the SDK's waiter until the run ends (TERMINATED, SKIPPED or INTERNAL_ERROR) and return it.
     Transient faults do not end the wait: it goes on (saying so) until Databricks has not answered for
     WAIT_OUTAGE in a row."""
@@ -233,6 +240,10 @@ def _wait(w, wait: Callable[..., object], stack: str, lab: str, run_id: int, tim
                         f"cluster ({run.run_page_url}). `labctl run {lab} --stack {stack}` resumes waiting for it; "
                         f"`labctl down --stack {stack}` cancels it.") from None
                 raise
+            if alive is not None and not alive():
+                raise LabctlError(f"The sandbox stopped while labctl followed run {run_id} ({lab}), and the run went with "
+                                  f"it; `labctl down --stack {stack}`, then `labctl up --sandbox --stack {stack}` and "
+                                  f"run the lab again.", UNAVAILABLE) from None
             now = dt.datetime.now(dt.timezone.utc)
             failing_since = failing_since or now
             cause = error.__cause__ if isinstance(error, TimeoutError) and error.__cause__ else error

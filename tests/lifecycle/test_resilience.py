@@ -186,3 +186,32 @@ def test_two_commands_started_together_share_one_sandbox(tmp_path):
             if process.poll() is None:
                 process.kill()
         tool.process("sandbox", "stop")
+
+
+def test_the_sandbox_killed_mid_run_gives_one_sentence_and_exit_3(tmp_path):
+    import os
+    import signal
+
+    from tests.lifecycle.conftest import Labctl
+
+    tool = Labctl(tmp_path)  # a background sandbox of its own, to kill
+    stack = "rz6"
+    tool.process("up", "--sandbox", "--stack", stack, "--skip-preflight")
+    tool.process("stage", "--stack", stack)
+    tool.hold_runs(stack, True)
+    pid = tool.endpoints["pid"]
+    running = tool.spawn("run", "smoke", "--stack", stack)
+    try:
+        tool.wait_for("the run is submitted", lambda: [e for e in tool.journal_entries(stack, "run")
+                                                       if e["status"] == "submitted"], process=running)
+        os.kill(pid, signal.SIGKILL)
+        assert running.wait(timeout=120) == 3
+        stderr = running.stderr.read()
+        assert "The sandbox stopped while labctl followed run" in stderr and "Traceback" not in stderr
+    finally:
+        if running.poll() is None:
+            running.kill()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
