@@ -44,10 +44,19 @@ def read_endpoints(path: Path) -> Endpoints:
 
 
 def ensure_running(state_dir: Path, timeout: float = 30.0) -> Endpoints:
+    """The running sandbox of `state_dir`, started if there is none. Starting holds a file lock, so two labctl
+    commands started together share one sandbox instead of each starting its own."""
+    from filelock import FileLock
+
     endpoints = running(state_dir)
     if endpoints is not None:
         return endpoints
     state_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(state_dir / ".start.lock"):
+        return running(state_dir) or _start(state_dir, timeout)
+
+
+def _start(state_dir: Path, timeout: float) -> Endpoints:
     (state_dir / "endpoints.json").unlink(missing_ok=True)
     log = (state_dir / "sandbox.log").open("ab")
     process = subprocess.Popen(

@@ -38,13 +38,18 @@ class Target:
     def cognitive(self, retry_conflicts: bool = False):
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-        return CognitiveServicesManagementClient(self.credential, self.subscription_id,
-                                                 **self._arm_kwargs(retry_conflicts))
+        from labctl_labs.retrying import resilient_arm
+
+        return resilient_arm(CognitiveServicesManagementClient(self.credential, self.subscription_id,
+                                                               **self._arm_kwargs(retry_conflicts)))
 
     def resources(self, retry_conflicts: bool = False):
         from azure.mgmt.resource.resources import ResourceManagementClient
 
-        return ResourceManagementClient(self.credential, self.subscription_id, **self._arm_kwargs(retry_conflicts))
+        from labctl_labs.retrying import resilient_arm
+
+        return resilient_arm(ResourceManagementClient(self.credential, self.subscription_id,
+                                                      **self._arm_kwargs(retry_conflicts)))
 
     # Databricks ----------------------------------------------------------------------------------
 
@@ -55,12 +60,16 @@ class Target:
         from databricks.sdk import WorkspaceClient
         from databricks.sdk.config import Config
 
+        from labctl_labs.retrying import resilient
+
         if self.kind == "cloud":
             # The deploying identity (az login, a service principal or a managed identity) is a workspace admin.
-            return WorkspaceClient(config=Config(host=host, azure_workspace_resource_id=resource_id))
+            return resilient(WorkspaceClient(config=Config(host=host, azure_workspace_resource_id=resource_id)))
         access = self.sandbox_workspace(resource_id.rstrip("/").split("/")[-1])
         os.environ["REQUESTS_CA_BUNDLE"] = access["ca_bundle"]  # trust the sandbox's CA besides the public ones
-        return WorkspaceClient(config=Config(host=host, token=access["token"], auth_type="pat"))
+        # A local sandbox that refuses connections for 20 s has stopped: no need for the SDK's 5 minutes of retries.
+        return resilient(WorkspaceClient(config=Config(host=host, token=access["token"], auth_type="pat",
+                                                       retry_timeout_seconds=20)))
 
     def sandbox_workspace(self, name: str) -> dict:
         answer = requests.get(f"{self.control_url}/databricks/workspaces/{name}", timeout=10)

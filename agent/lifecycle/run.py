@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import lab_artifact
-from agent.errors import USAGE, LabctlError, UsageError
+from agent.errors import UNAVAILABLE, USAGE, LabctlError, UsageError
 from agent.journal import Journal
 from labctl_labs.registry import LABS, MAIN_LABS
 from labctl_labs.storage import RemoteStore
@@ -26,6 +27,10 @@ from agent.workdir import read_preflight, stack_dir
 # How long `labctl run` follows one lab run (the fine-tuning lab waits for Azure's fine-tuning job on the
 # cluster); a run still going then is left running and picked up again by the next `labctl run`.
 RUN_TIMEOUT = dt.timedelta(hours=6)
+# How long labctl keeps following a run through a Databricks that does not answer at all (each poll is retried on
+# its own first); the run itself goes on, and the next `labctl run` picks it up.
+WAIT_OUTAGE = dt.timedelta(minutes=10)
+WAIT_RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -147,23 +152,46 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     progress(f"cluster {outputs.cluster_id}: making sure it is running")
     w.clusters.ensure_cluster_is_running(outputs.cluster_id)
 
+    batch = _batch(journal, requested, labs, progress)
     finished = []
     for lab in labs:
+        done = journal.get(batch["data"]["runs"].get(lab) or "")
+        if done is not None and done["status"] == "succeeded" and done["data"].get("outcome"):
+            progress(f"{lab}: succeeded earlier in this batch (run {done['data']['run_id']}); not run again")
+            finished.append(LabRun(**done["data"]["outcome"]))
+            continue
         entry = _journal_entry(journal, outputs, lab, options, progress)
+        batch = journal.update(batch["id"], runs={**batch["data"]["runs"], lab: entry["id"]})
         run_id, wait = _submitted(w, outputs, staged["data"]["wheel"], journal, entry, lab, progress)
-        run = _wait(w, wait, stack, lab, run_id, timeout, progress)
+        run = _wait(w, wait, stack, lab, run_id, timeout, progress, alive=_sandbox_alive if target.kind == "sandbox" else None)
         outcome = _collect(w, store, journal, entry["id"], lab, run, results_root)
         if lab == "fine-tuning":
+            # Its own step in the journal (status "followup" until done): a labctl killed here deploys and chats
+            # again on the next `labctl run`, without submitting the Databricks run again.
             _fine_tuning_followup(target, outputs, store, journal, outcome, entry["data"], options or {}, progress)
+            if outcome.succeeded:
+                journal.update(entry["id"], status="succeeded", outcome=outcome.as_dict())
         finished.append(outcome)
+    journal.update(batch["id"], status="done")
     return finished
+
+
+def _batch(journal: Journal, requested: str, labs: list[str], progress: Callable[[str], None]) -> dict:
+    """The batch of an interrupted `labctl run <requested>` (resumed: its succeeded labs are not run again), or a
+    new one. A batch ends when its invocation gets through all its labs; the next `labctl run` starts a new one."""
+    unfinished = [e for e in journal.entries("batch", status="started") if e["data"]["requested"] == requested]
+    if unfinished:
+        batch = max(unfinished, key=lambda e: e["created_at"])
+        progress(f"resuming the interrupted `labctl run {requested}` of {batch['created_at']}")
+        return batch
+    return journal.begin("batch", {"requested": requested, "labs": labs, "runs": {}})
 
 
 def _journal_entry(journal: Journal, outputs: StackOutputs, lab: str, options: dict | None,
                    progress: Callable[[str], None]) -> dict:
     """The lab's unfinished run entry from an earlier, interrupted labctl, or a new one (written before submitting)."""
     entry = next((e for e in journal.entries("run") if e["data"]["lab"] == lab
-                  and e["status"] in ("started", "submitted")), None)
+                  and e["status"] in ("started", "submitted", "followup")), None)
     if entry is not None:
         progress(f"{lab}: resuming the run recorded in the journal")
         return entry
@@ -215,21 +243,74 @@ def _life_cycle_state(run) -> str:
     return run.state.life_cycle_state.value if run.state and run.state.life_cycle_state else "PENDING"
 
 
+def _unreachable(error: BaseException) -> bool:
+    """A transient fault that outlasted one call's retries, or the SDK giving up on a connection (its TimeoutError
+    carries the cause); the waiter's own TimeoutError (the run is still going) has none."""
+    from labctl_labs.retrying import transient
+
+    if isinstance(error, TimeoutError):
+        return error.__cause__ is not None and transient(error.__cause__)
+    return transient(error)
+
+
+def _sandbox_alive() -> bool:
+    from agent import sandbox_process
+    from agent.workdir import sandbox_dir
+
+    return sandbox_process.running(sandbox_dir()) is not None
+
+
 def _wait(w, wait: Callable[..., object], stack: str, lab: str, run_id: int, timeout: dt.timedelta,
-          progress: Callable[[str], None]):
-    """Wait with the SDK's waiter until the run ends (TERMINATED, SKIPPED or INTERNAL_ERROR) and return it."""
+          progress: Callable[[str], None], alive: Callable[[], bool] | None = None):
+    """Wait with the SDK's waiter until the run ends (TERMINATED, SKIPPED or INTERNAL_ERROR) and return it.
+    Transient faults do not end the wait: it goes on (saying so) until Databricks has not answered for
+    WAIT_OUTAGE in a row."""
     from databricks.sdk.errors import OperationFailed
 
+    from labctl_labs.retrying import say
+
     report = _StateReporter(lab, progress)
-    try:
-        run = wait(timeout=timeout, callback=report)
-    except OperationFailed:  # INTERNAL_ERROR: the run has ended; its outcome is read like any failure's
-        run = w.jobs.get_run(run_id)
-    except TimeoutError:
-        run = w.jobs.get_run(run_id)
-        raise LabctlError(f"{lab}: run {run_id} is still {_life_cycle_state(run)} after {timeout}; it goes on on "
-                          f"the cluster ({run.run_page_url}). `labctl run {lab} --stack {stack}` resumes waiting "
-                          f"for it; `labctl down --stack {stack}` cancels it.") from None
+    deadline = dt.datetime.now(dt.timezone.utc) + timeout
+    failing_since = None
+
+    def polled(run) -> None:
+        nonlocal failing_since
+        failing_since = None  # Databricks answered
+        report(run)
+
+    while True:
+        try:
+            run = wait(timeout=max(deadline - dt.datetime.now(dt.timezone.utc), dt.timedelta(0)),
+                       callback=polled)
+            break
+        except OperationFailed:  # INTERNAL_ERROR: the run has ended; its outcome is read like any failure's
+            run = w.jobs.get_run(run_id)
+            break
+        except Exception as error:
+            if not _unreachable(error):
+                if isinstance(error, TimeoutError):
+                    run = w.jobs.get_run(run_id)
+                    raise LabctlError(
+                        f"{lab}: run {run_id} is still {_life_cycle_state(run)} after {timeout}; it goes on on the "
+                        f"cluster ({run.run_page_url}). `labctl run {lab} --stack {stack}` resumes waiting for it; "
+                        f"`labctl down --stack {stack}` cancels it.") from None
+                raise
+            if alive is not None and not alive():
+                raise LabctlError(f"The sandbox stopped while labctl followed run {run_id} ({lab}), and the run went with "
+                                  f"it; `labctl down --stack {stack}`, then `labctl up --sandbox --stack {stack}` and "
+                                  f"run the lab again.", UNAVAILABLE) from None
+            now = dt.datetime.now(dt.timezone.utc)
+            failing_since = failing_since or now
+            cause = error.__cause__ if isinstance(error, TimeoutError) and error.__cause__ else error
+            if now - failing_since > WAIT_OUTAGE or now > deadline:
+                raise LabctlError(
+                    f"Databricks did not answer labctl's polls of run {run_id} ({lab}) for "
+                    f"{int((now - failing_since).total_seconds())} s ({type(cause).__name__}); the run goes on on the "
+                    f"cluster: rerun `labctl run {lab} --stack {stack}`: it resumes waiting for it.", UNAVAILABLE) from None
+            say(f"retrying after {type(cause).__name__} while following run {run_id} ({lab}): "
+                f"Databricks has not answered for {int((now - failing_since).total_seconds())} s")
+            time.sleep(WAIT_RETRY_SECONDS)
+            wait = functools.partial(w.jobs.wait_get_run_job_terminated_or_skipped, run_id=run_id)
     report(run)  # the waiter returns the final state without calling back
     return run
 
@@ -269,5 +350,9 @@ def _collect(w, store: RemoteStore, journal: Journal, entry_id: str, lab: str, r
     summary = next((p for p in outcome.files if p.endswith(".json")), None)
     if summary:
         outcome.summary = json.loads(Path(summary).read_text()).get("summary")
-    journal.update(entry_id, status="succeeded", result_state=result, results_dir=str(local))
+    if lab == "fine-tuning":  # the follow-up (deploy + chat) is still to come
+        journal.update(entry_id, status="followup", result_state=result, results_dir=str(local))
+    else:
+        journal.update(entry_id, status="succeeded", result_state=result, results_dir=str(local),
+                       outcome=outcome.as_dict())
     return outcome

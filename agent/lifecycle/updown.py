@@ -82,22 +82,19 @@ def _preflight(target: Target, stack: str, config: dict, options, progress: Prog
 
 
 def _refusals_to_errors(action):
-    """A refusal by Azure (or the sandbox) while provisioning, as one sentence."""
-    from azure.core.exceptions import HttpResponseError
-    from databricks.sdk.errors import DatabricksError
-
+    """A failure of Azure (or the sandbox) while provisioning, as one sentence (exit 3)."""
+    from agent.errors import describe_service_error
     from infra.config import ConfigError
 
     try:
         return action()
     except (ConfigError, LabctlError):
         raise
-    except HttpResponseError as error:
-        code = error.error.code if error.error else error.status_code
-        raise LabctlError(f"Azure refused the request ({code}): {error.error.message if error.error else error}",
-                          UNAVAILABLE) from None
-    except DatabricksError as error:
-        raise LabctlError(f"Databricks refused the request ({error.error_code}): {error}", UNAVAILABLE) from None
+    except Exception as error:
+        sentence = describe_service_error(error)
+        if sentence is None:
+            raise
+        raise LabctlError(sentence, UNAVAILABLE) from None
 
 
 @dataclass
@@ -200,7 +197,7 @@ def _cancel_runs(target: Target, outputs, journal: Journal, report: DownReport, 
     except LabctlError:
         return  # the workspace is gone, and its runs with it
     for entry in active:
-        run_id = entry["data"].get("run_id")
+        run_id = entry["data"].get("run_id") or _run_by_name(w, entry["data"])
         if run_id is not None:
             try:
                 w.jobs.cancel_run(run_id)
@@ -209,6 +206,15 @@ def _cancel_runs(target: Target, outputs, journal: Journal, report: DownReport, 
             except Exception as error:  # a run that no longer exists needs no cancelling
                 progress(f"run {run_id}: {error}")
         journal.update(entry["id"], status="cancelled")
+
+
+def _run_by_name(w, data: dict) -> int | None:
+    """The active run of a submission whose answer never arrived (its name is labctl's), if there is one."""
+    name = f"labctl {data['lab']} {data['stamp']}"
+    try:
+        return next((r.run_id for r in w.jobs.list_runs(active_only=True) if r.run_name == name), None)
+    except Exception:  # noqa: BLE001 - the workspace cannot be read: nothing to cancel through it
+        return None
 
 
 def _delete_unowned(target: Target, journal: Journal, report: DownReport, progress: Progress) -> None:
@@ -224,36 +230,69 @@ def _delete_unowned(target: Target, journal: Journal, report: DownReport, progre
         except ResourceNotFoundError:
             pass
         except Exception as error:
-            report.failures.append(f"deployment {data['deployment']}: {error}")
-            continue
+            if not _gone(lambda: target.cognitive().deployments.get(data["resource_group"], data["account"],
+                                                                    data["deployment"])):
+                report.failures.append(f"deployment {data['deployment']}: {_sentence(error)}")
+                continue
         journal.remove(entry["id"])
     for kind in ("finetune-job", "finetune-file"):
         for entry in journal.entries(kind):
-            if _delete_openai_object(target, entry, progress):
+            outcome = _delete_openai_object(target, entry, progress)
+            if outcome == "deleted":
                 report.deleted.append(f"{kind} {entry['data']['id']}")
+            elif outcome != "gone":
+                report.failures.append(f"{kind} {entry['data']['id']}: {outcome}")
+                continue  # kept: the next `down` tries again
             journal.remove(entry["id"])
 
 
-def _delete_openai_object(target: Target, entry: dict, progress: Progress) -> bool:
+def _sentence(error: Exception) -> str:
+    from agent.errors import describe_service_error
+
+    return describe_service_error(error) or str(error)
+
+
+def _gone(look: Callable[[], object]) -> bool:
+    """A second look after a failed delete: True only when the object is confirmed absent."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        look()
+    except ResourceNotFoundError:
+        return True
+    except Exception:  # noqa: BLE001 - cannot tell: it counts as still there
+        return False
+    return False
+
+
+def _delete_openai_object(target: Target, entry: dict, progress: Progress) -> str:
+    """"deleted", "gone" (nothing to do: the object or its account no longer exists) or why it failed."""
+    from azure.core.exceptions import ResourceNotFoundError
     from openai import AzureOpenAI, NotFoundError, OpenAIError
 
     data = entry["data"]
     try:
         keys = target.cognitive().accounts.list_keys(data["resource_group"], data["account"])
-    except Exception:
-        return False  # the account is gone, and its files and jobs with it
-    client = AzureOpenAI(azure_endpoint=data["endpoint"], api_key=keys.key1, api_version="2025-04-01-preview")
+    except ResourceNotFoundError:
+        return "gone"  # the account is gone, and its files and jobs with it
+    except Exception as error:  # noqa: BLE001
+        return _sentence(error)
+    client = AzureOpenAI(azure_endpoint=data["endpoint"], api_key=keys.key1, api_version="2025-04-01-preview",
+                         max_retries=6)
     try:
         if entry["kind"] == "finetune-job":
             job = client.fine_tuning.jobs.retrieve(data["id"])
-            if job.status not in ("succeeded", "failed", "cancelled"):
-                client.fine_tuning.jobs.cancel(data["id"])
+            if job.status in ("succeeded", "failed", "cancelled"):
+                return "gone"  # an ended job holds nothing to remove
+            client.fine_tuning.jobs.cancel(data["id"])
         else:
             client.files.delete(data["id"])
         progress(f"removed {entry['kind']} {data['id']}")
-        return True
-    except (NotFoundError, OpenAIError):
-        return False
+        return "deleted"
+    except NotFoundError:
+        return "gone"
+    except OpenAIError as error:
+        return f"Azure OpenAI refused to remove it ({error}); rerun `labctl down`: it resumes"
 
 
 def _remember_accounts(target: Target, stack: str, outputs, journal: Journal) -> None:
@@ -278,8 +317,10 @@ def _remember_accounts(target: Target, stack: str, outputs, journal: Journal) ->
 
 
 def _known_groups(stack: str, outputs) -> set[str]:
+    """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete)."""
     groups = set()
-    if outputs is not None:
+    existing = read_json(stack_dir(stack) / "config.json", {}).get("labctl:existingResourceGroup")
+    if outputs is not None and outputs.resource_group_name != existing:
         groups.add(outputs.resource_group_name)
     from agent.provision.sandbox import SandboxState
 
@@ -306,8 +347,10 @@ def _purge(target: Target, journal: Journal, report: DownReport, progress: Progr
             except ResourceNotFoundError:
                 pass
         except Exception as error:
-            report.failures.append(f"purge {data['account']}: {error}")
-            continue
+            if not (_gone(lambda: client.deleted_accounts.get(data["location"], data["resource_group"], data["account"]))
+                    and _gone(lambda: client.accounts.get(data["resource_group"], data["account"]))):
+                report.failures.append(f"purge {data['account']}: {_sentence(error)}")
+                continue
         journal.remove(entry["id"])
 
 

@@ -194,12 +194,16 @@ class SandboxMocks(pulumi.runtime.Mocks):
         w = self._client(args.provider)
         body = {_snake(k): v for k, v in inputs.items() if k != "libraries"}
         libraries = [{"pypi": {"package": lib["pypi"]["package"]}} for lib in inputs.get("libraries") or []]
-        if previous is not None and previous["id"] in {c.cluster_id for c in w.clusters.list()}:
-            cluster_id = previous["id"]
+        cluster_id = self._existing_cluster(w, previous, inputs.get("clusterName"))
+        if cluster_id is not None:
             w.api_client.do("POST", "/api/2.1/clusters/edit", body={**body, "cluster_id": cluster_id})
         else:
             self.progress(f"cluster {inputs.get('clusterName')}")
-            cluster_id = w.api_client.do("POST", "/api/2.1/clusters/create", body=body)["cluster_id"]
+            cluster_id = self._create_cluster(w, body)
+        # Recorded the moment its id is known: an `up` that fails from here on leaves it to the next `up` and `down`.
+        teardown = {"provider": args.provider, "cluster_id": cluster_id}
+        self.state.record({"key": f"{args.typ}::{args.name}", "type": args.typ, "name": args.name, "id": cluster_id,
+                           "outputs": {**inputs, "clusterId": cluster_id}, "teardown": teardown})
         # Like the Databricks provider (no_wait=false): wait for RUNNING, then for the libraries.
         w.clusters.wait_get_cluster_running(cluster_id)
         if libraries:
@@ -207,7 +211,34 @@ class SandboxMocks(pulumi.runtime.Mocks):
             failed = [s for s in w.libraries.cluster_status(cluster_id) if s.status.value == "FAILED"]
             if failed:
                 raise RuntimeError(f"cluster library {failed[0].library.pypi.package} failed: {failed[0].messages[0]}")
-        return cluster_id, {**inputs, "clusterId": cluster_id}, {"provider": args.provider, "cluster_id": cluster_id}
+        return cluster_id, {**inputs, "clusterId": cluster_id}, teardown
+
+    @staticmethod
+    def _existing_cluster(w, previous, name: str | None) -> str | None:
+        """The stack's cluster if it exists: the recorded one, else one of the same name (created by an `up` that
+        failed, or whose create answer was lost)."""
+        live = [c for c in w.clusters.list()
+                if not c.state or c.state.value not in ("TERMINATING", "TERMINATED", "ERROR", "UNKNOWN")]
+        if previous is not None and previous["id"] in {c.cluster_id for c in live}:
+            return previous["id"]
+        return next((c.cluster_id for c in live if name and c.cluster_name == name), None)
+
+    def _create_cluster(self, w, body: dict) -> str:
+        """clusters/create is not idempotent: each attempt first looks for the cluster the last one may have made."""
+        from labctl_labs.retrying import retrying
+
+        tried = False
+
+        def attempt() -> str:
+            nonlocal tried
+            if tried:
+                found = self._existing_cluster(w, None, body.get("cluster_name"))
+                if found is not None:
+                    return found
+            tried = True
+            return w.api_client.do("POST", "/api/2.1/clusters/create", body=body)["cluster_id"]
+
+        return retrying("Databricks POST /api/2.1/clusters/create")(attempt)
 
     def _secret_scope(self, args, inputs, previous):
         w = self._client(args.provider)
@@ -255,15 +286,25 @@ def up(target: Target, stack: str, config: dict[str, str], progress: Progress) -
     return StackOutputs.from_pulumi(run.outputs, target="sandbox", stack=stack, subscription_id=target.subscription_id)
 
 
+class _ProviderGone(Exception):
+    """The Databricks provider of an entry is no longer recorded: its workspace, and the entry with it, are gone."""
+
+
 def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
-    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded)."""
+    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded).
+
+    Converges: an entry is forgotten once its deletion is confirmed (deleted, or found gone on a second
+    look); a provider stays recorded while something of its workspace does; a Databricks object whose
+    provider or workspace is gone is gone too."""
     state = SandboxState(stack)
     failures = []
     clients: dict[str, Any] = {}
     providers = {e["name"]: e for e in state.entries if e["type"].startswith("pulumi:providers:")}
 
     def workspace(provider_ref: str):
-        name = provider_ref.rsplit("::", 1)[0].rsplit("::", 1)[-1]
+        name = _provider_name(provider_ref)
+        if name not in providers:
+            raise _ProviderGone(name)
         if name not in clients:
             host, resource_id = providers[name]["outputs"]["host"], providers[name]["outputs"]["azureWorkspaceResourceId"]
             clients[name] = target.workspace_client_for(host, resource_id)
@@ -271,39 +312,17 @@ def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
 
     for entry in reversed(list(state.entries)):
         kind, teardown = entry["type"], entry["teardown"]
+        if kind.startswith("pulumi:providers:") and any(
+                _provider_name(e["teardown"].get("provider") or "") == entry["name"] for e in state.entries):
+            failures.append(f"{entry['name']}: still has Databricks objects to delete")
+            continue  # kept: the next `down` needs it to reach them
         try:
-            if kind == "databricks:index/volume:Volume":
-                workspace(teardown["provider"]).volumes.delete(teardown["volume"])
-            elif kind == "databricks:index/schema:Schema":
-                workspace(teardown["provider"]).schemas.delete(teardown["schema"], force=True)
-            elif kind == "databricks:index/secret:Secret":
-                workspace(teardown["provider"]).secrets.delete_secret(teardown["scope"], teardown["key"])
-            elif kind == "databricks:index/secretScope:SecretScope":
-                workspace(teardown["provider"]).secrets.delete_scope(teardown["scope"])
-            elif kind == "databricks:index/cluster:Cluster":
-                progress(f"cluster {teardown['cluster_id']}")
-                workspace(teardown["provider"]).clusters.permanent_delete(teardown["cluster_id"])
-            elif kind == "azure-native:databricks:Workspace":
-                progress(f"Databricks workspace {entry['outputs']['workspaceName']}")
-                target.resources().resources.begin_delete_by_id(teardown["resource_id"],
-                                                                api_version=DATABRICKS_ARM_API).result()
-            elif kind == "azure-native:cognitiveservices:Deployment":
-                progress(f"deployment {teardown['deployment']}")
-                target.cognitive().deployments.begin_delete(
-                    teardown["resource_group"], teardown["account"], teardown["deployment"]).result()
-            elif kind == "azure-native:cognitiveservices:Account":
-                progress(f"Azure OpenAI account {teardown['account']} (soft delete)")
-                target.cognitive().accounts.begin_delete(teardown["resource_group"], teardown["account"]).result()
-            elif kind == "azure-native:resources:ResourceGroup":
-                progress(f"resource group {teardown['resource_group']}")
-                target.resources().resource_groups.begin_delete(teardown["resource_group"]).result()
-        except (ResourceNotFoundError, NotFound, ResourceDoesNotExist):
+            _delete_entry(target, workspace, entry, progress)
+        except (ResourceNotFoundError, NotFound, ResourceDoesNotExist, _ProviderGone):
             pass  # already gone: that is the goal
         except Exception as error:  # keep going: report every leftover, not only the first
-            if _gone_with_workspace(kind, error):
-                pass
-            else:
-                failures.append(f"{entry['name']}: {error}")
+            if not (_gone_with_workspace(kind, error) or _confirmed_gone(target, workspace, entry)):
+                failures.append(f"{entry['name']}: {describe(error)}")
                 continue
         state.forget(entry["key"])
     return failures
@@ -329,6 +348,76 @@ def destroy_named(target: Target, outputs: StackOutputs, progress: Progress) -> 
         except Exception as error:  # keep going: report every leftover
             failures.append(f"{what}: {error}")
     return failures
+
+
+def _provider_name(provider_ref: str) -> str:
+    return provider_ref.rsplit("::", 1)[0].rsplit("::", 1)[-1]
+
+
+def describe(error: Exception) -> str:
+    from agent.errors import describe_service_error
+
+    return describe_service_error(error) or str(error)
+
+
+def _delete_entry(target: Target, workspace, entry: dict, progress: Progress) -> None:
+    kind, teardown = entry["type"], entry["teardown"]
+    if kind == "databricks:index/volume:Volume":
+        workspace(teardown["provider"]).volumes.delete(teardown["volume"])
+    elif kind == "databricks:index/schema:Schema":
+        workspace(teardown["provider"]).schemas.delete(teardown["schema"], force=True)
+    elif kind == "databricks:index/secret:Secret":
+        workspace(teardown["provider"]).secrets.delete_secret(teardown["scope"], teardown["key"])
+    elif kind == "databricks:index/secretScope:SecretScope":
+        workspace(teardown["provider"]).secrets.delete_scope(teardown["scope"])
+    elif kind == "databricks:index/cluster:Cluster":
+        progress(f"cluster {teardown['cluster_id']}")
+        workspace(teardown["provider"]).clusters.permanent_delete(teardown["cluster_id"])
+    elif kind == "azure-native:databricks:Workspace":
+        progress(f"Databricks workspace {entry['outputs']['workspaceName']}")
+        target.resources().resources.begin_delete_by_id(teardown["resource_id"], api_version=DATABRICKS_ARM_API).result()
+    elif kind == "azure-native:cognitiveservices:Deployment":
+        progress(f"deployment {teardown['deployment']}")
+        target.cognitive().deployments.begin_delete(
+            teardown["resource_group"], teardown["account"], teardown["deployment"]).result()
+    elif kind == "azure-native:cognitiveservices:Account":
+        progress(f"Azure OpenAI account {teardown['account']} (soft delete)")
+        target.cognitive().accounts.begin_delete(teardown["resource_group"], teardown["account"]).result()
+    elif kind == "azure-native:resources:ResourceGroup":
+        progress(f"resource group {teardown['resource_group']}")
+        target.resources().resource_groups.begin_delete(teardown["resource_group"]).result()
+
+
+def _confirmed_gone(target: Target, workspace, entry: dict) -> bool:
+    """A second look after a failed delete: True when the object no longer exists (the delete went through and
+    only its answer was lost, or something else removed it). Any doubt counts as still there."""
+    kind, teardown = entry["type"], entry["teardown"]
+    try:
+        if kind == "databricks:index/secret:Secret":
+            return teardown["key"] not in {s.key for s in workspace(teardown["provider"]).secrets.list_secrets(teardown["scope"])}
+        if kind == "databricks:index/secretScope:SecretScope":
+            return teardown["scope"] not in {s.name for s in workspace(teardown["provider"]).secrets.list_scopes()}
+        if kind == "databricks:index/cluster:Cluster":
+            return teardown["cluster_id"] not in {c.cluster_id for c in workspace(teardown["provider"]).clusters.list()}
+        if kind == "databricks:index/volume:Volume":
+            workspace(teardown["provider"]).volumes.read(teardown["volume"])
+        elif kind == "databricks:index/schema:Schema":
+            workspace(teardown["provider"]).schemas.get(teardown["schema"])
+        elif kind == "azure-native:databricks:Workspace":
+            target.resources().resources.get_by_id(teardown["resource_id"], api_version=DATABRICKS_ARM_API)
+        elif kind == "azure-native:cognitiveservices:Deployment":
+            target.cognitive().deployments.get(teardown["resource_group"], teardown["account"], teardown["deployment"])
+        elif kind == "azure-native:cognitiveservices:Account":
+            target.cognitive().accounts.get(teardown["resource_group"], teardown["account"])
+        elif kind == "azure-native:resources:ResourceGroup":
+            return not target.resources().resource_groups.check_existence(teardown["resource_group"])
+        else:
+            return False
+        return False
+    except (ResourceNotFoundError, NotFound, ResourceDoesNotExist, _ProviderGone):
+        return True
+    except Exception as error:  # noqa: BLE001 - cannot tell: keep it recorded
+        return _gone_with_workspace(kind, error)
 
 
 def _gone_with_workspace(kind: str, error: Exception) -> bool:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from labctl_labs.retrying import resilient
 from labctl_labs.storage import RemoteStore
 
 API_VERSION = "2025-04-01-preview"
@@ -79,6 +80,6 @@ def run_lab(body: Callable[[LabContext], int | None], argv: list[str] | None = N
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry full request URLs
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    workspace = WorkspaceClient()
+    workspace = resilient(WorkspaceClient())  # its safe calls retried on transient faults
     context = LabContext(args, workspace, RemoteStore(workspace, args.data), json.loads(args.options))
     return body(context) or 0

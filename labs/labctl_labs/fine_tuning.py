@@ -21,12 +21,14 @@ import time
 from pathlib import Path
 
 from labctl_labs.common import LabContext, run_lab
+from labctl_labs.retrying import retrying, transient
 from labctl_labs.fine_tuning_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
 
 JOURNAL = "journal/fine-tuning.json"
 TERMINAL = {"succeeded", "failed", "cancelled"}
 UNAVAILABLE_EXIT = 4
 INVALID_EXIT = 2
+FOLLOW_OUTAGE = 900  # seconds without an answer before following the job gives up (the job goes on; rerun resumes)
 
 
 def _now() -> str:
@@ -134,11 +136,25 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
         if processed.status != "processed":
             raise RuntimeError(f"the {role} file {file_id} ended {processed.status}: {processed.status_details}")
     hyper = {"n_epochs": options["n_epochs"]} if options.get("n_epochs") else {}
-    try:
-        job = client.fine_tuning.jobs.create(
+    tried = False
+
+    def create():
+        # Not idempotent: the client's own retries are off, and a retry first looks for the job that an attempt
+        # whose answer was lost may have created (same training file), so there is never a second one.
+        nonlocal tried
+        if tried:
+            found = _job_of(client, files["training"])
+            if found is not None:
+                print(f"found fine-tuning job {found.id}, created by an attempt whose answer was lost")
+                return found
+        tried = True
+        return client.with_options(max_retries=0).fine_tuning.jobs.create(
             model=base, training_file=files["training"], validation_file=files["validation"], seed=seed,
             suffix=options.get("suffix", "lab"), hyperparameters=hyper or openai.NOT_GIVEN,
             extra_body={"trainingType": training_type})
+
+    try:
+        job = retrying("Azure OpenAI fine_tuning.jobs.create")(create)
     except openai.BadRequestError as error:
         message = _service_message(error)
         if "fine-tun" in message.lower() or "not available in region" in message:
@@ -151,6 +167,11 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
     return job.id
 
 
+def _job_of(client, training_file: str):
+    """The fine-tuning job trained on `training_file`, if one exists."""
+    return next((job for job in client.fine_tuning.jobs.list(limit=50) if job.training_file == training_file), None)
+
+
 def _service_message(error) -> str:
     """The service's own sentence (the SDK prefixes 'Error code: 400 - ' to its str)."""
     body = getattr(error, "body", None)
@@ -160,15 +181,30 @@ def _service_message(error) -> str:
 
 
 def _follow(client, job_id: str, poll: float, result: dict):
+    """Poll the job to its end; transient faults (each call is retried by the client first) do not end the wait
+    until the service has not answered for FOLLOW_OUTAGE seconds in a row."""
     seen_events: set[str] = set()
     last_status = None
+    failing_since = None
     while True:
-        job = client.fine_tuning.jobs.retrieve(job_id)
+        try:
+            job = client.fine_tuning.jobs.retrieve(job_id)
+            events = client.fine_tuning.jobs.list_events(job_id, limit=100).data
+            failing_since = None
+        except Exception as error:
+            if not transient(error):
+                raise
+            failing_since = failing_since or time.monotonic()
+            if time.monotonic() - failing_since > FOLLOW_OUTAGE:
+                raise
+            print(f"retrying after {type(error).__name__} while following fine-tuning job {job_id}", file=sys.stderr)
+            time.sleep(poll)
+            continue
         if job.status != last_status:
             result["timeline"].append({"at": _now(), "status": job.status})
             print(f"job {job_id}: {job.status}")
             last_status = job.status
-        for event in reversed(client.fine_tuning.jobs.list_events(job_id, limit=100).data):
+        for event in reversed(events):
             if event.id not in seen_events:
                 seen_events.add(event.id)
                 result["events"].append({"created_at": event.created_at, "level": event.level, "message": event.message})

@@ -8,10 +8,14 @@ import posixpath
 from pathlib import Path
 from typing import BinaryIO
 
+from labctl_labs.retrying import cut, resilient, retrying
+
+UPLOAD_ATTEMPTS = 3  # each part is already retried by the client; this covers the upload as a whole
+
 
 class RemoteStore:
     def __init__(self, workspace, root: str):
-        self.w = workspace
+        self.w = resilient(workspace)
         self.root = root.rstrip("/")
         self.dbfs = root.startswith("dbfs:/")
 
@@ -20,10 +24,21 @@ class RemoteStore:
 
     def upload(self, relative: str, stream: BinaryIO) -> str:
         target = self.path(relative)
-        if self.dbfs:
-            self.w.dbfs.upload(target, stream, overwrite=True)
+        start = stream.tell() if stream.seekable() else None
+
+        def once() -> None:
+            if start is not None:
+                stream.seek(start)
+            if self.dbfs:
+                self.w.dbfs.upload(target, stream, overwrite=True)
+            else:
+                self.w.files.upload(target, stream, overwrite=True)
+
+        if start is None:  # a stream read once cannot be sent again
+            once()
         else:
-            self.w.files.upload(target, stream, overwrite=True)
+            # A refusal (a DatabricksError) was retried by the client already; a cut on the SDK's own sessions was not.
+            retrying(f"Databricks upload of {target}", attempts=UPLOAD_ATTEMPTS, retry_on=cut)(once)
         return target
 
     def upload_bytes(self, relative: str, data: bytes) -> str:
@@ -40,9 +55,12 @@ class RemoteStore:
             return None
 
     def read(self, relative: str) -> bytes:
-        if self.dbfs:
-            return self.w.dbfs.download(self.path(relative)).read()
-        return self.w.files.download(self.path(relative)).contents.read()
+        def once() -> bytes:
+            if self.dbfs:
+                return self.w.dbfs.download(self.path(relative)).read()
+            return self.w.files.download(self.path(relative)).contents.read()
+
+        return retrying(f"Databricks download of {self.path(relative)}", retry_on=cut)(once)
 
     def list_files(self, relative: str) -> list[str]:
         """Every file below `relative`, as paths relative to it."""

@@ -44,8 +44,10 @@ def test_down_right_after_up_and_twice_in_a_row(labctl):
 def test_down_after_an_interrupted_stage(labctl):
     labctl("up", "--sandbox", "--stack", "p2")
     labctl.control("PUT", "/faults", json={"rules": [{"path": "validation_set", "status": 500}]})
+    labctl.env["LABCTL_RETRY_ATTEMPTS"] = "2"  # a fault that never passes: fail soon
     failed = labctl.process("stage", "--stack", "p2", expect=3)
     assert "error:" in failed.stderr and "Traceback" not in failed.stderr
+    assert "Databricks PUT /api/2.0/fs/files/" in failed.stderr and "it resumes" in failed.stderr
     labctl.control("DELETE", "/faults")
     assert labctl.json("down", "--stack", "p2", "--yes")["clean"]
     assert labctl.inventory_of("p2") == EMPTY
@@ -141,6 +143,7 @@ def test_down_after_an_up_that_failed_half_way(labctl):
     failed = labctl.process("up", "--sandbox", "--stack", "p6", "--skip-preflight", "-c", f"deployments={too_big}",
                             expect=3)
     assert "InsufficientQuota" in failed.stderr and "Traceback" not in failed.stderr
+    assert "Azure Resource Manager" in failed.stderr and "it resumes" in failed.stderr
     assert labctl.inventory_of("p6")["accounts"]  # the account was created before the refusal
     assert labctl.json("down", "--stack", "p6", "--yes")["clean"]
     assert labctl.inventory_of("p6") == EMPTY

@@ -1,0 +1,247 @@
+"""The cloud's bad days (issue 15), each cause with a fixed number of faults so every run is the same:
+labctl retries what is safe to retry, resumes what was interrupted, and `down` converges from any state."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.lifecycle.conftest import EMPTY
+
+# The shared lab stack holds all of its region's GlobalStandard quota: stacks of their own go elsewhere.
+UP = ("--skip-preflight", "-c", "location=swedencentral")
+
+
+def _faults(labctl, key: str, *rules: dict) -> None:
+    labctl.control("PUT", f"/faults/{key}", json={"rules": list(rules)})
+
+
+def _injected(labctl, key: str) -> list[int]:
+    return labctl.control("GET", f"/faults/{key}")["injected"]
+
+
+def _answer_lost(monkeypatch, path: str, error: BaseException) -> list[str]:
+    """The first request of labctl's to `path` reaches the service, which acts on it; its answer never comes back."""
+    from databricks.sdk._base_client import _BaseClient
+
+    perform = _BaseClient._perform
+    lost: list[str] = []
+
+    def once_lost(self, method, url, *args, **kwargs):
+        response = perform(self, method, url, *args, **kwargs)
+        if url.endswith(path) and not lost:
+            lost.append(url)
+            raise error
+        return response
+
+    monkeypatch.setattr(_BaseClient, "_perform", once_lost)
+    return lost
+
+
+def _runs_of(labctl, stack: str) -> list[dict]:
+    access = labctl.control("GET", f"/databricks/workspaces/dbw-labctl-{stack}")
+    answer = requests.get(f"{access['host']}/api/2.2/jobs/runs/list", params={"limit": 100},
+                          headers={"Authorization": f"Bearer {access['token']}"}, verify=access["ca_bundle"], timeout=10)
+    return answer.json().get("runs", [])
+
+
+def test_run_survives_500s_and_truncated_bodies_on_every_databricks_call(labctl, lab_stack, monkeypatch):
+    import requests
+
+    before = len(_runs_of(labctl, lab_stack))
+    lost = _answer_lost(monkeypatch, "/jobs/runs/submit", requests.exceptions.ChunkedEncodingError("cut"))
+    _faults(labctl, "run",
+            {"path": "/jobs/runs/submit$", "status": 500, "times": 1},  # guarded by its idempotency token
+            {"path": "/jobs/runs/get$", "status": 500, "times": 2},
+            {"path": "/jobs/runs/get$", "kind": "drop", "times": 1},  # ChunkedEncodingError
+            {"path": "/fs/files/.*/results/.*smoke", "method": "PUT", "status": 500, "times": 2},  # the lab's own upload
+            {"path": "/fs/files/.*/results/.*smoke|/_storage/download/", "method": "GET", "kind": "drop", "times": 1},
+            {"path": "/clusters/get$", "status": 500, "times": 1})
+    done = labctl("--json", "run", "smoke", "--stack", lab_stack)
+    import json
+
+    runs = json.loads(done.stdout)["runs"]
+    assert runs[0]["result_state"] == "SUCCESS" and "answered" in runs[0]["summary"]
+    assert "retrying after" in done.stderr
+    assert _injected(labctl, "run") == [1, 2, 1, 2, 1, 1]
+    assert lost and len(_runs_of(labctl, lab_stack)) == before + 1  # the retried submits made one run, not three
+
+
+def test_up_and_down_survive_faults_on_long_running_operations_and_list_keys(labctl, monkeypatch):
+    import requests
+
+    stack = "rz1"
+    # The cluster create's answer lost: the retry finds the cluster by name instead of creating a second one.
+    lost = _answer_lost(monkeypatch, "/clusters/create", requests.exceptions.ChunkedEncodingError("cut"))
+    _faults(labctl, "up",
+            {"path": f"/accounts/labctl-{stack}-[a-z0-9]+$", "method": "PUT", "status": 500, "times": 1},
+            {"path": f"/workspaces/dbw-labctl-{stack}$", "method": "PUT", "kind": "drop", "times": 1},
+            {"path": "/listkeys$", "method": "POST", "kind": "drop", "times": 1},
+            {"path": "/listkeys$", "method": "POST", "status": 500, "times": 1},
+            {"path": "/secrets/put$", "status": 500, "times": 1})
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    assert all(_injected(labctl, "up")), _injected(labctl, "up")
+    assert lost and len(labctl.inventory_of(stack)["clusters"]) == 1
+    _faults(labctl, "down",
+            {"path": f"/accounts/labctl-{stack}-[a-z0-9]+$", "method": "DELETE", "status": 500, "times": 1},
+            {"path": f"/deletedaccounts/labctl-{stack}-[a-z0-9]+$", "method": "DELETE", "kind": "drop", "times": 1},
+            {"path": "/secrets/delete$", "status": 500, "times": 1},
+            {"path": f"/workspaces/dbw-labctl-{stack}$", "method": "DELETE", "status": 500, "times": 1})
+    report = labctl.json("down", "--stack", stack, "--yes")
+    assert report["clean"], report
+    assert all(_injected(labctl, "down")), _injected(labctl, "down")
+    assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_an_up_that_failed_after_creating_the_cluster_reuses_it(labctl):
+    stack = "rz3"
+    _faults(labctl, "cluster", {"path": "/clusters/create$", "kind": "drop", "times": 1},  # a cut create is retried
+            {"path": "/libraries/install$", "status": 400, "times": 1})  # then `up` fails after the create
+    failed = labctl.process("up", "--sandbox", "--stack", stack, *UP, expect=3)  # (a process: Pulumi's futures)
+    assert "Traceback" not in failed.stderr
+    created = labctl.inventory_of(stack)["clusters"]
+    assert len(created) == 1
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    assert labctl.inventory_of(stack)["clusters"] == created  # found again, not a second one
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_an_interrupted_run_all_resumes_its_batch_without_rerunning_what_succeeded(labctl, lab_stack, monkeypatch):
+    import json
+
+    from agent.lifecycle import run as run_module
+
+    # `all` as two cheap labs: the smoke lab under two names.
+    monkeypatch.setattr(run_module, "LABS", {**run_module.LABS, "smoke-again": run_module.LABS["smoke"]})
+    monkeypatch.setattr(run_module, "MAIN_LABS", ("smoke", "smoke-again"))
+    submitted = run_module._submitted
+    crashes = ["smoke-again"]
+
+    def crash_once(w, outputs, wheel, journal, entry, lab, progress):
+        if lab in crashes:  # labctl killed between the first lab's end and the second's submission
+            crashes.remove(lab)
+            raise KeyboardInterrupt
+        return submitted(w, outputs, wheel, journal, entry, lab, progress)
+
+    monkeypatch.setattr(run_module, "_submitted", crash_once)
+    before = len(_runs_of(labctl, lab_stack))
+    labctl("run", "all", "--stack", lab_stack, expect=130)
+    assert len(_runs_of(labctl, lab_stack)) == before + 1
+    resumed = labctl("--json", "run", "all", "--stack", lab_stack)
+    runs = json.loads(resumed.stdout)["runs"]
+    assert [r["lab"] for r in runs] == ["smoke", "smoke-again"] and all(r["result_state"] == "SUCCESS" for r in runs)
+    assert "not run again" in resumed.stderr
+    assert len(_runs_of(labctl, lab_stack)) == before + 2  # smoke ran once, smoke-again once
+    again = json.loads(labctl("--json", "run", "all", "--stack", lab_stack).stdout)["runs"]  # a new batch: both run
+    assert len(_runs_of(labctl, lab_stack)) == before + 4 and {r["run_id"] for r in again}.isdisjoint(
+        {r["run_id"] for r in runs})
+
+
+def test_down_with_an_existing_resource_group_leaves_it_and_is_clean(labctl):
+    from agent.target import sandbox_target
+    from sandbox.server import Endpoints
+
+    stack, shared = "rz4", "rg-shared-team"
+    labctl("preflight", "--sandbox", "--stack", stack)  # makes sure the background sandbox runs
+    groups = sandbox_target(Endpoints(**labctl.endpoints)).resources().resource_groups
+    groups.create_or_update(shared, {"location": "swedencentral", "tags": {"team": "shared"}})
+    try:
+        labctl("up", "--sandbox", "--stack", stack, *UP, "-c", f"existingResourceGroup={shared}")
+        assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+        assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+        assert groups.check_existence(shared)  # not labctl's to delete
+        assert labctl.inventory_of(stack) == EMPTY
+    finally:
+        groups.begin_delete(shared).result()
+
+
+def test_down_after_failed_deletes_converges_and_keeps_what_it_could_not_delete(labctl, monkeypatch):
+    """A failed secret delete (every later `down` failed with 'databricks-provider'), a failed fine-tuning file
+    delete (it was dropped from the journal), a delete done whose answer was lost (it was reported left behind)."""
+    import json
+
+    from agent.provision import sandbox as provision
+
+    stack = "rz2"
+    outputs = labctl.json("up", "--sandbox", "--stack", stack, *UP)
+    journal = labctl.state_file(stack, "journal.json")
+    data = json.loads(journal.read_text()) if journal.exists() else {"entries": {}}
+    data["entries"]["f1"] = {"id": "f1", "kind": "finetune-file", "status": "started", "created_at": "", "updated_at": "",
+                             "data": {"id": "file-lost", "resource_group": outputs["resourceGroupName"],
+                                      "account": outputs["openaiAccountName"], "endpoint": outputs["openaiEndpoint"]}}
+    journal.write_text(json.dumps(data))
+    _faults(labctl, "down", {"path": "/secrets/delete$", "status": 400, "times": 1},  # refusals: not retried
+            {"path": "/openai/files/file-lost", "method": "DELETE", "status": 400, "times": 1})
+    delete = provision._delete_entry
+
+    def answer_lost(target, workspace, entry, progress):
+        delete(target, workspace, entry, progress)
+        if entry["type"] == "databricks:index/volume:Volume":
+            raise ConnectionError("the answer was lost")  # done, but labctl does not know
+
+    monkeypatch.setattr(provision, "_delete_entry", answer_lost)
+    failed = labctl.json("down", "--stack", stack, "--yes", expect=1)
+    assert not failed["clean"] and any(f.startswith("databricks-secret") for f in failed["failures"]), failed
+    assert any("file-lost" in f for f in failed["failures"])
+    assert not any("volume" in f.lower() for f in failed["failures"])  # looked at again: gone
+    assert [e["data"]["id"] for e in labctl.journal_entries(stack, "finetune-file")] == ["file-lost"]
+    second = labctl.process("down", "--stack", stack, "--yes")
+    assert "databricks-provider" not in second.stdout + second.stderr
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_two_commands_started_together_share_one_sandbox(tmp_path):
+    import os
+
+    from tests.lifecycle.conftest import Labctl
+
+    tool = Labctl(tmp_path)
+    both = [tool.spawn("preflight", "--sandbox", "--stack", name) for name in ("a", "b")]
+    try:
+        for process in both:
+            assert process.wait(timeout=120) == 0, process.stderr.read()
+        state = str(tool.sandbox_dir)
+        serving = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in command and state.encode() in command:
+                serving.append(int(pid))
+        assert serving == [tool.endpoints["pid"]]
+    finally:
+        for process in both:
+            if process.poll() is None:
+                process.kill()
+        tool.process("sandbox", "stop")
+
+
+def test_the_sandbox_killed_mid_run_gives_one_sentence_and_exit_3(tmp_path):
+    import os
+    import signal
+
+    from tests.lifecycle.conftest import Labctl
+
+    tool = Labctl(tmp_path)  # a background sandbox of its own, to kill
+    stack = "rz6"
+    tool.process("up", "--sandbox", "--stack", stack, "--skip-preflight")
+    tool.process("stage", "--stack", stack)
+    tool.hold_runs(stack, True)
+    pid = tool.endpoints["pid"]
+    running = tool.spawn("run", "smoke", "--stack", stack)
+    try:
+        tool.wait_for("the run is submitted", lambda: [e for e in tool.journal_entries(stack, "run")
+                                                       if e["status"] == "submitted"], process=running)
+        os.kill(pid, signal.SIGKILL)
+        assert running.wait(timeout=120) == 3
+        stderr = running.stderr.read()
+        assert "The sandbox stopped while labctl followed run" in stderr and "Traceback" not in stderr
+    finally:
+        if running.poll() is None:
+            running.kill()
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
