@@ -56,7 +56,7 @@ def _loss(job: FineTuneJob, step: int) -> float:
 def events(world: World, job: FineTuneJob) -> list[dict]:
     """Events that have happened by now, newest first, as the API lists them."""
     now = world.now()
-    timeline: list[tuple[float, str, str]] = [(job.created_at, "info", f"Job enqueued. Waiting for jobs ahead to complete.")]
+    timeline: list[tuple[float, str, str]] = [(job.created_at, "info", "Job enqueued. Waiting for jobs ahead to complete.")]
     if job.cancelled_at is not None and job.cancelled_at < job.running_at:
         timeline.append((job.cancelled_at, "info", "Job cancelled."))
     else:

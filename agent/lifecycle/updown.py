@@ -319,7 +319,7 @@ def _remember_accounts(target: Target, stack: str, outputs, journal: Journal) ->
 def _known_groups(stack: str, outputs) -> set[str]:
     """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete)."""
     groups = set()
-    existing = read_json(stack_dir(stack) / "config.json", {}).get("labctl:existingResourceGroup")
+    existing = read_config(stack_dir(stack)).get("labctl:existingResourceGroup")
     if outputs is not None and outputs.resource_group_name != existing:
         groups.add(outputs.resource_group_name)
     from agent.provision.sandbox import SandboxState

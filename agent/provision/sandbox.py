@@ -311,7 +311,7 @@ def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
         return clients[name]
 
     for entry in reversed(list(state.entries)):
-        kind, teardown = entry["type"], entry["teardown"]
+        kind = entry["type"]
         if kind.startswith("pulumi:providers:") and any(
                 _provider_name(e["teardown"].get("provider") or "") == entry["name"] for e in state.entries):
             failures.append(f"{entry['name']}: still has Databricks objects to delete")

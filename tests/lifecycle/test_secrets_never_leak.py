@@ -1,8 +1,6 @@
 """The OpenAI key never appears in anything labctl prints (plain, -v, --json), in its local files, in
 job parameters, in run logs, or in downloaded results."""
 
-from pathlib import Path
-
 import requests
 
 

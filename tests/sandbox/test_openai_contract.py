@@ -7,7 +7,7 @@ import pytest
 
 from sandbox.credentials import SandboxCredential
 from tests.cookbook import COOKBOOK_CONVERSATION
-from tests.sandbox.conftest import Lab, Sandbox, start_sandbox
+from tests.sandbox.conftest import Lab
 
 SYSTEM = "You are an advanced language model designed to assist with a variety of tasks."
 
