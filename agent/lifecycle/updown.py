@@ -138,6 +138,13 @@ def down(stack: str, progress: Progress) -> DownReport:
     _delete_unowned(target, journal, report, progress)
     _remember_accounts(target, stack, outputs, journal)
     groups = _known_groups(stack, outputs)
+    held = _held_back(target, groups)
+    if held:
+        # Deleting a group deletes everything in it: nothing of the stack is destroyed while it holds what must
+        # be kept. The rest of down (runs cancelled, the labs' own objects deleted) has happened and is safe.
+        report.failures += held
+        _verify(target, groups, journal, report)
+        return report
 
     if target.kind == "sandbox":
         from agent.provision import sandbox as provision
@@ -314,6 +321,37 @@ def _remember_accounts(target: Target, stack: str, outputs, journal: Journal) ->
         if account.get("account") and account["account"] not in known:
             journal.begin("purge", account)
             known.add(account["account"])
+
+
+def _held_back(target: Target, groups: set[str]) -> list[str]:
+    """One sentence per resource inside the stack's groups that must be kept, by cleanup's own rule
+    (`agent.cleanup.protection` with the default policy: not created by labctl, or tagged keep=true on itself or
+    on its group). Azure deletes a resource group with everything in it, so these hold the group back."""
+    import datetime as dt
+
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from agent.cleanup import PROJECT_TAG, Candidate, Policy, protection
+
+    policy = Policy(now=dt.datetime.now(dt.timezone.utc))
+    resources = target.resources()
+    held = []
+    for group in sorted(groups):
+        try:
+            group_tags = tuple((resources.resource_groups.get(group).tags or {}).items())
+            inside = list(resources.resources.list_by_resource_group(group))
+        except ResourceNotFoundError:
+            continue
+        for resource in inside:
+            tags = tuple((resource.tags or {}).items())
+            # The group's own created-by tag does not make a stranger labctl's; its keep tag does protect.
+            container = tuple(kv for kv in group_tags if kv[0] != PROJECT_TAG[0])
+            reason = protection(Candidate("resource", resource.name, group, resource.location, tags,
+                                          container_tags=container, type=resource.type), policy)
+            if reason is not None:
+                held.append(f"resource group {group} was not deleted: it holds {resource.type} {resource.name}, "
+                            f"which must be kept ({reason}); move it out or untag it, then rerun `labctl down`")
+    return held
 
 
 def _known_groups(stack: str, outputs) -> set[str]:

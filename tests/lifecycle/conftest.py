@@ -46,8 +46,9 @@ class Labctl:
         from agent.cli import main
 
         stdout, stderr = io.StringIO(), io.StringIO()
-        previous = Path.cwd()
+        previous, previous_home = Path.cwd(), os.environ.get("LABCTL_HOME")
         os.chdir(self.home)  # results land in ./lab-results, as for a user in their folder
+        os.environ["LABCTL_HOME"] = self.env["LABCTL_HOME"]
         try:
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), _brisk_run_waiter():
                 try:
@@ -57,6 +58,10 @@ class Labctl:
                     code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         finally:
             os.chdir(previous)
+            if previous_home is None:
+                os.environ.pop("LABCTL_HOME", None)
+            else:
+                os.environ["LABCTL_HOME"] = previous_home
             logging.basicConfig(level=logging.WARNING, force=True)  # -v must not outlive its command
         return self._check(args, code, stdout.getvalue(), stderr.getvalue(), expect)
 

@@ -147,3 +147,32 @@ def test_down_after_an_up_that_failed_half_way(labctl):
     assert labctl.inventory_of("p6")["accounts"]  # the account was created before the refusal
     assert labctl.json("down", "--stack", "p6", "--yes")["clean"]
     assert labctl.inventory_of("p6") == EMPTY
+
+
+def test_down_does_not_delete_a_group_that_holds_what_must_be_kept(labctl):
+    """Azure deletes a resource group with everything in it: an account someone keeps in the lab's group (tagged
+    keep=true, not labctl's) holds the group back, by cleanup's own rule, until it is moved out."""
+    from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
+
+    from agent.target import sandbox_target
+    from sandbox.server import Endpoints
+
+    stack = "pk"
+    outputs = labctl.json("up", "--sandbox", "--stack", stack, "--skip-preflight")
+    group, location = outputs["resourceGroupName"], outputs["location"]
+    accounts = sandbox_target(Endpoints(**labctl.endpoints)).cognitive().accounts
+    accounts.begin_create(group, "precious-pk", Account(
+        kind="OpenAI", sku=Sku(name="S0"), location=location, tags={"keep": "true", "owner": "someone-else"},
+        properties=AccountProperties(custom_sub_domain_name="precious-pk"))).result()
+
+    refused = labctl.json("down", "--stack", stack, "--yes", expect=1)
+    assert any("precious-pk" in f and "must be kept" in f for f in refused["failures"]), refused
+    inventory = labctl.control("GET", "/inventory")
+    assert "precious-pk" in [a["name"] for a in inventory["accounts"]]
+    assert group in [g["name"] for g in inventory["resource_groups"]]
+
+    accounts.begin_delete(group, "precious-pk").result()  # its owner moves it elsewhere
+    sandbox_target(Endpoints(**labctl.endpoints)).cognitive().deleted_accounts.begin_purge(
+        location, group, "precious-pk").result()
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY

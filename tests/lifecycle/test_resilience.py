@@ -206,8 +206,8 @@ def test_the_sandbox_killed_mid_run_gives_one_sentence_and_exit_3(tmp_path):
 
     tool = Labctl(tmp_path)  # a background sandbox of its own, to kill
     stack = "rz6"
-    tool.process("up", "--sandbox", "--stack", stack, "--skip-preflight")
-    tool.process("stage", "--stack", stack)
+    tool("up", "--sandbox", "--stack", stack, "--skip-preflight")  # starts the background sandbox of tmp_path
+    tool("stage", "--stack", stack)
     tool.hold_runs(stack, True)
     pid = tool.endpoints["pid"]
     running = tool.spawn("run", "smoke", "--stack", stack)
