@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from agent.errors import USAGE as USAGE_EXIT
 from agent.errors import LabctlError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -482,11 +484,23 @@ def sandbox_stop():
 
 def main(argv: list[str] | None = None) -> None:
     """Run labctl with `argv` (default: the process's arguments); always ends with SystemExit(exit code)."""
-    try:
-        app(args=argv, prog_name="labctl")
-    except LabctlError as error:
-        from rich.markup import escape
+    # typer's own click: its usage errors are printed here as one sentence, like every other error.
+    from typer._click import exceptions as usage
 
+    try:
+        code = app(args=argv, prog_name="labctl", standalone_mode=False)
+        raise SystemExit(code if isinstance(code, int) else 0)
+    except usage.NoArgsIsHelpError as error:
+        error.show()
+        raise SystemExit(USAGE_EXIT) from None
+    except usage.UsageError as error:
+        hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx is not None else ""
+        console.print(f"[red]error:[/red] {escape(error.format_message())}{hint}", soft_wrap=True, highlight=False)
+        raise SystemExit(USAGE_EXIT) from None
+    except typer.Abort:
+        console.print("aborted")
+        raise SystemExit(130) from None
+    except LabctlError as error:
         # escaped: a message may quote a file's content or a rule name in [brackets]
         console.print(f"[red]error:[/red] {escape(error.message)}", soft_wrap=True)
         raise SystemExit(error.exit_code) from None
@@ -500,7 +514,5 @@ def main(argv: list[str] | None = None) -> None:
         if sentence is None:
             raise
         logging.getLogger("labctl").debug("service error", exc_info=error)
-        from rich.markup import escape
-
         console.print(f"[red]error:[/red] {escape(sentence)}", soft_wrap=True, highlight=False)
         raise SystemExit(UNAVAILABLE) from None

@@ -141,6 +141,10 @@ CASES = [
          damage=_damage("sandbox-state.json", '{"resources": {}}')),
     Case("endpoints.json damaged", ("status", "--stack", STACK), "endpoints.json",
          damage=_damage("endpoints.json", '{"arm_url": 1}', under="sandbox")),
+    # what the option parser itself refuses is one sentence too, not a usage box
+    Case("preflight --hours abc", ("preflight", "--sandbox", "--stack", "badpf", "--hours", "abc"), "--hours"),
+    Case("status --bogus", ("status", "--stack", STACK, "--bogus"), "--bogus"),
+    Case("no such command", ("nosuch",), "nosuch"),
 ]
 ISSUE_CASES = 24  # the first rows: every bad input issue 16 names outside the cleanup policy
 
@@ -204,7 +208,7 @@ def test_bad_input_is_refused_before_anything_is_created(labctl, staged, case, t
 
 
 PROCESS_CASES = ["sandbox serve --http-port 99999", "validate --prices broken", "up --skip-preflight location=mars",
-                 "-o samples=abc", "target.json unknown kind", "journal is []"]
+                 "-o samples=abc", "target.json unknown kind", "journal is []", "preflight --hours abc"]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.id in PROCESS_CASES], ids=PROCESS_CASES)
