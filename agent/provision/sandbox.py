@@ -257,21 +257,38 @@ class SandboxMocks(pulumi.runtime.Mocks):
     def _schema(self, args, inputs, previous):
         w = self._client(args.provider)
         full = f"{inputs['catalogName']}.{inputs['name']}"
-        try:
-            w.schemas.get(full)
-        except NotFound:
-            w.schemas.create(name=inputs["name"], catalog_name=inputs["catalogName"], comment=inputs.get("comment"))
+        _create_once("Databricks POST /api/2.1/unity-catalog/schemas", lambda: w.schemas.get(full),
+                     lambda: w.schemas.create(name=inputs["name"], catalog_name=inputs["catalogName"],
+                                              comment=inputs.get("comment")))
         return full, inputs, {"provider": args.provider, "schema": full}
 
     def _volume(self, args, inputs, previous):
         w = self._client(args.provider)
         full = f"{inputs['catalogName']}.{inputs['schemaName']}.{inputs['name']}"
-        try:
-            w.volumes.read(full)
-        except NotFound:
-            w.volumes.create(catalog_name=inputs["catalogName"], schema_name=inputs["schemaName"], name=inputs["name"],
-                             volume_type=VolumeType(inputs.get("volumeType", "MANAGED")))
+        _create_once("Databricks POST /api/2.1/unity-catalog/volumes", lambda: w.volumes.read(full),
+                     lambda: w.volumes.create(catalog_name=inputs["catalogName"], schema_name=inputs["schemaName"],
+                                              name=inputs["name"],
+                                              volume_type=VolumeType(inputs.get("volumeType", "MANAGED"))))
         return full, inputs, {"provider": args.provider, "volume": full}
+
+
+def _create_once(what: str, get: Callable[[], object], create: Callable[[], object]) -> None:
+    """A Unity Catalog create (a POST, not idempotent) retried through transient faults: every attempt first
+    looks for what an earlier one may have made before its answer was lost, and an "already exists" is success."""
+    from labctl_labs.retrying import retrying
+
+    def attempt() -> None:
+        try:
+            get()
+            return
+        except NotFound:
+            pass
+        try:
+            create()
+        except ResourceAlreadyExists:
+            pass
+
+    retrying(what)(attempt)
 
 
 def up(target: Target, stack: str, config: dict[str, str], progress: Progress) -> StackOutputs:

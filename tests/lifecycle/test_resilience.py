@@ -53,6 +53,9 @@ def test_up_and_down_survive_faults_on_long_running_operations_and_list_keys(lab
             # The cluster create's answer lost (the sandbox creates it, then cuts the answer short): the retry
             # finds the cluster by name instead of creating a second one.
             {"path": "/clusters/create$", "kind": "truncate", "times": 1},
+            # The schema and volume creates acted on, their answers a 500 (found by the soak, seed 9).
+            {"path": "/unity-catalog/schemas$", "method": "POST", "status": 500, "when": "after", "times": 1},
+            {"path": "/unity-catalog/volumes$", "method": "POST", "status": 500, "when": "after", "times": 1},
             {"path": f"/accounts/labctl-{stack}-[a-z0-9]+$", "method": "PUT", "status": 500, "times": 1},
             {"path": f"/workspaces/dbw-labctl-{stack}$", "method": "PUT", "kind": "drop", "times": 1},
             {"path": "/listkeys$", "method": "POST", "kind": "drop", "times": 1},
