@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labctl_labs.fine_tuning_data import MAX_LINE_BYTES, validate_stream
+from tests.strategies import jsonl_lines
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
 OK = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
@@ -139,13 +140,7 @@ def test_the_labs_datasets_validate_clean_with_the_cookbooks_figures(name, purpo
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
-                          st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-                                           st.sampled_from(["messages", "role", "content", "weight", "name",
-                                                            "tool_calls", "x"]), inner, max_size=4),
-                                       max_leaves=20).map(lambda v: json.dumps(v).encode())),
-                max_size=15))
+@given(jsonl_lines(line_bytes=200, text=20, leaves=20, lines=15))
 def test_no_input_crashes_the_validator(lines):
     report = validate_stream(io.BytesIO(b"\n".join(lines)), "fuzz.jsonl")
     for finding in report.findings:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.fine_tuning_files import process_file
+from tests.strategies import jsonl_lines
 from tests.labs.test_fine_tuning_validator import CORPUS, as_bytes
 from tests.sandbox.conftest import Lab
 
@@ -223,13 +224,7 @@ def test_the_twins_file_processing_names_the_rule_and_line_of_each_broken_file(t
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=100),
-                          st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                                           st.sampled_from(["messages", "role", "content", "weight", "name",
-                                                            "tool_calls", "x"]), inner, max_size=4),
-                                       max_leaves=15).map(lambda v: json.dumps(v).encode())),
-                max_size=12))
+@given(jsonl_lines(line_bytes=100, text=10, leaves=15, lines=12))
 def test_no_upload_crashes_the_twins_file_processing(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.jsonl"
     path.write_bytes(b"\n".join(lines))
