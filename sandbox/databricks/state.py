@@ -51,6 +51,7 @@ class Cluster:
     last_activity: float = 0.0
     libraries: list[Library] = field(default_factory=list)
     active_runs: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)  # {"timestamp" (ms), "type", "details"}, oldest first
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Workspace:
     task_runs: dict[int, TaskRun] = field(default_factory=dict)
     uploads: dict[str, UploadSession] = field(default_factory=dict)
     dbfs_handles: dict[int, DbfsHandle] = field(default_factory=dict)
+    secret_updated: dict[tuple[str, str], int] = field(default_factory=dict)  # (scope, key) -> ms of its last put
 
     def secret_values(self) -> list[str]:
         values = []
