@@ -212,6 +212,12 @@ def test_clusters_2_0_and_jobs_2_0_and_2_1_paths_are_served(workspace):
     run = w.jobs.wait_get_run_job_terminated_or_skipped(run_id, timeout=timedelta(seconds=30))
     assert run.state.result_state == jobs.RunResultState.CANCELED
     assert w.api_client.do("GET", "/api/2.1/jobs/list") == {"has_more": False}
+    # Jobs 2.0 runs/submit takes the one task's fields at the top level (Jobs API 2.0 reference, RunSubmit).
+    single = w.api_client.do("POST", "/api/2.0/jobs/runs/submit", body={
+        "run_name": "single", "existing_cluster_id": cluster_id, "spark_python_task": {"python_file": TASK}})["run_id"]
+    run = w.jobs.wait_get_run_job_terminated_or_skipped(single, timeout=timedelta(minutes=2))
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    assert w.jobs.get_run_output(run.tasks[0].run_id).logs.strip() == "ran"
 
 
 # Clusters restart and events ---------------------------------------------------------------------------------------
