@@ -74,7 +74,7 @@ echo "databricks-cli $(databricks --version | awk '{print $2}') against the twin
 echo
 
 # Workspace
-printf 'print("hello from a legacy-cli notebook")\n' >"$work/hello_nb.py"
+printf 'print("hello from a legacy-cli notebook")\ndbutils.notebook.exit("notebook done")\n' >"$work/hello_nb.py"
 run databricks workspace mkdirs "$HOME_DIR/legacy"
 run databricks workspace import --language PYTHON --format SOURCE "$work/hello_nb.py" "$HOME_DIR/legacy/hello_nb"
 run databricks workspace ls --long "$HOME_DIR/legacy"
@@ -114,5 +114,5 @@ for run_id in "$file_run" "$notebook_run"; do
 done
 run databricks runs list
 run databricks runs list --version=2.1
-task_run="$(databricks runs get --run-id "$file_run" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["tasks"][0]["run_id"])')"
-run databricks runs get-output --run-id "$task_run"
+run databricks runs get-output --run-id "$file_run"   # a 2.0 single-task run answers for its own id
+run databricks runs get-output --run-id "$notebook_run"

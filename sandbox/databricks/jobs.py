@@ -45,7 +45,8 @@ class JobService:
 
     # API -----------------------------------------------------------------------------------------
 
-    def submit(self, ws: Workspace, body: dict) -> int:
+    def submit(self, ws: Workspace, body: dict, *, single_task: bool = False) -> int:
+        """The new run's id; `single_task` for a Jobs 2.0 single-task body (made a one-task run by the caller)."""
         token = body.get("idempotency_token")
         if token:
             existing = next((r for r in ws.runs.values() if r.idempotency_token == token), None)
@@ -77,7 +78,7 @@ class JobService:
             tasks.append(TaskRun(self._new_id(), spec.get("task_key") or "task", spec, cluster_id))
         now = self.world.now()
         run = JobRun(self._new_id(), body.get("run_name") or "Untitled", tasks, int(body.get("timeout_seconds") or 0),
-                     ws.user, _ms(now), token)
+                     ws.user, _ms(now), token, single_task=single_task and len(tasks) == 1)
         with self.world.lock:
             ws.runs[run.run_id] = run
             for task in tasks:
@@ -140,6 +141,8 @@ class JobService:
 
     def output(self, ws: Workspace, run_id: int) -> dict:
         task = ws.task_runs.get(run_id)
+        if task is None and run_id in ws.runs and ws.runs[run_id].single_task:
+            task = ws.runs[run_id].tasks[0]  # Jobs 2.0: a single-task run's output is the run's own
         if task is None:
             if run_id in ws.runs:
                 raise DatabricksError(400, "INVALID_PARAMETER_VALUE",

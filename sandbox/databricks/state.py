@@ -83,6 +83,7 @@ class JobRun:
     start_time: int
     idempotency_token: str | None = None
     end_time: int = 0
+    single_task: bool = False  # submitted in the Jobs 2.0 single-task form: its output is asked of the run itself
 
     def life_cycle_state(self) -> str:
         states = [t.life_cycle_state for t in self.tasks]

@@ -218,6 +218,7 @@ def test_clusters_2_0_and_jobs_2_0_and_2_1_paths_are_served(workspace):
     run = w.jobs.wait_get_run_job_terminated_or_skipped(single, timeout=timedelta(minutes=2))
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     assert w.jobs.get_run_output(run.tasks[0].run_id).logs.strip() == "ran"
+    assert w.api_client.do("GET", "/api/2.0/jobs/runs/get-output", query={"run_id": single})["logs"].strip() == "ran"
 
 
 # Clusters restart and events ---------------------------------------------------------------------------------------

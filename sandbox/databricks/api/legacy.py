@@ -5,8 +5,8 @@ jobs/list). The legacy `databricks-cli` (PyPI) calls `/api/2.0/clusters/...` and
 
 Where the versions differ the twin answers the newer shape, which the older clients read: runs/list pages
 with `offset`/`limit` and `has_more` as in 2.0/2.1 and adds `next_page_token`; a run submitted in the 2.0
-single-task form (the task's fields at the top level) becomes a run with one task `main`, so its get-output is
-asked of the task's run id as in 2.1+."""
+single-task form (the task's fields at the top level) becomes a run with one task `main`, whose output is
+answered for the run's own id as in 2.0 (and for the task's run id as in 2.1+)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def as_multi_task(body: dict) -> dict:
 
 
 async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry):
-    return {"run_id": registry.jobs.submit(ws, as_multi_task(await request.json()))}
+    body = await request.json()
+    converted = as_multi_task(body)
+    return {"run_id": registry.jobs.submit(ws, converted, single_task=converted is not body)}
 
 
 for version in ("2.0", "2.1"):
