@@ -125,6 +125,8 @@ def test_dbfs_put_uses_a_posted_file_when_contents_is_absent(workspace):
                     files={"file": ("posted.bin", io.BytesIO(payload))})
     assert w.dbfs.get_status("/FileStore/posted.bin").file_size == len(payload)
     assert w.dbfs.download("/FileStore/posted.bin").read() == payload
+    with pytest.raises(InvalidParameterValue, match="path"):  # a missing required field is the caller's 400
+        w.api_client.do("POST", "/api/2.0/dbfs/put", data={"overwrite": "true"}, files={"file": ("x", io.BytesIO(b"x"))})
 
 
 # Jobs runs/list ----------------------------------------------------------------------------------------------------

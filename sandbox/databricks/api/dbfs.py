@@ -56,8 +56,12 @@ async def put_request(request: Request) -> tuple[str, bool, bytes]:
                 # posts the file in a part named `file`.
                 upload = next((v for v in form.values() if hasattr(v, "read")), upload)
             data = await upload.read() if hasattr(upload, "read") else base64_contents(upload or "")
+        if not path:
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "Missing required field: path")
         return path, overwrite, data
     body = await request.json()
+    if not body.get("path"):
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "Missing required field: path")
     path, overwrite = body["path"], bool(body.get("overwrite"))
     data = base64_contents(body.get("contents") or "")
     if len(data) > BLOCK:

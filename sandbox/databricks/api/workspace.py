@@ -130,6 +130,8 @@ async def mkdirs(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
 @router.post("/api/2.0/workspace/import")
 async def import_object(request: Request, ws: CurrentWorkspace, world: CurrentWorld):
     fields, content = await import_request(request)
+    if not fields.get("path"):
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "Missing required field: path")
     fmt = checked_format(fields.get("format"))
     path, kind, language, stored = imported_object(paths.workspace_path(fields["path"]), fmt,
                                                    fields.get("language"), content)
