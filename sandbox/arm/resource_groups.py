@@ -1,4 +1,4 @@
-"""Microsoft.Resources/resourceGroups: create or update, get, check existence (HEAD), list, delete (which takes
+"""Microsoft.Resources/resourceGroups: create or update, update (PATCH tags), get, check existence (HEAD), list, delete (which takes
 the accounts and any extension's resources in the group with it), and list the resources in a group."""
 
 from __future__ import annotations
@@ -40,6 +40,33 @@ async def create_or_update_group(sub: str, rg: str, request: Request, world: Cur
         group = ResourceGroup(rg, body["location"], body.get("tags") or {}, existing.created_at if existing else world.now())
         world.groups[rg.lower()] = group
         return JSONResponse(group_json(sub, group), 200 if existing else 201)
+
+
+@router.patch(GROUP)
+async def update_group(sub: str, rg: str, request: Request, world: CurrentWorld):
+    """ResourceGroups_Update: "If a field is unspecified, the current value will be retained"; `tags` replaces
+    the group's tag set (Resource Groups - Update, learn.microsoft.com/rest/api/resources/resource-groups/update;
+    tags at most 50, names 512 characters, values 256, per "Tag resources" limits)."""
+    body = await request.json()
+    tags = body.get("tags")
+    if tags is not None:
+        if not isinstance(tags, dict) or len(tags) > 50:
+            raise ArmError(400, "InvalidTagCount" if isinstance(tags, dict) else "InvalidRequestContent",
+                           "A resource group can have at most 50 tags, given as an object of names to values.")
+        for name, value in tags.items():
+            if len(name) > 512 or len(str(value or "")) > 256:
+                raise ArmError(400, "InvalidTagNameOrValue" if len(name) <= 512 else "InvalidTagName",
+                               f"The tag '{name[:64]}' is too long: names take up to 512 characters, values 256.")
+    with world.lock:
+        group = find_group(world, rg)
+        location = body.get("location")
+        if location and location.replace(" ", "").lower() != group.location.replace(" ", "").lower():
+            raise ArmError(409, "InvalidResourceGroupLocation",
+                           f"Invalid resource group location '{location}'. The Resource group already exists in "
+                           f"location '{group.location}'.")
+        if tags is not None:
+            group.tags = {name: str(value) for name, value in tags.items()}
+        return group_json(sub, group)
 
 
 @router.get(GROUP)

@@ -28,6 +28,11 @@ def _library_key(spec: dict) -> str:
     return repr(sorted(spec.items()))
 
 
+def record_event(cluster: Cluster, timestamp: float, kind: str, details: dict) -> None:
+    """One entry of the cluster's event log (Clusters API `events`); RUNNING is derived when the log is read."""
+    cluster.events.append({"timestamp": int(timestamp * 1000), "type": kind, "details": details})
+
+
 class ClusterService:
     def __init__(self, registry):
         self.registry = registry
@@ -65,6 +70,7 @@ class ClusterService:
         cluster_id = f"{stamp:%m%d-%H%M%S}-{secrets.token_hex(4)}"
         spec = {"autotermination_minutes": 120, "num_workers": 0, **spec}
         cluster = Cluster(cluster_id, spec, ws.user, started_at=now, last_activity=now)
+        record_event(cluster, now, "CREATING", {"user": ws.user})
         with self.world.lock:
             ws.clusters[cluster_id] = cluster
         if spec.get("libraries"):
@@ -76,6 +82,7 @@ class ClusterService:
         self.validate(spec)
         with self.world.lock:
             cluster.spec = {k: v for k, v in spec.items() if k != "cluster_id"}
+            record_event(cluster, self.world.now(), "EDITED", {"user": ws.user})
 
     def state(self, cluster: Cluster) -> str:
         now = self.world.now()
@@ -88,6 +95,7 @@ class ClusterService:
             idle_end = max(cluster.last_activity, cluster.started_at + self.world.config.timings.cluster_starting) + minutes * 60
             if now >= idle_end:
                 cluster.terminated_at, cluster.termination_reason = idle_end, "INACTIVITY"
+                record_event(cluster, idle_end, "TERMINATING", {"reason": {"code": "INACTIVITY"}})
                 return "TERMINATED"
         return "RUNNING"
 
@@ -129,6 +137,7 @@ class ClusterService:
             now = self.world.now()
             cluster.started_at, cluster.last_activity = now, now
             cluster.terminated_at = cluster.termination_reason = None
+            record_event(cluster, now, "STARTING", {"user": ws.user})
 
     def terminate(self, ws: Workspace, cluster_id: str, reason: str) -> None:
         cluster = self.find(ws, cluster_id)
@@ -136,6 +145,7 @@ class ClusterService:
             if self.state(cluster) == "TERMINATED":
                 return
             cluster.terminated_at, cluster.termination_reason = self.world.now(), reason
+            record_event(cluster, cluster.terminated_at, "TERMINATING", {"reason": {"code": reason}})
         if self.registry.jobs is not None:
             self.registry.jobs.fail_cluster_runs(ws, cluster_id, "The cluster was terminated.")
 

@@ -1,5 +1,5 @@
-"""One-time runs (Jobs API 2.2 runs/submit) executed for real: each task runs in a subprocess with a
-local SparkSession available, the environment pointing back at the sandbox workspace and a local MLflow
+"""One-time runs (Jobs API 2.2 runs/submit) executed for real: each task (a Python file, a wheel's entry point or
+a workspace Python notebook) runs in a subprocess with a local SparkSession available, the environment pointing back at the sandbox workspace and a local MLflow
 store, its output captured as the run's logs (secret values redacted, capped like Databricks)."""
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from sandbox.errors import DatabricksError
 
 LOG_LIMIT = 5 * 1024 * 1024
 REDACTED = "[REDACTED]"
-TASK_TYPES = ("spark_python_task", "python_wheel_task")
+TASK_TYPES = ("spark_python_task", "python_wheel_task", "notebook_task")
+NOTEBOOK_RESULT_LIMIT = 5 * 1024 * 1024  # "Databricks restricts this API to return the first 5 MB of the value"
 
 
 def _ms(timestamp: float) -> int:
@@ -44,7 +45,8 @@ class JobService:
 
     # API -----------------------------------------------------------------------------------------
 
-    def submit(self, ws: Workspace, body: dict) -> int:
+    def submit(self, ws: Workspace, body: dict, *, single_task: bool = False) -> int:
+        """The new run's id; `single_task` for a Jobs 2.0 single-task body (made a one-task run by the caller)."""
         token = body.get("idempotency_token")
         if token:
             existing = next((r for r in ws.runs.values() if r.idempotency_token == token), None)
@@ -58,8 +60,8 @@ class JobService:
             kinds = [k for k in spec if k.endswith("_task")]
             if len(kinds) != 1 or kinds[0] not in TASK_TYPES:
                 raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
-                                      f"Task {spec.get('task_key')}: the sandbox runs spark_python_task and "
-                                      f"python_wheel_task (got {', '.join(kinds) or 'none'}).")
+                                      f"Task {spec.get('task_key')}: the sandbox runs spark_python_task, "
+                                      f"python_wheel_task and notebook_task (got {', '.join(kinds) or 'none'}).")
             cluster_id = spec.get("existing_cluster_id")
             if not cluster_id:
                 raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
@@ -67,6 +69,8 @@ class JobService:
             self.clusters.find(ws, cluster_id)
             if "spark_python_task" in spec:
                 self._task_file(ws, spec["spark_python_task"]["python_file"])
+            elif "notebook_task" in spec:
+                self._notebook_file(ws, spec["notebook_task"])
             else:
                 wheel = spec["python_wheel_task"]
                 if not wheel.get("package_name") or not wheel.get("entry_point"):
@@ -74,7 +78,7 @@ class JobService:
             tasks.append(TaskRun(self._new_id(), spec.get("task_key") or "task", spec, cluster_id))
         now = self.world.now()
         run = JobRun(self._new_id(), body.get("run_name") or "Untitled", tasks, int(body.get("timeout_seconds") or 0),
-                     ws.user, _ms(now), token)
+                     ws.user, _ms(now), token, single_task=single_task and len(tasks) == 1)
         with self.world.lock:
             ws.runs[run.run_id] = run
             for task in tasks:
@@ -137,6 +141,8 @@ class JobService:
 
     def output(self, ws: Workspace, run_id: int) -> dict:
         task = ws.task_runs.get(run_id)
+        if task is None and run_id in ws.runs and ws.runs[run_id].single_task:
+            task = ws.runs[run_id].tasks[0]  # Jobs 2.0: a single-task run's output is the run's own
         if task is None:
             if run_id in ws.runs:
                 raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
@@ -147,7 +153,9 @@ class JobService:
         metadata = {**self._task_json(ws, run, task), "run_name": run.run_name, "run_type": "SUBMIT_RUN",
                     "job_id": run.run_id + 1, "creator_user_name": run.creator}
         output: dict[str, Any] = {"metadata": metadata}
-        if task.logs_path is not None and task.logs_path.exists():
+        if "notebook_task" in task.spec:
+            output["notebook_output"] = self._notebook_output(ws, task)
+        elif task.logs_path is not None and task.logs_path.exists():
             logs, truncated = self._read_logs(ws, task.logs_path)
             output["logs"], output["logs_truncated"] = logs, truncated
         if task.error:
@@ -155,6 +163,14 @@ class JobService:
         if task.error_trace:
             output["error_trace"] = self._redact(ws, task.error_trace)
         return output
+
+    def _notebook_output(self, ws: Workspace, task: TaskRun) -> dict:
+        """What the notebook passed to dbutils.notebook.exit, if it did (runs/get-output `notebook_output`)."""
+        result = task.logs_path.parent / "notebook_result.txt" if task.logs_path is not None else None
+        if result is None or not result.exists():
+            return {}
+        text = result.read_text(encoding="utf-8", errors="replace")
+        return {"result": self._redact(ws, text[:NOTEBOOK_RESULT_LIMIT]), "truncated": len(text) > NOTEBOOK_RESULT_LIMIT}
 
     def cancel(self, ws: Workspace, run_id: int) -> None:
         run = self.find(ws, run_id)
@@ -190,6 +206,21 @@ class JobService:
         if not local.is_file():
             raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"The Python file {path} does not exist.")
         return local
+
+    def _notebook_file(self, ws: Workspace, task: dict) -> Path:
+        """The SOURCE body of a workspace Python notebook that a notebook_task runs."""
+        path = task.get("notebook_path") or ""
+        if (task.get("source") or "WORKSPACE") != "WORKSPACE":
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                  "The sandbox runs notebooks from the workspace (source WORKSPACE), not from Git.")
+        found = ws.objects.get(paths.workspace_path(path)) if path.startswith("/") else None
+        if found is None or found.kind != "NOTEBOOK":
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                  f"Unable to access the notebook \"{path}\": it does not exist or is not a notebook.")
+        if found.language != "PYTHON":
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
+                                  f"The sandbox runs Python notebooks; {path} is {found.language}.")
+        return paths.workspace_local(ws, path)
 
     def _execute(self, ws: Workspace, run: JobRun) -> None:
         for task in run.tasks:
@@ -311,6 +342,12 @@ class JobService:
             python = task.spec["spark_python_task"]
             spec.update(kind="python_file", python_file=str(self._task_file(ws, python["python_file"])),
                         parameters=list(python.get("parameters") or []))
+        elif "notebook_task" in task.spec:
+            notebook = task.spec["notebook_task"]
+            spec.update(kind="notebook", notebook_path=notebook["notebook_path"],
+                        notebook_file=str(self._notebook_file(ws, notebook)),
+                        base_parameters={k: str(v) for k, v in (notebook.get("base_parameters") or {}).items()},
+                        result_file=str(folder / "notebook_result.txt"))
         else:
             wheel = task.spec["python_wheel_task"]
             spec.update(kind="wheel", package_name=wheel["package_name"], entry_point=wheel["entry_point"],

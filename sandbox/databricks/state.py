@@ -51,6 +51,7 @@ class Cluster:
     last_activity: float = 0.0
     libraries: list[Library] = field(default_factory=list)
     active_runs: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)  # {"timestamp" (ms), "type", "details"}, oldest first
 
 
 @dataclass
@@ -82,6 +83,7 @@ class JobRun:
     start_time: int
     idempotency_token: str | None = None
     end_time: int = 0
+    single_task: bool = False  # submitted in the Jobs 2.0 single-task form: its output is asked of the run itself
 
     def life_cycle_state(self) -> str:
         states = [t.life_cycle_state for t in self.tasks]
@@ -142,6 +144,7 @@ class Workspace:
     task_runs: dict[int, TaskRun] = field(default_factory=dict)
     uploads: dict[str, UploadSession] = field(default_factory=dict)
     dbfs_handles: dict[int, DbfsHandle] = field(default_factory=dict)
+    secret_updated: dict[tuple[str, str], int] = field(default_factory=dict)  # (scope, key) -> ms of its last put
 
     def secret_values(self) -> list[str]:
         values = []

@@ -1,5 +1,5 @@
 """What a sandbox cluster runs for one task: a Python file or a wheel's entry point, with parameters
-passed as Databricks passes them (sys.argv), and a failure recorded as error + error_trace.
+passed as Databricks passes them (sys.argv), or a workspace notebook (base parameters as widgets), and a failure recorded as error + error_trace.
 
 Run as `python -m sandbox.databricks.task_entry <task.json>` by the sandbox; not for users.
 """
@@ -51,6 +51,11 @@ def main(spec_path: str) -> int:
         if spec["kind"] == "python_file":
             sys.argv = [spec["python_file"], *spec["parameters"]]
             runpy.run_path(spec["python_file"], run_name="__main__")
+        elif spec["kind"] == "notebook":
+            from sandbox.databricks.notebook_runtime import run_notebook
+
+            sys.argv = [spec["notebook_path"]]
+            run_notebook(spec["notebook_file"], spec["notebook_path"], spec["base_parameters"], spec["result_file"])
         else:
             named = [f"--{key}={value}" for key, value in spec["named_parameters"].items()]
             sys.argv = [spec["package_name"], *spec["parameters"], *named]

@@ -4,6 +4,7 @@ mkdirs, delete."""
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import shutil
 
@@ -37,17 +38,32 @@ def too_large(what: str, size: int) -> DatabricksError:
                            f"Size of the {what} ({size} bytes) exceeds the maximum size ({BLOCK} bytes).")
 
 
+def base64_contents(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "The contents are not valid base64.") from None
+
+
 async def put_request(request: Request) -> tuple[str, bool, bytes]:
     """(path, overwrite, contents) of a put, from a multipart form or a JSON body with base64 contents."""
     if request.headers.get("content-type", "").startswith("multipart/"):
         async with request.form() as form:
             path, overwrite = form.get("path"), str(form.get("overwrite", "false")).lower() == "true"
             upload = form.get("contents")
-            data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
+            if not hasattr(upload, "read") and not upload:
+                # "If contents is absent, a posted file is used" (DBFS put reference): the legacy CLI's `fs cp`
+                # posts the file in a part named `file`.
+                upload = next((v for v in form.values() if hasattr(v, "read")), upload)
+            data = await upload.read() if hasattr(upload, "read") else base64_contents(upload or "")
+        if not path:
+            raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "Missing required field: path")
         return path, overwrite, data
     body = await request.json()
+    if not body.get("path"):
+        raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "Missing required field: path")
     path, overwrite = body["path"], bool(body.get("overwrite"))
-    data = base64.b64decode(body.get("contents") or "")
+    data = base64_contents(body.get("contents") or "")
     if len(data) > BLOCK:
         raise too_large("contents", len(data))
     return path, overwrite, data
@@ -74,7 +90,7 @@ async def add_block(request: Request, ws: CurrentWorkspace):
     handle = ws.dbfs_handles.get(int(body["handle"]))
     if handle is None:
         raise missing(f"Handle {body['handle']} does not exist.")
-    data = base64.b64decode(body.get("data") or "")
+    data = base64_contents(body.get("data") or "")
     if len(data) > BLOCK:
         raise too_large("block", len(data))
     with handle.partial.open("ab") as out:

@@ -57,13 +57,15 @@ async def put_secret(request: Request, ws: CurrentWorkspace, world: CurrentWorld
         raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "A secret value is limited to 128 KB.")
     with world.lock:
         scope_of(ws, body["scope"])[key] = value
+        ws.secret_updated[(body["scope"], key)] = int(world.now() * 1000)
     return {}
 
 
 @router.get("/api/2.0/secrets/list")
 def list_secrets(scope: str, ws: CurrentWorkspace, world: CurrentWorld):
     keys = scope_of(ws, scope)
-    return {"secrets": [{"key": k, "last_updated_timestamp": int(world.now() * 1000)} for k in sorted(keys)]}
+    # The time of the secret's last put (Secrets API reference, SecretMetadata.last_updated_timestamp).
+    return {"secrets": [{"key": k, "last_updated_timestamp": ws.secret_updated.get((scope, k), 0)} for k in sorted(keys)]}
 
 
 @router.get("/api/2.0/secrets/get")

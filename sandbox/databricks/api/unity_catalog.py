@@ -104,6 +104,10 @@ def get_volume(full_name: str, ws: CurrentWorkspace):
 
 @router.get("/api/2.1/unity-catalog/volumes")
 def list_volumes(catalog_name: str, schema_name: str, ws: CurrentWorkspace):
+    if catalog_name not in ws.catalogs:
+        raise catalog_not_found(catalog_name)
+    if f"{catalog_name}.{schema_name}" not in ws.schemas:  # Unity Catalog answers 404, not an empty list
+        raise schema_not_found(f"{catalog_name}.{schema_name}")
     prefix = f"{catalog_name}.{schema_name}."
     return {"volumes": [volume_json(ws, v) for v in sorted(ws.volumes) if v.startswith(prefix)]}
 
