@@ -37,9 +37,10 @@ def test_the_key_is_never_printed_stored_passed_or_logged(labctl):
     assert len(runs) == 2
     places = {}
     for run in runs:
-        detail = get("/api/2.2/jobs/runs/get", run_id=run["run_id"]).text
+        answer = get("/api/2.2/jobs/runs/get", run_id=run["run_id"])
+        detail = answer.text
         places[f"run {run['run_id']} parameters"] = detail
-        task = get("/api/2.2/jobs/runs/get-output", run_id=run["tasks"][0]["run_id"]).json()
+        task = get("/api/2.2/jobs/runs/get-output", run_id=answer.json()["tasks"][0]["run_id"]).json()
         places[f"run {run['run_id']} logs"] = task.get("logs", "") + task.get("error_trace", "")
         assert '"key-secret":"openai-key"' in detail  # the parameters name the secret, never its value
 

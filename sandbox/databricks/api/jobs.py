@@ -82,6 +82,8 @@ def list_runs(ws: CurrentWorkspace, registry: CurrentRegistry, active_only: bool
     if start_time_to is not None:
         found = [r for r in found if r.start_time <= start_time_to]
     described = [registry.jobs.describe(ws, r) for r in found]
+    if not expand_tasks:  # "Whether to include task and cluster details in the response" (default false)
+        described = [{k: v for k, v in r.items() if k not in ("tasks", "job_clusters")} for r in described]
     if job_id is not None:
         described = [r for r in described if r["job_id"] == job_id]
     page = described[start:start + limit]
