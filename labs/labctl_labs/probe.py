@@ -215,24 +215,23 @@ class _Wait(tenacity.wait.wait_base):
 
 
 def quota_use(replies: list[Reply], limits: RateLimits) -> dict:
-    """How the answered requests used the deployment's limits while the probe ran.
+    """How much of the deployment's per-minute limits the answered requests used, from their send times.
 
-    `tokens`/`requests`: their estimated tokens and their count per minute over the span of their sends (last -
-    first, stretched by n/(n-1) so that evenly spaced sends measure their own rate), each divided by its limit;
-    `binding` is the larger. A run shorter than a minute can show a token rate above the TPM without ever
-    holding more than the TPM in a minute: `peak_tokens`/`peak_requests` are the most any 60 seconds of sends
-    held, as shares of the TPM and RPM (above 1 would mean a minute over the limit)."""
+    Every 60 seconds starting at a send is a minute of quota: `tokens`/`requests` are the mean estimated tokens
+    and requests such a minute held, as shares of the TPM and RPM, over the minutes that end before the last
+    send (the one minute from the first send when the run is shorter); `binding` is the larger share.
+    `peak_tokens`/`peak_requests` are the most any such minute held (above 1 would be a minute over the limit)."""
     answered = sorted((r.sent_at, r.cost_estimate) for r in replies if r.error is None)
-    if len(answered) < 2:
+    if not answered:
         return {"tokens": 0.0, "requests": 0.0, "binding": 0.0, "peak_tokens": 0.0, "peak_requests": 0.0}
-    span = (answered[-1][0] - answered[0][0]) * len(answered) / (len(answered) - 1)
-    minutes = max(span, 1e-9) / 60
-    tokens = sum(cost for _, cost in answered) / minutes / limits.tokens_per_minute
-    requests = len(answered) / minutes / limits.requests_per_minute
-    windows = [[c for s, c in answered if start <= s < start + 60] for start, _ in answered]
+    last = answered[-1][0]
+    windows = [(start, [c for s, c in answered if start <= s < start + 60]) for start, _ in answered]
+    full = [w for start, w in windows if start + 60 <= last] or [windows[0][1]]
+    tokens = sum(sum(w) for w in full) / len(full) / limits.tokens_per_minute
+    requests = sum(len(w) for w in full) / len(full) / limits.requests_per_minute
     return {"tokens": round(tokens, 4), "requests": round(requests, 4), "binding": round(max(tokens, requests), 4),
-            "peak_tokens": round(max(sum(w) for w in windows) / limits.tokens_per_minute, 4),
-            "peak_requests": round(max(len(w) for w in windows) / limits.requests_per_minute, 4)}
+            "peak_tokens": round(max(sum(w) for _, w in windows) / limits.tokens_per_minute, 4),
+            "peak_requests": round(max(len(w) for _, w in windows) / limits.requests_per_minute, 4)}
 
 
 def _budget(max_tokens: int, reasoning: bool) -> dict:

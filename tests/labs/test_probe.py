@@ -101,7 +101,8 @@ def test_arm_rate_limits_are_read_per_minute():
 @pytest.mark.parametrize("capacity", [1, 10, 30])
 def test_token_pacing_never_lets_a_minute_exceed_the_tpm(capacity):
     """Requests of up to 60% of the TPM (capacity 1) and a generous RPM: every 60-second window of sends,
-    wherever it starts, holds at most the TPM. The old leaky bucket let 5 of 6 such requests draw 429s."""
+    wherever it starts, holds at most the TPM (the leaky bucket used before drew 5 429s in 6 requests at
+    capacity 1, issue 24)."""
     tpm = capacity * 1000
     costs = [int(tpm * share) for share in (0.6, 0.3, 0.45, 0.05, 0.6, 0.2, 0.35, 0.6, 0.1, 0.5) * 3]
     now = [0.0]
@@ -126,7 +127,7 @@ def test_reasoning_model_probe_is_never_throttled_and_fills_the_binding_limit(sa
     lab = Lab(sandbox, deployments=(("chat", "gpt-5-mini", "2025-08-07", capacity),))
     limits = arm_limits(lab, "chat")
     assert limits.requests_per_minute == capacity
-    count = min(4 + capacity, 24)
+    count = 2 * capacity + 2  # two minutes of its RPM and more: whole minutes to measure
     replies, _ = run(lab, "chat", requests_for(count), True, SandboxTime(sandbox), capacity=capacity)
     assert [r.error for r in replies] == [None] * count
     assert sum(r.throttled for r in replies) == 0 and all(r.attempts == 1 for r in replies)
@@ -143,7 +144,7 @@ def test_non_reasoning_model_probe_learns_its_limits_from_the_first_reply(sandbo
     lab = Lab(sandbox, deployments=(("chat", "gpt-4o-mini", "2024-07-18", capacity),))
     limits = arm_limits(lab, "chat")
     assert limits == RateLimits(capacity * 1000, capacity * 10)
-    count = {1: 20, 10: 40, 30: 60}[capacity]
+    count = {1: 20, 10: 150, 30: 420}[capacity]  # over two minutes of its TPM (~148 tokens a request)
     replies, _ = run(lab, "chat", requests_for(count), False, SandboxTime(sandbox), capacity=capacity)
     assert [r.error for r in replies] == [None] * count
     assert sum(r.throttled for r in replies) == 0 and all(r.attempts == 1 for r in replies)
@@ -152,7 +153,7 @@ def test_non_reasoning_model_probe_learns_its_limits_from_the_first_reply(sandbo
     # (88.8%). The probe must reach 90% of what requests of this size can fill, and never pass either limit.
     cost = max(r.cost_estimate for r in replies)
     ceiling = min(1.0, (limits.tokens_per_minute // cost) * cost / limits.tokens_per_minute)
-    binding = max(min(use["tokens"], use["peak_tokens"]) / ceiling, use["requests"])
+    binding = max(use["tokens"] / ceiling, use["requests"])
     assert binding >= 0.90 and use["peak_requests"] <= 1.0 and use["peak_tokens"] <= 1.0
 
 
