@@ -202,15 +202,15 @@ def advised_wait(error: BaseException) -> float | None:
 class _Wait(tenacity.wait.wait_base):
     """Backoff with full jitter, never shorter than what the service advised."""
 
-    def __init__(self, pacer: Pacer):
-        self.pacer = pacer
+    def __init__(self, pacer: Pacer, deadline: float):
+        self.pacer, self.deadline = pacer, deadline
         self.backoff = tenacity.wait_random_exponential(multiplier=0.5, max=MAX_BACKOFF)
 
     def __call__(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         asked = advised_wait(error) if error is not None else None
-        if asked is not None and retrying.status_of(error) == 429:
-            self.pacer.hold(asked)  # the whole probe backs off, not just this prompt
+        if asked is not None and asked < self.deadline and retrying.status_of(error) == 429:
+            self.pacer.hold(asked)  # the whole probe backs off, not just this prompt (a longer wait is not waited)
         return max(self.backoff(state), asked or 0.0)
 
 
@@ -263,7 +263,12 @@ async def probe(client_factory: Callable[[], object], deployment: str, requests:
         parameters["reasoning_effort"] = reasoning_effort
     if not reasoning and temperature is not None:
         parameters["temperature"] = temperature
-    limits = RateLimits.from_arm(rate_limits) if isinstance(rate_limits, list) else rate_limits
+    limits = rate_limits
+    if isinstance(rate_limits, list):
+        try:
+            limits = RateLimits.from_arm(rate_limits)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            limits = None  # not what ARM sends: the first reply's headers will say
     client = client_factory().with_options(max_retries=0)  # the retries are ours (see the module's notes)
     learned = asyncio.Event()
     pacer = Pacer(limits or RateLimits.assumed(capacity), clock, sleep)
@@ -298,8 +303,9 @@ async def probe(client_factory: Callable[[], object], deployment: str, requests:
             throttled += retrying.status_of(error) == 429
 
         retry = tenacity.AsyncRetrying(
-            retry=tenacity.retry_if_exception(retrying.transient), wait=_Wait(pacer), sleep=sleep,
-            stop=tenacity.stop_after_delay(stop_after), before_sleep=throttle, reraise=True)
+            retry=tenacity.retry_if_exception(retrying.transient), wait=_Wait(pacer, stop_after), sleep=sleep,
+            # A wait that would end past the deadline (Azure's "retry after 86400 seconds") is not waited.
+            stop=tenacity.stop_before_delay(stop_after), before_sleep=throttle, reraise=True)
         async with gate:
             try:
                 raw, sent, latency = await retry(attempt)

@@ -175,3 +175,17 @@ def test_probe_answers_every_prompt_through_55_seconds_of_429s_without_retry_aft
     throttled = sum(r.throttled for r in replies)
     # Each 429 advised 5 s and the probe held back for it: about 55 / 5 refusals, not a stream of them.
     assert 1 <= throttled <= 3 * 13
+
+
+def test_a_429_asking_for_a_day_fails_the_prompt_instead_of_waiting(sandbox):
+    """Azure answers a request larger than the whole TPM with "Please retry after 86400 seconds" (reported in
+    alex-wolf-ps/dbchatprov2#2, jasonacox/TinyLLM#17): beyond the retry deadline, the prompt fails and says why."""
+    lab = Lab(sandbox, deployments=(("chat", "gpt-5-mini", "2025-08-07", 10),))
+    sandbox.control("PUT", "/faults", json={"rules": [
+        {"path": "/chat/completions", "status": 429, "times": 1, "retry_after_ms": 86_400_000}]})
+    timer = SandboxTime(sandbox)
+    replies, _ = run(lab, "chat", requests_for(2), True, timer, rate_limits=arm_limits(lab, "chat"))
+    assert [r.error is None for r in replies].count(True) == 1
+    failed = next(r for r in replies if r.error)
+    assert "RateLimitError" in failed.error and "86400 seconds" in failed.error and failed.attempts == 1
+    assert timer.offset < 3600  # nobody waited for the day
