@@ -15,7 +15,7 @@ import pytest
 import tiktoken
 from openai import AsyncAzureOpenAI, DefaultAsyncHttpxClient
 
-from labctl_labs.probe import Pacer, RateLimits, Request, estimate_prompt_tokens, probe, quota_use
+from labctl_labs.probe import Pacer, RateLimits, Request, advised_wait, estimate_prompt_tokens, probe, quota_use
 from labctl_labs.responsible_ai import SYSTEM_PROMPT
 from sandbox.tokens import seed_tiktoken_cache
 from tests.cookbook import COOKBOOK_CONVERSATION
@@ -96,6 +96,25 @@ def test_arm_rate_limits_are_read_per_minute():
     limits = RateLimits.from_arm([{"key": "request", "renewalPeriod": 10, "count": 10},
                                   {"key": "token", "renewalPeriod": 60, "count": 10000}])
     assert limits == RateLimits(tokens_per_minute=10000, requests_per_minute=60)
+
+
+class Throttled(Exception):
+    def __init__(self, message: str, headers: dict):
+        super().__init__(message)
+        self.response = type("Response", (), {"headers": headers, "status_code": 429})()
+
+
+@pytest.mark.parametrize("headers, message, wait", [
+    ({"retry-after-ms": "1500", "retry-after": "2"}, "", 1.5),
+    ({"x-ratelimit-reset-tokens": "55", "x-ratelimit-reset-requests": "10"}, "", 55),  # openai-dotnet#838
+    ({"x-rate-limit-reset-tokens": "55"}, "", 55),  # the spelling in openai-python#937
+    ({"x-ratelimit-reset-requests": "6m0s"}, "", 360),  # OpenAI's own duration format
+    ({}, "... have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 33 seconds.", 33),
+    ({}, "Rate limit is exceeded. Try again in 50 seconds.", 50),  # Azure-Samples/graphrag-accelerator#129
+    ({}, "The service is temporarily unable to process your request.", None),
+])
+def test_the_wait_a_throttled_reply_advises(headers, message, wait):
+    assert advised_wait(Throttled(message, headers)) == wait
 
 
 @pytest.mark.parametrize("capacity", [1, 10, 30])
