@@ -47,6 +47,19 @@ class RateLimits:
     def requests_per_short_window(self) -> int:
         return max(1, math.ceil(self.requests_per_minute * SHORT_WINDOW / MINUTE))
 
+    def arm_json(self) -> list[dict]:
+        """ARM's deployment `properties.rateLimits`: requests per 10 s when the RPM divides into 10-second windows
+        (as Azure reports older chat models), else per 60 s; tokens per 60 s."""
+        rpm = self.requests_per_minute
+        requests = ({"key": "request", "renewalPeriod": 10, "count": rpm // 6} if rpm % 6 == 0
+                    else {"key": "request", "renewalPeriod": 60, "count": rpm})
+        return [requests, {"key": "token", "renewalPeriod": 60, "count": self.tokens_per_minute}]
+
+
+def deployment_limits(catalog, model_name: str, capacity: int) -> RateLimits:
+    """The limits of `capacity` units of `model_name`, its RPM per unit from the catalog (`rpmPer1000Tpm`)."""
+    return RateLimits.for_capacity(capacity, catalog.requests_per_unit(model_name))
+
 
 @dataclass(frozen=True)
 class Decision:

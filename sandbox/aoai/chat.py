@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.aoai.auth import account_for
 from sandbox.errors import OpenAiError
-from sandbox.ratelimit import DeploymentLimiter, RateLimits
+from sandbox.ratelimit import DeploymentLimiter, deployment_limits
 from sandbox.tokens import encoding, prompt_tokens
 from sandbox.world import Account, Deployment, World, new_hex
 
@@ -118,7 +118,7 @@ def admit(world: World, account: Account, deployment: Deployment, request: Reque
     with world.lock:
         limiter = account.limiters.get(deployment.name.lower())
         if limiter is None:
-            limits = RateLimits.for_capacity(deployment.capacity, world.catalog.requests_per_unit(deployment.model_name))
+            limits = deployment_limits(world.catalog, deployment.model_name, deployment.capacity)
             limiter = account.limiters[deployment.name.lower()] = DeploymentLimiter(limits)
     decision = limiter.try_acquire(world.now(), estimate)
     speed = world.config.clock_speed  # the client waits in real time; the sandbox clock may run faster

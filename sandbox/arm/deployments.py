@@ -15,7 +15,7 @@ from sandbox.arm.operations import POLL_HEADERS, accepted, polled
 from sandbox.catalog import usage_name
 from sandbox.errors import ArmError, not_found
 from sandbox.fine_tuning import job_status
-from sandbox.ratelimit import RateLimits
+from sandbox.ratelimit import deployment_limits
 from sandbox.world import Account, Deployment, World
 
 DEPLOYMENT = PROVIDER_IN_GROUP + "/accounts/{name}/deployments/{deployment_name}"
@@ -48,19 +48,9 @@ def deployment_json(world: World, sub: str, account: Account, deployment: Deploy
             "versionUpgradeOption": deployment.version_upgrade_option,
             "raiPolicyName": deployment.rai_policy_name,
             "capabilities": {"chatCompletion": "true"},
-            "rateLimits": rate_limits_json(world, deployment),
+            "rateLimits": deployment_limits(world.catalog, deployment.model_name, deployment.capacity).arm_json(),
         },
     }
-
-
-def rate_limits_json(world: World, deployment: Deployment) -> list[dict]:
-    """`properties.rateLimits`: requests per 10 s when the RPM divides into 10-second windows (as Azure reports
-    older chat models), else per 60 s; tokens per 60 s. RPM per unit from the catalog (sandbox.ratelimit)."""
-    limits = RateLimits.for_capacity(deployment.capacity, world.catalog.requests_per_unit(deployment.model_name))
-    rpm = limits.requests_per_minute
-    requests = {"key": "request", "renewalPeriod": 10, "count": rpm // 6} if rpm % 6 == 0 else \
-        {"key": "request", "renewalPeriod": 60, "count": rpm}
-    return [requests, {"key": "token", "renewalPeriod": 60, "count": limits.tokens_per_minute}]
 
 
 def ensure_idle(world: World, account: Account) -> None:
