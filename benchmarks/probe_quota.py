@@ -8,8 +8,8 @@ Runs against an in-process sandbox on its clock: every wait jumps the sandbox cl
 (a capacity-1 gpt-5-mini allows one request a minute), so the run takes a few minutes of real time. Each run
 sends what the binding limit allows in about `--minutes` minutes (at least 16 prompts, at most 600). The model
 answers at 20 ms per completion token on the sandbox clock (a realistic pace for a hosted model), which only the
-sequential loop waits for. Prints per approach: prompts, failed prompts, 429s received, the token and request
-rates as shares of the TPM and RPM (over the run's span of sends, at least a minute), and the most any 60
+sequential loop waits for. Prints per approach: prompts, failed prompts, 429s received, the mean tokens and
+requests a minute of sends held as shares of the TPM and RPM (labctl_labs.probe.quota_use), and the most any 60
 seconds of sends held (above 100% = a minute over the limit, which the twin refuses).
 
     uv run python benchmarks/probe_quota.py [--minutes 3] [--max-tokens 100]
@@ -197,8 +197,8 @@ def main() -> None:
     encoding = tiktoken.get_encoding("o200k_base")
     every = requests_for(600)
     every_cost = [estimate_prompt_tokens(encoding, r.messages) + args.max_tokens for r in every]
-    print(f"prompts of ~{sum(every_cost) // len(every_cost)} tokens as Azure estimates them; rates over each "
-          f"run's span of sends (at least a minute); peak = most any 60 s of sends held")
+    print(f"prompts of ~{sum(every_cost) // len(every_cost)} tokens as Azure estimates them; use = mean share of "
+          f"the limit a minute of sends held; peak = the most any 60 s of sends held")
     print(f"{'model':<12} {'cap':>3} {'approach':<11} {'reqs':>4} {'failed':>6} {'429s':>5} "
           f"{'TPM use':>7} {'RPM use':>7} {'peak T':>7} {'peak R':>7}")
     for model, version, reasoning in MODELS:
