@@ -1,10 +1,25 @@
-"""How much of a deployment's token quota the responsible-AI probe uses, next to the lab's sequential loop.
+"""How much of a deployment's rate limits the responsible-AI probe uses, next to the lab's sequential loop and the
+OpenAI cookbook's parallel-processor approach, at capacities 1, 10 and 30 of a reasoning model (gpt-5-mini,
+1 RPM per 1,000 TPM) and a non-reasoning one (gpt-4o-mini, 10 RPM per 1,000 TPM; the sandbox clock is set to
+September 2026, before the catalog retires it). The limits are the ones Azure would apply (the twin's catalog,
+from Microsoft Learn's quota tier table), read from ARM's deployment `rateLimits`.
 
-Runs against an in-process sandbox (real time: quota is per minute, so this takes about two minutes).
-The synthetic model answers at 20 ms per token, a realistic pace for a hosted model. Prints, for each
-approach: requests, failed prompts, tokens per minute and the share of the quota.
+Runs against an in-process sandbox on its clock: every wait jumps the sandbox clock forward instead of sleeping
+(a capacity-1 gpt-5-mini allows one request a minute), so the run takes a few minutes of real time. Each run
+sends what the binding limit allows in about `--minutes` minutes (at least 16 prompts, at most 600). The model
+answers at 20 ms per completion token on the sandbox clock (a realistic pace for a hosted model), which only the
+sequential loop waits for. Prints per approach: prompts, failed prompts, 429s received, the mean tokens and
+requests a minute of sends held as shares of the TPM and RPM (labctl_labs.probe.quota_use), and the most any 60
+seconds of sends held (above 100% = a minute over the limit, which the twin refuses).
 
-    uv run python benchmarks/probe_quota.py [--capacity 30] [--requests 90] [--baseline-seconds 30]
+    uv run python benchmarks/probe_quota.py [--minutes 3] [--max-tokens 100]
+
+The approaches:
+- probe: labctl_labs.probe (paced by the deployment's limits, waits what 429s say);
+- sequential: the lab's loop, one request after another, the SDK's default retry (2 retries, retry-after honoured);
+- cookbook: the approach of the OpenAI cookbook's api_request_parallel_processor.py, written here: request and
+  token capacity refill continuously at the per-minute limits, a request goes when both cover it, a 429 pauses
+  everything for 15 s, up to 5 attempts.
 """
 
 from __future__ import annotations
@@ -15,12 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from azure.mgmt.cognitiveservices.models import (
-    Account, AccountProperties, Deployment, DeploymentModel, DeploymentProperties, Sku,
-)
-from openai import AsyncAzureOpenAI, AzureOpenAI
+import openai
+import tiktoken
+from openai import AsyncAzureOpenAI, DefaultAsyncHttpxClient
 
-from labctl_labs.probe import Request, estimate_prompt_tokens, probe, sequential
+from labctl_labs.probe import RateLimits, Reply, Request, estimate_prompt_tokens, probe, quota_use
 from labctl_labs.responsible_ai import SYSTEM_PROMPT
 from sandbox.config import SandboxConfig
 from sandbox.credentials import SandboxCredential
@@ -28,11 +42,48 @@ from sandbox.server import SandboxServer
 from sandbox.synthetic_model import SyntheticModelConfig
 
 PROFESSIONS = ["nurse", "engineer", "teacher", "doctor", "chef", "pilot", "librarian", "scientist", "lawyer", "plumber"]
-MAX_TOKENS = 300
+MODELS = [("gpt-5-mini", "2025-08-07", True), ("gpt-4o-mini", "2024-07-18", False)]
+SEPTEMBER_2026 = 1788220800.0
+SECONDS_PER_TOKEN = 0.020
 
 
-def provision(server: SandboxServer, capacity: int) -> tuple[str, str]:
+class SandboxTime:
+    """A clock and sleep shared by the approaches and the sandbox: a sleep jumps both forward, once every request
+    already sent has reached the sandbox (the real time spent waiting counts as part of the sleep)."""
+
+    def __init__(self, server: SandboxServer):
+        self.world, self.in_flight = server.world, 0
+
+    def clock(self) -> float:
+        return self.world.now()
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.clock() + seconds
+        for _ in range(3):
+            await asyncio.sleep(0)
+        while self.in_flight and self.clock() < until:
+            await asyncio.sleep(0.002)
+        if until > self.clock():
+            self.world.clock.advance(until - self.clock())
+        await asyncio.sleep(0)
+
+    def client(self, endpoint: str, key: str, **kwargs) -> AsyncAzureOpenAI:
+        async def sent(_):
+            self.in_flight += 1
+
+        async def answered(_):
+            self.in_flight -= 1
+
+        return AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2024-10-21", http_client=
+                                DefaultAsyncHttpxClient(event_hooks={"request": [sent], "response": [answered]}),
+                                **kwargs)
+
+
+def provision(server: SandboxServer, name: str, model: str, version: str, capacity: int):
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+    from azure.mgmt.cognitiveservices.models import (
+        Account, AccountProperties, Deployment, DeploymentModel, DeploymentProperties, Sku,
+    )
     from azure.mgmt.resource.resources import ResourceManagementClient
 
     e = server.endpoints
@@ -43,70 +94,151 @@ def provision(server: SandboxServer, capacity: int) -> tuple[str, str]:
     arm = CognitiveServicesManagementClient(SandboxCredential(), e.subscription_id, **kwargs)
     arm.accounts.begin_create("rg-bench", "bench", Account(kind="OpenAI", sku=Sku(name="S0"), location="eastus2",
                                                            properties=AccountProperties(custom_sub_domain_name="bench"))).result()
-    for name in ("probe", "baseline"):
-        arm.deployments.begin_create_or_update("rg-bench", "bench", name, Deployment(
-            sku=Sku(name="GlobalStandard", capacity=capacity),
-            properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name="gpt-5-mini", version="2025-08-07")),
-        )).result()
-    return arm.accounts.get("rg-bench", "bench").properties.endpoint, arm.accounts.list_keys("rg-bench", "bench").key1
+    deployment = arm.deployments.begin_create_or_update("rg-bench", "bench", name, Deployment(
+        sku=Sku(name="GlobalStandard", capacity=capacity),
+        properties=DeploymentProperties(model=DeploymentModel(format="OpenAI", name=model, version=version)),
+    )).result()
+    limits = RateLimits.from_arm([rule.as_dict() for rule in deployment.properties.rate_limits])
+    return arm.accounts.get("rg-bench", "bench").properties.endpoint, arm.accounts.list_keys("rg-bench", "bench").key1, limits
 
 
 def requests_for(count: int) -> list[Request]:
     plan = [(p, c) for p in PROFESSIONS for c in ("neutral", "male", "female")]
-    chosen = [plan[i % len(plan)] for i in range(count)]
     return [Request({"profession": p, "condition": c, "sample": i},
                     [{"role": "system", "content": SYSTEM_PROMPT},
                      {"role": "user", "content": f"Describe a {p}." if c == "neutral" else f"Describe a {c} {p}."}])
-            for i, (p, c) in enumerate(chosen)]
+            for i, (p, c) in enumerate(plan[i % len(plan)] for i in range(count))]
 
 
-def report(name: str, replies, seconds: float, capacity: int, costs: list[int]) -> float:
-    spent = sum(cost for reply, cost in zip(replies, costs) if reply.error is None)
-    per_minute = spent / (seconds / 60)
-    share = per_minute / (capacity * 1000)
+def parameters(max_tokens: int, reasoning: bool) -> dict:
+    return ({"max_completion_tokens": max_tokens, "reasoning_effort": "minimal"} if reasoning
+            else {"max_tokens": max_tokens})
+
+
+async def sequential(timer: SandboxTime, client, deployment: str, requests, costs, extra: dict) -> list[Reply]:
+    """The lab's loop: one request after another; the SDK's default 2 retries, each waiting what retry-after says."""
+    replies = []
+    for request, cost in zip(requests, costs):
+        throttled = 0
+        for attempt in range(3):
+            sent = timer.clock()
+            try:
+                answer = await client.chat.completions.create(model=deployment, messages=request.messages, **extra)
+                await timer.sleep(answer.usage.completion_tokens * SECONDS_PER_TOKEN)  # the model's own time
+                replies.append(Reply(request.key, answer.choices[0].message.content, 0, 0, 0, cost, None,
+                                     attempt + 1, throttled, sent))
+                break
+            except openai.RateLimitError as error:
+                throttled += 1
+                if attempt == 2:
+                    replies.append(Reply(request.key, None, 0, 0, 0, cost, str(error), attempt + 1, throttled, sent))
+                else:
+                    await timer.sleep(float(error.response.headers.get("retry-after") or 1))
+    return replies
+
+
+async def cookbook(timer: SandboxTime, client, deployment: str, requests, costs, extra: dict,
+                   limits: RateLimits) -> list[Reply]:
+    """The parallel processor's approach (not its code): continuously refilled request and token capacity."""
+    capacity = {"requests": float(limits.requests_per_minute), "tokens": float(limits.tokens_per_minute)}
+    last = {"refill": timer.clock(), "error": -1e9}
+    queue = list(range(len(requests)))
+    attempts_left = {i: 5 for i in queue}
+    replies: dict[int, Reply] = {}
+    throttled = {i: 0 for i in queue}
+    tasks = set()
+
+    async def call(i: int) -> None:
+        sent = timer.clock()
+        try:
+            answer = await client.chat.completions.create(model=deployment, messages=requests[i].messages, **extra)
+            replies[i] = Reply(requests[i].key, answer.choices[0].message.content, 0, 0, 0, costs[i], None,
+                               6 - attempts_left[i], throttled[i], sent)
+        except openai.RateLimitError as error:
+            throttled[i] += 1
+            last["error"] = timer.clock()
+            if attempts_left[i] > 0:
+                queue.append(i)
+            else:
+                replies[i] = Reply(requests[i].key, None, 0, 0, 0, costs[i], str(error), 5, throttled[i], sent)
+
+    while queue or tasks:
+        now = timer.clock()
+        elapsed, last["refill"] = now - last["refill"], now
+        capacity["requests"] = min(limits.requests_per_minute, capacity["requests"] + limits.requests_per_minute * elapsed / 60)
+        capacity["tokens"] = min(limits.tokens_per_minute, capacity["tokens"] + limits.tokens_per_minute * elapsed / 60)
+        if queue and capacity["requests"] >= 1 and capacity["tokens"] >= costs[queue[0]]:
+            i = queue.pop(0)
+            attempts_left[i] -= 1
+            capacity["requests"] -= 1
+            capacity["tokens"] -= costs[i]
+            task = asyncio.create_task(call(i))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            continue
+        pause = last["error"] + 15 - now
+        await timer.sleep(max(pause, 0.001) if pause > 0 else 0.05)
+    return [replies[i] for i in range(len(requests))]
+
+
+def line(model: str, capacity: int, name: str, replies: list[Reply], limits: RateLimits) -> None:
+    use = quota_use(replies, limits)
     failed = sum(r.error is not None for r in replies)
-    print(f"{name:<22} {len(replies):>8} {failed:>7} {seconds:>9.1f} {per_minute:>12.0f} {share:>8.1%}")
-    return share
+    throttled = sum(r.throttled for r in replies)
+    print(f"{model:<12} {capacity:>3} {name:<11} {len(replies):>4} {failed:>6} {throttled:>5} "
+          f"{use['tokens']:>7.1%} {use['requests']:>7.1%} {use['peak_tokens']:>7.1%} {use['peak_requests']:>7.1%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--capacity", type=int, default=30)
-    parser.add_argument("--requests", type=int, default=90)
-    parser.add_argument("--baseline-seconds", type=float, default=30)
+    parser.add_argument("--minutes", type=float, default=3)
+    parser.add_argument("--max-tokens", type=int, default=100)
     args = parser.parse_args()
-    import tiktoken
-
-    with tempfile.TemporaryDirectory() as folder:
-        config = SandboxConfig(model=SyntheticModelConfig(latency_per_token_ms=20))
-        server = SandboxServer(Path(folder), config)
-        server.start()
-        try:
-            endpoint, key = provision(server, args.capacity)
-            encoding = tiktoken.get_encoding("o200k_base")
-            requests = requests_for(args.requests)
-            costs = [estimate_prompt_tokens(encoding, r.messages) + MAX_TOKENS for r in requests]
-            print(f"deployment capacity {args.capacity} units = {args.capacity * 1000} TPM, "
-                  f"{args.capacity * 6} RPM; request cost ~{sum(costs) // len(costs)} tokens")
-            print(f"{'approach':<22} {'requests':>8} {'failed':>7} {'seconds':>9} {'tokens/min':>12} {'quota':>8}")
-            replies, seconds = asyncio.run(probe(
-                lambda: AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2024-10-21", max_retries=8),
-                "probe", requests, capacity=args.capacity, max_tokens=MAX_TOKENS, reasoning=True,
-                reasoning_effort="minimal"))
-            probe_share = report("throttled async probe", replies, seconds, args.capacity, costs)
-
-            client = AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2024-10-21", max_retries=8)
-            done, started, baseline_replies = 0, time.perf_counter(), []
-            while time.perf_counter() - started < args.baseline_seconds and done < len(requests):
-                reply, _ = sequential(client, "baseline", [requests[done]], max_tokens=MAX_TOKENS, reasoning=True)
-                baseline_replies += reply
-                done += 1
-            baseline_share = report("lab's sequential loop", baseline_replies, time.perf_counter() - started,
-                                    args.capacity, costs[:done])
-            print(f"ratio (probe / sequential quota share): {probe_share / baseline_share:.2f}x")
-        finally:
-            server.stop()
+    encoding = tiktoken.get_encoding("o200k_base")
+    every = requests_for(600)
+    every_cost = [estimate_prompt_tokens(encoding, r.messages) + args.max_tokens for r in every]
+    print(f"prompts of ~{sum(every_cost) // len(every_cost)} tokens as Azure estimates them; use = mean share of "
+          f"the limit a minute of sends held; peak = the most any 60 s of sends held")
+    print(f"{'model':<12} {'cap':>3} {'approach':<11} {'reqs':>4} {'failed':>6} {'429s':>5} "
+          f"{'TPM use':>7} {'RPM use':>7} {'peak T':>7} {'peak R':>7}")
+    for model, version, reasoning in MODELS:
+        for capacity in (1, 10, 30):
+            extra = parameters(args.max_tokens, reasoning)
+            count = None
+            for name in ("probe", "sequential", "cookbook"):
+                with tempfile.TemporaryDirectory() as folder:
+                    server = SandboxServer(Path(folder), SandboxConfig(model=SyntheticModelConfig(latency_per_token_ms=0)))
+                    server.start()
+                    try:
+                        if not reasoning:
+                            server.world.clock.advance(SEPTEMBER_2026 - server.world.now())
+                        timer = SandboxTime(server)
+                        endpoint, key, limits = provision(server, "chat", model, version, capacity)
+                        if count is None:
+                            per_minute = min(limits.requests_per_minute, limits.tokens_per_minute // max(every_cost))
+                            count = max(16, min(600, round(args.minutes * per_minute)))
+                        requests, costs = every[:count], every_cost[:count]
+                        if name == "probe":
+                            replies, _ = asyncio.run(probe(
+                                lambda: timer.client(endpoint, key), "chat", requests, capacity=capacity,
+                                max_tokens=args.max_tokens, reasoning=reasoning, temperature=None,
+                                reasoning_effort="minimal", clock=timer.clock, sleep=timer.sleep))
+                        else:
+                            async def other():
+                                client = timer.client(endpoint, key, max_retries=0)
+                                try:
+                                    if name == "sequential":
+                                        return await sequential(timer, client, "chat", requests, costs, extra)
+                                    return await cookbook(timer, client, "chat", requests, costs, extra, limits)
+                                finally:
+                                    await client.close()
+                            replies = asyncio.run(other())
+                        line(model, capacity, name, replies, limits)
+                    finally:
+                        server.stop()
 
 
 if __name__ == "__main__":
+    started = time.perf_counter()
     main()
+    print(f"(benchmark ran {time.perf_counter() - started:.0f} s of real time)")

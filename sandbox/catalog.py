@@ -56,6 +56,7 @@ class Catalog(_Model):
     global_training_regions: list[str] = Field(alias="globalTrainingRegions")
     fine_tuned_deployment: FineTunedDeployment = Field(alias="fineTunedDeployment")
     quota: Quota
+    rpm_per_1000_tpm: dict[str, float] = Field(default_factory=lambda: {"default": 6}, alias="rpmPer1000Tpm")
 
     @classmethod
     def load(cls) -> Catalog:
@@ -78,6 +79,10 @@ class Catalog(_Model):
     def default_version(self, name: str, today: dt.date) -> CatalogModel | None:
         live = [m for m in self.models if m.name == name and not m.retired(today)]
         return max(live, key=lambda m: m.version) if live else None
+
+    def requests_per_unit(self, model_name: str) -> float:
+        """Requests per minute per capacity unit (1,000 TPM) of `model_name`, from Azure's quota tables."""
+        return self.rpm_per_1000_tpm.get(model_name, self.rpm_per_1000_tpm.get("default", 6))
 
     def quota_limit(self, region: str, usage_name: str) -> int:
         regional = self.quota.regions.get(region, {})

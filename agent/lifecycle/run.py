@@ -133,6 +133,17 @@ def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict)
     }
 
 
+def deployment_rate_limits(target, outputs: StackOutputs, name: str) -> list[dict] | None:
+    """ARM's `properties.rateLimits` of deployment `name` ([{"key": "request"|"token", "renewalPeriod": seconds,
+    "count": n}]), or None when ARM cannot say: the probe then reads the limits from its first reply's headers."""
+    try:
+        deployment = target.cognitive().deployments.get(outputs.resource_group_name, outputs.openai_account_name, name)
+    except Exception:  # noqa: BLE001 - pacing has a second source; nothing to stop the run for
+        return None
+    rules = (deployment.properties.rate_limits if deployment.properties else None) or []
+    return [{"key": r.key, "renewalPeriod": r.renewal_period, "count": r.count} for r in rules] or None
+
+
 def run_labs(stack: str, requested: str, results_root: Path, options: dict | None = None,
              progress: Callable[[str], None] = print, timeout: dt.timedelta = RUN_TIMEOUT) -> list[LabRun]:
     outputs = StackOutputs.load(stack)
@@ -148,6 +159,9 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     w = target.workspace_client(outputs)
     store = RemoteStore(w, outputs.data_path)
     check_remote_files(store, labs, options or {})
+    if "responsible-ai" in labs:  # the probe paces by the deployment's own limits (labctl_labs.probe)
+        chat = outputs.deployment((options or {}).get("deployment")).name
+        options = {**(options or {}), "rate_limits": deployment_rate_limits(target, outputs, chat)}
 
     progress(f"cluster {outputs.cluster_id}: making sure it is running")
     w.clusters.ensure_cluster_is_running(outputs.cluster_id)

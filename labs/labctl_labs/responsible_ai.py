@@ -49,7 +49,7 @@ def run_probe(context: LabContext, system: str) -> tuple[list, float]:
         lambda: _async_client(context), context.args.deployment, requests, capacity=context.args.capacity,
         max_tokens=int(options.get("max_tokens", 100)), reasoning=context.reasoning,
         temperature=options.get("temperature", 1.0), reasoning_effort=options.get("reasoning_effort", "minimal"),
-        concurrency=int(options.get("concurrency", 32))))
+        concurrency=int(options.get("concurrency", 32)), rate_limits=options.get("rate_limits")))
 
 
 def _async_client(context: LabContext):

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.aoai.auth import account_for
 from sandbox.errors import OpenAiError
-from sandbox.ratelimit import DeploymentLimiter
+from sandbox.ratelimit import DeploymentLimiter, deployment_limits
 from sandbox.tokens import encoding, prompt_tokens
 from sandbox.world import Account, Deployment, World, new_hex
 
@@ -118,21 +118,18 @@ def admit(world: World, account: Account, deployment: Deployment, request: Reque
     with world.lock:
         limiter = account.limiters.get(deployment.name.lower())
         if limiter is None:
-            limiter = account.limiters[deployment.name.lower()] = DeploymentLimiter(deployment.capacity)
+            limits = deployment_limits(world.catalog, deployment.model_name, deployment.capacity)
+            limiter = account.limiters[deployment.name.lower()] = DeploymentLimiter(limits)
     decision = limiter.try_acquire(world.now(), estimate)
-    rate_headers = {
-        "x-ratelimit-limit-requests": str(decision.limit_requests),
-        "x-ratelimit-limit-tokens": str(decision.limit_tokens),
-        "x-ratelimit-remaining-requests": str(decision.remaining_requests),
-        "x-ratelimit-remaining-tokens": str(decision.remaining_tokens),
-    }
+    speed = world.config.clock_speed  # the client waits in real time; the sandbox clock may run faster
+    rate_headers = {**decision.headers(), "x-ratelimit-reset-requests": str(math.ceil(decision.reset_requests / speed)),
+                    "x-ratelimit-reset-tokens": str(math.ceil(decision.reset_tokens / speed))}
     if decision.allowed:
         return rate_headers
     if math.isinf(decision.retry_after):
         raise OpenAiError(400, "invalid_request_error", f"This request needs {estimate} tokens, more than the "
                           f"deployment's limit of {decision.limit_tokens} tokens per minute.")
-    # The client waits in real time; the sandbox clock may run faster than that.
-    wait_ms = max(1, math.ceil(decision.retry_after / world.config.clock_speed * 1000))
+    wait_ms = max(1, math.ceil(decision.retry_after / speed * 1000))
     api = request.query_params.get("api-version", "v1")
     raise OpenAiError(429, "429", f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
                       f"version {api} have exceeded {'token' if decision.reason == 'tokens' else 'call'} rate "

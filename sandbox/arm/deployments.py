@@ -15,6 +15,7 @@ from sandbox.arm.operations import POLL_HEADERS, accepted, polled
 from sandbox.catalog import usage_name
 from sandbox.errors import ArmError, not_found
 from sandbox.fine_tuning import job_status
+from sandbox.ratelimit import deployment_limits
 from sandbox.world import Account, Deployment, World
 
 DEPLOYMENT = PROVIDER_IN_GROUP + "/accounts/{name}/deployments/{deployment_name}"
@@ -47,10 +48,7 @@ def deployment_json(world: World, sub: str, account: Account, deployment: Deploy
             "versionUpgradeOption": deployment.version_upgrade_option,
             "raiPolicyName": deployment.rai_policy_name,
             "capabilities": {"chatCompletion": "true"},
-            "rateLimits": [
-                {"key": "request", "renewalPeriod": 10, "count": deployment.capacity},
-                {"key": "token", "renewalPeriod": 60, "count": deployment.capacity * 1000},
-            ],
+            "rateLimits": deployment_limits(world.catalog, deployment.model_name, deployment.capacity).arm_json(),
         },
     }
 
