@@ -27,8 +27,9 @@ from sandbox.server import SandboxServer
 
 EMPTY = {"resource_groups": [], "accounts": [], "deleted_accounts": [], "workspaces": [], "clusters": []}
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
-# A roomy chat deployment: the lab tests send hundreds of calls and must not spend their time throttled.
-BIG = '[{"name":"chat","model":"gpt-5-mini","version":"2025-08-07","capacity":1000}]'
+# A roomy chat deployment: the lab tests send hundreds of calls and must not spend their time throttled. gpt-5 has
+# 10 requests per minute per 1,000 TPM (gpt-5-mini 1), so 1,000 units allow 10,000 requests a minute.
+BIG = '[{"name":"chat","model":"gpt-5","version":"2025-08-07","capacity":1000}]'
 
 
 class Labctl:
