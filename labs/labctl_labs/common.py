@@ -24,12 +24,9 @@ from typing import Any
 from labctl_labs.retrying import resilient
 from labctl_labs.storage import RemoteStore
 
+# The newest dated data-plane version; the gpt-5 family and o3/o4-mini are enabled only from it (Learn "Reasoning
+# models", API & feature support).
 API_VERSION = "2025-04-01-preview"
-REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
-
-
-def is_reasoning(model: str) -> bool:
-    return model.startswith(REASONING_PREFIXES)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -55,7 +52,9 @@ class LabContext:
 
     @property
     def reasoning(self) -> bool:
-        return is_reasoning(self.args.model)
+        """Whether the deployment's model is a reasoning model, as labctl read it from the ARM model catalog
+        (option `model_reasoning`); never guessed from the name (gpt-5-chat is not one)."""
+        return bool(self.options.get("model_reasoning"))
 
     def secret(self, key: str) -> str:
         return self.workspace.dbutils.secrets.get(scope=self.args.scope, key=key)
