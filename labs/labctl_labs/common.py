@@ -29,6 +29,35 @@ from labctl_labs.storage import RemoteStore
 API_VERSION = "2025-04-01-preview"
 
 
+# Where the cluster's Entra identity comes from when the account takes no keys: a service principal's credentials,
+# which its operator puts in the lab's secret scope (Databricks "Secret management"; azure-identity
+# ClientSecretCredential). The principal needs the "Cognitive Services OpenAI User" role on the account (Learn
+# "Role-based access control for Azure OpenAI"). `azure-authority-host` is optional: a sovereign cloud's or the
+# sandbox's login host (default login.microsoftonline.com).
+ENTRA_SECRETS = ("azure-tenant-id", "azure-client-id", "azure-client-secret")
+AUTHORITY_SECRET = "azure-authority-host"
+# The Entra scope for Azure OpenAI data-plane calls (Learn, "How to configure Azure OpenAI with Microsoft Entra ID").
+OPENAI_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def entra_token_provider(context: LabContext):
+    """A token provider for openai's `azure_ad_token_provider`, from the service principal in the scope; raises
+    RuntimeError naming the missing secrets when the scope holds neither a key nor a principal."""
+    from azure.identity import ClientSecretCredential, get_bearer_token_provider
+
+    values = {name: context.secret_or_none(name) for name in ENTRA_SECRETS}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"The secret scope {context.args.scope!r} holds no Azure OpenAI key and no service "
+                           f"principal for Entra ID ({', '.join(missing)} missing); put them there with `databricks "
+                           f"secrets put-secret {context.args.scope} <name>`.")
+    authority = context.secret_or_none(AUTHORITY_SECRET)
+    credential = ClientSecretCredential(
+        values["azure-tenant-id"], values["azure-client-id"], values["azure-client-secret"],
+        **({"authority": authority, "disable_instance_discovery": True} if authority else {}))
+    return get_bearer_token_provider(credential, OPENAI_SCOPE)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="labctl-lab")
     parser.add_argument("--results", required=True)
@@ -60,10 +89,23 @@ class LabContext:
         return self.workspace.dbutils.secrets.get(scope=self.args.scope, key=key)
 
     def openai(self, **kwargs):
+        """An AzureOpenAI client: with the account key from the scope, or, when the scope holds none (the
+        account has local auth disabled), with Microsoft Entra ID tokens (see entra_token_provider)."""
         from openai import AzureOpenAI
 
-        return AzureOpenAI(azure_endpoint=self.secret(self.args.endpoint_secret),
-                           api_key=self.secret(self.args.key_secret), api_version=API_VERSION, **kwargs)
+        endpoint = self.secret(self.args.endpoint_secret)
+        key = self.secret_or_none(self.args.key_secret)
+        if key is not None:
+            return AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version=API_VERSION, **kwargs)
+        return AzureOpenAI(azure_endpoint=endpoint, azure_ad_token_provider=entra_token_provider(self),
+                           api_version=API_VERSION, **kwargs)
+
+    def secret_or_none(self, key: str) -> str | None:
+        """The secret, or None when the scope has no such key (listed first: a cluster's native dbutils and the
+        SDK's raise different errors for a missing key)."""
+        if key not in {s.key for s in self.workspace.secrets.list_secrets(self.args.scope)}:
+            return None
+        return self.secret(key)
 
     def save_json(self, name: str, data: Any) -> str:
         return self.store.upload_bytes(f"{self.args.results}/{name}", json.dumps(data, indent=2, default=str).encode())

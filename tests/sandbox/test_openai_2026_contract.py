@@ -146,3 +146,24 @@ def test_keys_are_refused_and_entra_tokens_accepted_when_local_auth_is_disabled(
     entra = AzureOpenAI(azure_endpoint=lab.endpoint, api_version="2025-04-01-preview",
                         azure_ad_token_provider=lambda: credential.get_token("https://ai.azure.com/.default").token)
     assert entra.chat.completions.create(model="chat", messages=HELLO).choices[0].message.content
+
+
+def test_a_service_principal_authenticates_through_azure_identity(lab, sandbox, monkeypatch):
+    # azure-identity's ClientSecretCredential against the twin's Entra endpoint, as the labs use it when an account
+    # takes no keys; a wrong secret gets Entra's AADSTS7000215 (Learn "Microsoft identity platform error codes").
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import ClientSecretCredential, get_bearer_token_provider
+    from openai import AzureOpenAI
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.endpoints.ca_file)
+    principal = sandbox.control("POST", "/entra/service-principals")
+    credential = ClientSecretCredential(principal["tenant_id"], principal["client_id"], principal["client_secret"],
+                                        authority=principal["authority_host"], disable_instance_discovery=True)
+    provider = get_bearer_token_provider(credential, "https://cognitiveservices.azure.com/.default")
+    client = AzureOpenAI(azure_endpoint=lab.endpoint, api_version="2025-04-01-preview", azure_ad_token_provider=provider)
+    assert client.chat.completions.create(model="chat", messages=HELLO).choices[0].message.content
+    wrong = ClientSecretCredential(principal["tenant_id"], principal["client_id"], "not-the-secret",
+                                   authority=principal["authority_host"], disable_instance_discovery=True)
+    with pytest.raises(ClientAuthenticationError) as refused:
+        wrong.get_token("https://cognitiveservices.azure.com/.default")
+    assert "AADSTS7000215" in str(refused.value)
