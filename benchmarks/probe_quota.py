@@ -90,12 +90,12 @@ def main() -> None:
                   f"{args.capacity * 6} RPM; request cost ~{sum(costs) // len(costs)} tokens")
             print(f"{'approach':<22} {'requests':>8} {'failed':>7} {'seconds':>9} {'tokens/min':>12} {'quota':>8}")
             replies, seconds = asyncio.run(probe(
-                lambda: AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2024-10-21", max_retries=8),
+                lambda: AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2025-04-01-preview", max_retries=8),
                 "probe", requests, capacity=args.capacity, max_tokens=MAX_TOKENS, reasoning=True,
                 reasoning_effort="minimal"))
             probe_share = report("throttled async probe", replies, seconds, args.capacity, costs)
 
-            client = AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2024-10-21", max_retries=8)
+            client = AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2025-04-01-preview", max_retries=8)
             done, started, baseline_replies = 0, time.perf_counter(), []
             while time.perf_counter() - started < args.baseline_seconds and done < len(requests):
                 reply, _ = sequential(client, "baseline", [requests[done]], max_tokens=MAX_TOKENS, reasoning=True)

@@ -93,12 +93,20 @@ class LabContext:
         account has local auth disabled), with Microsoft Entra ID tokens (see entra_token_provider)."""
         from openai import AzureOpenAI
 
+        return AzureOpenAI(**self._openai_auth(), api_version=API_VERSION, **kwargs)
+
+    def async_openai(self, **kwargs):
+        """The same as `openai`, as an AsyncAzureOpenAI client."""
+        from openai import AsyncAzureOpenAI
+
+        return AsyncAzureOpenAI(**self._openai_auth(), api_version=API_VERSION, **kwargs)
+
+    def _openai_auth(self) -> dict:
         endpoint = self.secret(self.args.endpoint_secret)
         key = self.secret_or_none(self.args.key_secret)
         if key is not None:
-            return AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version=API_VERSION, **kwargs)
-        return AzureOpenAI(azure_endpoint=endpoint, azure_ad_token_provider=entra_token_provider(self),
-                           api_version=API_VERSION, **kwargs)
+            return {"azure_endpoint": endpoint, "api_key": key}
+        return {"azure_endpoint": endpoint, "azure_ad_token_provider": entra_token_provider(self)}
 
     def secret_or_none(self, key: str) -> str | None:
         """The secret, or None when the scope has no such key (listed first: a cluster's native dbutils and the

@@ -80,7 +80,7 @@ def ensure_idle(world: World, account: Account) -> None:
 def resolve_model(world: World, account: Account, model: dict, sku: str) -> ResolvedModel:
     """The catalog entry (or fine-tuned model) a deployment asks for, or Azure's refusal."""
     name, version = model.get("name"), model.get("version")
-    if model.get("format", "OpenAI") != "OpenAI" or not name:
+    if str(model.get("format", "OpenAI")).lower() != "openai" or not name:
         raise ArmError(400, "InvalidResourceProperties", "The model format must be OpenAI and the model name is required.")
     if any(j.fine_tuned_model == name for j in account.jobs.values()):
         return resolve_fine_tuned_model(world, account, name, version, sku)
