@@ -51,6 +51,14 @@ def test_reasoning_models_need_their_minimum_api_version(lab):
     assert lab.azure_client(api_version="2025-04-01-preview").chat.completions.create(model="chat", messages=HELLO)
 
 
+def test_retired_api_versions_are_refused_on_the_authoring_surfaces_too(lab):
+    # The lifecycle applies to every dated operation (files, fine-tuning), not only inference.
+    with pytest.raises(openai.BadRequestError) as refused:
+        lab.azure_client(api_version="2024-05-01-preview").files.list()
+    assert refused.value.body["message"] == "API version not supported"
+    assert lab.azure_client(api_version="2024-10-21").files.list().data == []
+
+
 def test_the_v1_surface_takes_no_api_version(lab):
     assert lab.v1_client().chat.completions.create(model="chat", messages=HELLO).choices[0].message.content
 
