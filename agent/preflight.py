@@ -3,7 +3,8 @@ base, is there quota, and what will the lab cost.
 
 For every candidate region, through azure-mgmt-cognitiveservices (models and usages per location):
 - each requested deployment resolves to the most preferred model family, newest version, that offers the
-  SKU, is not retired or retiring before the lab ends, and has free quota for the capacity;
+  SKU, is not retired or retiring before the lab ends, and has free quota for the capacity; its capabilities
+  (reasoning or not, accepted parameters) are recorded from the catalog for the labs (agent/model_capabilities.py);
 - the fine-tune base resolves to the most preferred base that can still be trained when the lab ends, with
   Standard training in that region if possible, else Global;
 and the first region where everything resolves is chosen (or the forced one, which must satisfy all).
@@ -18,6 +19,7 @@ from importlib import resources
 import yaml
 
 from agent.errors import UNAVAILABLE, LabctlError, UsageError
+from agent.model_capabilities import ModelCapabilities
 
 DEFAULT_REGIONS = ("eastus2", "northcentralus", "swedencentral", "switzerlandwest")
 DEFAULT_CHAT_PREFERENCES = ("gpt-5-mini", "gpt-5.4-mini", "gpt-5-nano", "gpt-5.1")
@@ -105,7 +107,7 @@ def _resolve_deployment(models, usages, request: DeploymentRequest, lab_end: dt.
                 continue
         for model in versions:
             retires = _date((model.deprecation.inference if model.deprecation else None))
-            sku = next((s for s in model.skus or [] if s.name == request.sku), None)
+            sku = next((s for s in model.skus or [] if (s.name or "").lower() == request.sku.lower()), None)
             if retires is not None and retires <= lab_end:
                 rejected.append(f"{family} {model.version} retires {retires} (before the lab ends {lab_end})")
                 continue
@@ -119,7 +121,8 @@ def _resolve_deployment(models, usages, request: DeploymentRequest, lab_end: dt.
                                 f"{request.capacity}K needed")
                 continue
             return {"model": family, "version": model.version, "sku": request.sku, "capacity": request.capacity,
-                    "free_quota": free, "retires": str(retires) if retires else None}, ""
+                    "free_quota": free, "retires": str(retires) if retires else None,
+                    "capabilities": ModelCapabilities.from_arm(model.capabilities).as_dict()}, ""
     return None, "; ".join(rejected) or "no candidate model"
 
 

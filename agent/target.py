@@ -83,6 +83,24 @@ class Target:
         keys = self.cognitive().accounts.list_keys(outputs.resource_group_name, outputs.openai_account_name)
         return keys.key1
 
+    def openai_client(self, resource_group: str, account: str, endpoint: str, **kwargs):
+        """An AzureOpenAI client for the account: with its key, or, when the account has local auth disabled
+        (Azure then refuses listKeys with 400), with Entra ID tokens of labctl's own credential."""
+        from openai import AzureOpenAI
+
+        from labctl_labs.common import API_VERSION, OPENAI_SCOPE
+
+        arm = self.cognitive()
+        properties = arm.accounts.get(resource_group, account).properties
+        if properties is not None and properties.disable_local_auth:
+            from azure.identity import get_bearer_token_provider
+
+            return AzureOpenAI(azure_endpoint=endpoint, api_version=API_VERSION,
+                               azure_ad_token_provider=get_bearer_token_provider(self.credential, OPENAI_SCOPE),
+                               **kwargs)
+        key = arm.accounts.list_keys(resource_group, account).key1
+        return AzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version=API_VERSION, **kwargs)
+
     # Persistence ---------------------------------------------------------------------------------
 
     def save(self, stack: str) -> None:

@@ -74,7 +74,7 @@ class SandboxTime:
         async def answered(_):
             self.in_flight -= 1
 
-        return AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2024-10-21", http_client=
+        return AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version="2025-04-01-preview", http_client=
                                 DefaultAsyncHttpxClient(event_hooks={"request": [sent], "response": [answered]}),
                                 **kwargs)
 

@@ -17,7 +17,7 @@ SECRET_KEY_API_KEY = "openai-key"
 class SecretsArgs:
     scope: str  # secret scope name
     openai_endpoint: pulumi.Input[str]  # "https://<account>.openai.azure.com/"
-    openai_api_key: pulumi.Input[str]
+    openai_api_key: pulumi.Input[str] | None  # None: the account takes Entra ID only (openaiDisableLocalAuth)
 
 
 class LabSecrets(LabPart):
@@ -36,6 +36,11 @@ class LabSecrets(LabPart):
             string_value=args.openai_endpoint,
             opts=self.child_opts(),
         )
+        if args.openai_api_key is None:
+            # Entra ID only: the labs read a service principal's credentials from this scope (azure-tenant-id,
+            # azure-client-id, azure-client-secret), which its operator puts there; see README.
+            self.register_outputs({"secretScope": self.scope.name})
+            return
         databricks.Secret(
             f"{name}-secret-key",
             scope=self.scope.name,

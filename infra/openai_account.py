@@ -49,13 +49,17 @@ class OpenAiAccount(pulumi.ComponentResource):
         self.account_name = self.account.name
         self.deployments = self._deployments(name, args)
 
-        keys = cs.list_account_keys_output(
-            account_name=self.account.name,
-            resource_group_name=args.resource_group_name,
-            opts=pulumi.InvokeOptions(parent=self),
-        )
         self.endpoint: pulumi.Output[str] = self.account.properties.endpoint
-        self.api_key: pulumi.Output[str] = pulumi.Output.secret(keys.key1)
+        # With local auth disabled Azure refuses listKeys (400 "Failed to list key. disableLocalAuth is set to be
+        # true"): there is no key, and the labs authenticate with Microsoft Entra ID instead.
+        self.api_key: pulumi.Output[str] | None = None
+        if not args.disable_local_auth:
+            keys = cs.list_account_keys_output(
+                account_name=self.account.name,
+                resource_group_name=args.resource_group_name,
+                opts=pulumi.InvokeOptions(parent=self),
+            )
+            self.api_key = pulumi.Output.secret(keys.key1)
 
         self.register_outputs(
             {"accountName": self.account_name, "endpoint": self.endpoint, "apiKey": self.api_key}

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from sandbox import aoai, arm, control
+from sandbox import aoai, arm, control, entra
 from sandbox.errors import (
     ArmError, DatabricksError, OpenAiError, arm_error_handler, databricks_error_handler, openai_error_handler,
 )
@@ -25,6 +25,7 @@ def build_app(world: World, faults: Faults) -> FaultMiddleware:
     app.include_router(control.build_router(world, faults))
     app.include_router(arm.build_router(world))
     app.include_router(aoai.build_router(world))
+    app.include_router(entra.build_router(world))
     for extend in world.extensions.get("routers", []):
         app.include_router(extend(world))
     return FaultMiddleware(app, faults, arm.normalise_arm_path)

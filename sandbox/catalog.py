@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 Customer = Literal["existing", "new"]
+API_VERSION_DATE = len("2024-10-21")
 TRAINING_TYPES = {"standard": "Standard", "globalstandard": "GlobalStandard", "developer": "Developer",
                   "developertier": "Developer"}
 
@@ -30,6 +31,10 @@ class CatalogModel(_Model):
     fine_tune_training: dict[str, list[str] | Literal["global"]] | None = Field(None, alias="fineTuneTraining")
     max_example_tokens: int = Field(65_536, alias="maxExampleTokens")
     fine_tuned_standard_regions: list[str] = Field(default_factory=list, alias="fineTunedStandardRegions")
+    min_api_version: str | None = Field(None, alias="minApiVersion")
+    vision: bool = False
+    fine_tune_methods: list[str] = Field(default_factory=list, alias="fineTuneMethods")
+    lifecycle: Literal["GenerallyAvailable", "Preview"] = "GenerallyAvailable"
 
     @property
     def base_model_id(self) -> str:
@@ -38,6 +43,23 @@ class CatalogModel(_Model):
 
     def retired(self, today: dt.date) -> bool:
         return today >= self.inference
+
+
+class ApiVersion(_Model):
+    """A dated data-plane api-version, e.g. 2024-10-21 (GA) or 2025-04-01-preview, and when Azure stopped
+    serving it (None: still served)."""
+
+    version: str
+    kind: Literal["GA", "preview"]
+    retired: dt.date | None = None
+
+    def served(self, today: dt.date) -> bool:
+        return self.retired is None or today < self.retired
+
+
+class ChatParameters(_Model):
+    reasoning: list[str]
+    chat: list[str]
 
 
 class FineTunedDeployment(_Model):
@@ -57,6 +79,8 @@ class Catalog(_Model):
     fine_tuned_deployment: FineTunedDeployment = Field(alias="fineTunedDeployment")
     quota: Quota
     rpm_per_1000_tpm: dict[str, float] = Field(default_factory=lambda: {"default": 6}, alias="rpmPer1000Tpm")
+    api_versions: list[ApiVersion] = Field(alias="apiVersions")
+    chat_parameters: ChatParameters = Field(alias="chatParameters")
 
     @classmethod
     def load(cls) -> Catalog:
@@ -83,6 +107,13 @@ class Catalog(_Model):
     def requests_per_unit(self, model_name: str) -> float:
         """Requests per minute per capacity unit (1,000 TPM) of `model_name`, from Azure's quota tables."""
         return self.rpm_per_1000_tpm.get(model_name, self.rpm_per_1000_tpm.get("default", 6))
+
+    def api_version(self, version: str) -> ApiVersion | None:
+        return next((v for v in self.api_versions if v.version == version), None)
+
+    def accepted_parameters(self, model: CatalogModel) -> list[str]:
+        """The chat-completions parameters this model takes (beyond messages, n, stream, stream_options)."""
+        return self.chat_parameters.reasoning if model.reasoning else self.chat_parameters.chat
 
     def quota_limit(self, region: str, usage_name: str) -> int:
         regional = self.quota.regions.get(region, {})
@@ -115,6 +146,14 @@ class Catalog(_Model):
             return (f"{canonical} training of {model_id} is not available in region '{region}'. "
                     f"Regions: {', '.join(regions) or 'none'}.")
         return None
+
+
+def api_version_at_least(version: str, minimum: str) -> bool:
+    """Whether dated api-version `version` is `minimum` or later; the date decides (2024-12-01-preview is
+    later than 2024-10-21), and on the same date a GA version counts as later than its preview."""
+    def key(v: str) -> tuple[str, int]:
+        return v[:API_VERSION_DATE], 0 if v.endswith("-preview") else 1
+    return key(version) >= key(minimum)
 
 
 def usage_name(sku: str, model: str) -> str:

@@ -43,9 +43,6 @@ def complete(target: Target, outputs: StackOutputs, journal: Journal, results_di
              progress: Callable[[str], None]) -> dict:
     """Deploy the fine-tuned model, chat with it, and add both to fine_tuning.json (local and volume)."""
     from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
-    from openai import AzureOpenAI
-
-    from labctl_labs.common import API_VERSION
 
     path = results_dir / "fine_tuning.json"
     result = json.loads(path.read_text())
@@ -61,8 +58,8 @@ def complete(target: Target, outputs: StackOutputs, journal: Journal, results_di
         Deployment(sku=Sku(name=sku, capacity=capacity), properties=DeploymentProperties(
             model=DeploymentModel(format="OpenAI", name=result["fine_tuned_model"], version="1"))),
     ).result()
-    client = AzureOpenAI(azure_endpoint=outputs.openai_endpoint, api_key=target.openai_key(outputs),
-                         api_version=API_VERSION, max_retries=6)
+    client = target.openai_client(outputs.resource_group_name, outputs.openai_account_name, outputs.openai_endpoint,
+                                  max_retries=6)  # key, or Entra ID when the account takes no keys
     answer = client.chat.completions.create(model=name, messages=CHAT, max_tokens=200)
     result["deployment"] = {"name": name, "sku": sku, "capacity": capacity,
                             "provisioning_state": deployment.properties.provisioning_state}

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from agent.errors import UsageError
+from agent.soft_deleted_account import refuse_soft_deleted_account
 from agent.preflight import (
     DEFAULT_CHAT_PREFERENCES, DEFAULT_FINE_TUNE_PREFERENCES, DEFAULT_REGIONS, TRAINING_ORDER, DeploymentRequest,
     PreflightResult, estimate_cost, load_prices, run_preflight,
@@ -95,6 +96,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
         # A configured location is a constraint: the lab is built there or preflight says why it cannot be.
         force, region_source = config["labctl:location"], "the configured location (labctl:location)"
     regions = regions or list(DEFAULT_REGIONS)
+    refuse_soft_deleted_account(target.cognitive(), _config_model(config, "openaiAccountName", None))
     progress(f"preflight: {len(regions) if not force else 1} region(s), lab ends {end}")
     result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, regions, end,
                            force, options.training_types, base_source, region_source)

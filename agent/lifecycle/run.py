@@ -71,6 +71,8 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
     """Every -o against the chosen labs' schemas (labctl_labs/options.py) and the deployment's model."""
     from labctl_labs.options import OptionError, check_options
 
+    from agent.model_capabilities import deployment_capabilities
+
     deployment = options.get("deployment")
     if deployment is not None and not isinstance(deployment, str):
         raise UsageError(f"-o deployment={deployment!r} is not a deployment name.")
@@ -78,8 +80,9 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
         model = outputs.deployment(deployment).model
     except UsageError as error:
         raise UsageError(f"-o deployment={deployment}: {error.message[0].lower()}{error.message[1:]}") from None
+    reasoning = deployment_capabilities(outputs, deployment).reasoning  # from the ARM catalog, not the name
     try:
-        check_options(labs, options, model)
+        check_options(labs, options, model, reasoning)
     except OptionError as error:
         raise UsageError(str(error)) from None
     if "base_model" in options and "fine-tuning" in labs:
@@ -119,6 +122,8 @@ def check_results_folder(results_root: Path) -> None:
 
 
 def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict) -> dict[str, str]:
+    from agent.model_capabilities import deployment_capabilities
+
     deployment = outputs.deployment(options.pop("deployment", None))
     preflight = read_preflight(stack_dir(outputs.stack))
     chosen = next((r for r in preflight.get("regions", []) if r["region"] == preflight.get("chosen")), {})
@@ -129,7 +134,8 @@ def lab_parameters(outputs: StackOutputs, lab: str, results: str, options: dict)
         "endpoint-secret": outputs.secret_keys.endpoint, "key-secret": outputs.secret_keys.api_key,
         "deployment": deployment.name, "model": deployment.model, "capacity": str(deployment.capacity),
         "options": json.dumps({**options, "fine_tune_base_model": outputs.fine_tune_base_model,
-                               "model_version": deployment.version, "stack": outputs.stack}),
+                               "model_version": deployment.version, "stack": outputs.stack,
+                               "model_reasoning": deployment_capabilities(outputs, deployment.name).reasoning}),
     }
 
 

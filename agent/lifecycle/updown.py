@@ -275,17 +275,15 @@ def _gone(look: Callable[[], object]) -> bool:
 def _delete_openai_object(target: Target, entry: dict, progress: Progress) -> str:
     """"deleted", "gone" (nothing to do: the object or its account no longer exists) or why it failed."""
     from azure.core.exceptions import ResourceNotFoundError
-    from openai import AzureOpenAI, NotFoundError, OpenAIError
+    from openai import NotFoundError, OpenAIError
 
     data = entry["data"]
-    try:
-        keys = target.cognitive().accounts.list_keys(data["resource_group"], data["account"])
+    try:  # key, or Entra ID when the account takes no keys
+        client = target.openai_client(data["resource_group"], data["account"], data["endpoint"], max_retries=6)
     except ResourceNotFoundError:
         return "gone"  # the account is gone, and its files and jobs with it
     except Exception as error:  # noqa: BLE001
         return _sentence(error)
-    client = AzureOpenAI(azure_endpoint=data["endpoint"], api_key=keys.key1, api_version="2025-04-01-preview",
-                         max_retries=6)
     try:
         if entry["kind"] == "finetune-job":
             job = client.fine_tuning.jobs.retrieve(data["id"])

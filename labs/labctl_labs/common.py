@@ -24,12 +24,38 @@ from typing import Any
 from labctl_labs.retrying import resilient
 from labctl_labs.storage import RemoteStore
 
+# The newest dated data-plane version; the gpt-5 family and o3/o4-mini are enabled only from it (Learn "Reasoning
+# models", API & feature support).
 API_VERSION = "2025-04-01-preview"
-REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
 
 
-def is_reasoning(model: str) -> bool:
-    return model.startswith(REASONING_PREFIXES)
+# Where the cluster's Entra identity comes from when the account takes no keys: a service principal's credentials,
+# which its operator puts in the lab's secret scope (Databricks "Secret management"; azure-identity
+# ClientSecretCredential). The principal needs the "Cognitive Services OpenAI User" role on the account (Learn
+# "Role-based access control for Azure OpenAI"). `azure-authority-host` is optional: a sovereign cloud's or the
+# sandbox's login host (default login.microsoftonline.com).
+ENTRA_SECRETS = ("azure-tenant-id", "azure-client-id", "azure-client-secret")
+AUTHORITY_SECRET = "azure-authority-host"
+# The Entra scope for Azure OpenAI data-plane calls (Learn, "How to configure Azure OpenAI with Microsoft Entra ID").
+OPENAI_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def entra_token_provider(context: LabContext):
+    """A token provider for openai's `azure_ad_token_provider`, from the service principal in the scope; raises
+    RuntimeError naming the missing secrets when the scope holds neither a key nor a principal."""
+    from azure.identity import ClientSecretCredential, get_bearer_token_provider
+
+    values = {name: context.secret_or_none(name) for name in ENTRA_SECRETS}
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"The secret scope {context.args.scope!r} holds no Azure OpenAI key and no service "
+                           f"principal for Entra ID ({', '.join(missing)} missing); put them there with `databricks "
+                           f"secrets put-secret {context.args.scope} <name>`.")
+    authority = context.secret_or_none(AUTHORITY_SECRET)
+    credential = ClientSecretCredential(
+        values["azure-tenant-id"], values["azure-client-id"], values["azure-client-secret"],
+        **({"authority": authority, "disable_instance_discovery": True} if authority else {}))
+    return get_bearer_token_provider(credential, OPENAI_SCOPE)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -55,16 +81,39 @@ class LabContext:
 
     @property
     def reasoning(self) -> bool:
-        return is_reasoning(self.args.model)
+        """Whether the deployment's model is a reasoning model, as labctl read it from the ARM model catalog
+        (option `model_reasoning`); never guessed from the name (gpt-5-chat is not one)."""
+        return bool(self.options.get("model_reasoning"))
 
     def secret(self, key: str) -> str:
         return self.workspace.dbutils.secrets.get(scope=self.args.scope, key=key)
 
     def openai(self, **kwargs):
+        """An AzureOpenAI client: with the account key from the scope, or, when the scope holds none (the
+        account has local auth disabled), with Microsoft Entra ID tokens (see entra_token_provider)."""
         from openai import AzureOpenAI
 
-        return AzureOpenAI(azure_endpoint=self.secret(self.args.endpoint_secret),
-                           api_key=self.secret(self.args.key_secret), api_version=API_VERSION, **kwargs)
+        return AzureOpenAI(**self._openai_auth(), api_version=API_VERSION, **kwargs)
+
+    def async_openai(self, **kwargs):
+        """The same as `openai`, as an AsyncAzureOpenAI client."""
+        from openai import AsyncAzureOpenAI
+
+        return AsyncAzureOpenAI(**self._openai_auth(), api_version=API_VERSION, **kwargs)
+
+    def _openai_auth(self) -> dict:
+        endpoint = self.secret(self.args.endpoint_secret)
+        key = self.secret_or_none(self.args.key_secret)
+        if key is not None:
+            return {"azure_endpoint": endpoint, "api_key": key}
+        return {"azure_endpoint": endpoint, "azure_ad_token_provider": entra_token_provider(self)}
+
+    def secret_or_none(self, key: str) -> str | None:
+        """The secret, or None when the scope has no such key (listed first: a cluster's native dbutils and the
+        SDK's raise different errors for a missing key)."""
+        if key not in {s.key for s in self.workspace.secrets.list_secrets(self.args.scope)}:
+            return None
+        return self.secret(key)
 
     def save_json(self, name: str, data: Any) -> str:
         return self.store.upload_bytes(f"{self.args.results}/{name}", json.dumps(data, indent=2, default=str).encode())

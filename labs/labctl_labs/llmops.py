@@ -4,6 +4,7 @@ compares the latest run with a baseline run using the figures read back from MLf
 The lab's single call ("Tell me a joke about animals.") is the default prompt set; each prompt is sent
 `samples` times (default 30) so the runs have distributions to compare. `-o prompts='[...]'` or
 `-o prompt_file=<path under the lab volume>` (a JSON list of strings, or one prompt per line) replace it.
+`-o stream=true` streams every call (server-sent events, with the final usage chunk); the traces are the same.
 The experiment is /Shared/labctl-llmops-<stack>: the workspace's tracking server on Databricks, the
 sandbox's local store in the sandbox, with no code difference (MLflow picks its tracking URI).
 """
@@ -51,29 +52,43 @@ def record_run(context: LabContext, experiment: str, prompts: list[str]) -> str:
         {"max_tokens": int(options.get("max_tokens", 200)), "temperature": temperature}
     if context.reasoning:
         budget["reasoning_effort"] = options.get("reasoning_effort", "minimal")
+    stream = bool(options.get("stream", False))
     digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:12]
     with mlflow.start_run(run_name=f"llmops {time.strftime('%Y-%m-%d %H:%M:%S')}") as run:
         mlflow.log_params({
             "deployment": context.args.deployment, "model": context.args.model,
             "model_version": options.get("model_version") or "", "prompt_set": f"{len(prompts)} prompts #{digest}",
-            "temperature": temperature if not context.reasoning else 1, "samples": samples,
+            "temperature": temperature if not context.reasoning else 1, "samples": samples, "stream": stream,
         })
         step = 0
         for index, prompt in enumerate(prompts):
             for sample in range(samples):
                 started = time.perf_counter()
-                answer = client.chat.completions.create(
-                    model=context.args.deployment,
-                    messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}],
-                    **budget)
+                messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
+                text, usage = complete(client, context.args.deployment, messages, budget, stream)
                 latency = (time.perf_counter() - started) * 1000
-                text = answer.choices[0].message.content or ""
-                mlflow.log_metrics({"prompt_tokens": answer.usage.prompt_tokens,
-                                    "completion_tokens": answer.usage.completion_tokens,
+                mlflow.log_metrics({"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
                                     "latency_ms": latency, "response_length": len(text)}, step=step)
                 step += 1
         mlflow.log_param("calls", step)
         return run.info.run_id
+
+
+def complete(client, deployment: str, messages: list[dict], budget: dict, stream: bool):
+    """(answer text, usage) of one call. Streamed calls ask for the final usage chunk (stream_options
+    include_usage), without which a stream carries no token counts and MLflow's trace of it has none
+    (mlflow/mlflow#23026); MLflow's autolog assembles the chunks into one traced completion."""
+    if not stream:
+        answer = client.chat.completions.create(model=deployment, messages=messages, **budget)
+        return answer.choices[0].message.content or "", answer.usage
+    text, usage = [], None
+    for chunk in client.chat.completions.create(model=deployment, messages=messages, stream=True,
+                                                stream_options={"include_usage": True}, **budget):
+        if chunk.choices:
+            text.append(chunk.choices[0].delta.content or "")
+        if chunk.usage is not None:
+            usage = chunk.usage
+    return "".join(text), usage
 
 
 def read_back(experiment_id: str, run_id: str) -> dict:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labctl_labs.common import is_reasoning
 
 TRAINING_TYPES = ("Standard", "GlobalStandard", "Developer")
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
@@ -78,14 +77,16 @@ SCHEMAS: dict[str, dict[str, Option]] = {
     "llmops": {
         "prompts": _text_list(), "prompt_file": _text(1000), "samples": SAMPLES, "temperature": TEMPERATURE,
         "max_tokens": _whole(1, 100_000), "reasoning_effort": _one_of(*REASONING_EFFORTS), "baseline_run_id": _text(200),
+        "stream": BOOL,
     },
     "smoke": {},
 }
 COMMON = {"deployment"}  # chosen by labctl itself (which chat deployment of the stack)
 
 
-def check_options(labs: list[str], options: dict[str, Any], model: str) -> None:
-    """Raise OptionError for the first option no chosen lab knows, or whose value the lab would refuse."""
+def check_options(labs: list[str], options: dict[str, Any], model: str, reasoning: bool = False) -> None:
+    """Raise OptionError for the first option no chosen lab knows, or whose value the lab would refuse.
+    `reasoning`: whether the deployment's model is a reasoning model, as the ARM model catalog says."""
     for key, value in options.items():
         if key in COMMON:
             continue
@@ -98,7 +99,7 @@ def check_options(labs: list[str], options: dict[str, Any], model: str) -> None:
         option = SCHEMAS[owners[0]][key]
         if not option.check(value):
             raise OptionError(f"-o {key}={_show(value)} is not valid for the {owners[0]} lab: {key} is {option.must_be}.")
-        if key == "temperature" and is_reasoning(model) and value != 1:
+        if key == "temperature" and reasoning and value != 1:
             raise OptionError(f"-o temperature={_show(value)} is not valid for {model}: it is a reasoning model and takes "
                               f"only the default temperature 1.")
 

@@ -53,12 +53,7 @@ def run_probe(context: LabContext, system: str) -> tuple[list, float]:
 
 
 def _async_client(context: LabContext):
-    from openai import AsyncAzureOpenAI
-
-    from labctl_labs.common import API_VERSION
-
-    return AsyncAzureOpenAI(azure_endpoint=context.secret(context.args.endpoint_secret),
-                            api_key=context.secret(context.args.key_secret), api_version=API_VERSION, max_retries=8)
+    return context.async_openai(max_retries=8)  # the key, or Entra ID when the account takes no keys
 
 
 def to_table(replies, run: str, table_name: str):

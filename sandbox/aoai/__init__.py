@@ -1,6 +1,8 @@
 """The Azure OpenAI data plane of each sandbox account, one module per API surface:
 
 - auth.py              which account a request is for; api-key, v1 bearer key or Entra token checks
+- api_versions.py      dated api-versions served or retired; reasoning models' minimum api-version
+- streaming.py         stream: true as server-sent chat.completion.chunk events, with the usage chunk
 - chat.py              chat completions (dated: /openai/deployments/{deployment}/chat/completions; v1:
                        /openai/v1/chat/completions with the deployment name as `model`)
 - files.py             /openai/files and /openai/v1/files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from sandbox.aoai.api_versions import check_api_version
 from sandbox.credentials import OPENAI_AUDIENCES, token_audience
 from sandbox.errors import OpenAiError
 from sandbox.world import Account, World
@@ -27,6 +28,7 @@ def account_for(world: World, request: Request, account_name: str) -> Account:
     dated = "/openai/v1/" not in request.url.path
     if dated and "api-version" not in request.query_params:
         raise OpenAiError(404, "404", "Resource not found")
+    check_api_version(world, request)
     return account
 
 
@@ -42,6 +44,8 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
 
 def _check_key(account: Account, key: str) -> None:
     if account.disable_local_auth:
-        raise OpenAiError(403, "AuthenticationTypeDisabled", "Key based authentication is disabled for this resource.")
+        # Azure answers 401 with this code when an account with disableLocalAuth gets an api-key (Learn
+        # "Disable local authentication in Azure AI services": key requests are refused once it is set).
+        raise OpenAiError(401, "AuthenticationTypeDisabled", "Key based authentication is disabled for this resource.")
     if key not in account.keys():
         raise OpenAiError(401, "401", INVALID_KEY)

@@ -2,7 +2,13 @@
 
 Answers come from the sandbox's synthetic model; usage counts prompt tokens with the cookbook's accounting
 (sandbox.tokens), and each deployment's tokens-per-minute and requests-per-minute limits answer with Azure's
-429 and retry-after headers.
+429 and retry-after headers. `stream: true` answers as server-sent events (sandbox.aoai.streaming).
+
+Token reservation, as Azure estimates it before running a request (Learn "Azure OpenAI quota", quota-2.md): the
+prompt plus max_tokens (or max_completion_tokens) per choice. A request with neither reserves the sandbox's
+default estimate, but never more than the deployment's whole TPM leaves after the prompt: Azure serves such
+requests on small deployments. A request whose own estimate exceeds the whole TPM can never fit, and Azure
+answers it with 429 "Please retry after 86400 seconds" (vanderschaarlab/climb#1, alex-wolf-ps/dbchatprov2#2).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.aoai.api_versions import check_model_api_version
 from sandbox.aoai.auth import account_for
+from sandbox.aoai.streaming import stream_response
 from sandbox.errors import OpenAiError
 from sandbox.ratelimit import DeploymentLimiter, deployment_limits
 from sandbox.tokens import encoding, prompt_tokens
@@ -31,6 +39,8 @@ class ChatParameters:
     budget: int | None  # max_completion_tokens, else max_tokens
     temperature: float | None
     effort: str
+    stream: bool = False
+    include_usage: bool = False  # stream_options.include_usage: a last chunk carries the usage
 
 
 @dataclass
@@ -58,17 +68,26 @@ async def complete(world: World, request: Request, account_name: str, deployment
     account = account_for(world, request, account_name)
     body = await request.json()
     deployment = deployment_for(world, account, deployment_name or body.get("model"))
+    check_model_api_version(world, request, deployment)
     parameters = chat_parameters(world, deployment, body)
     enc = encoding(deployment.encoding)
     prompt = prompt_tokens(enc, parameters.messages)
-    reserve = parameters.budget if parameters.budget is not None else world.config.default_max_tokens_estimate
+    limiter = limiter_for(world, account, deployment)
+    if parameters.budget is not None:
+        reserve = parameters.budget
+    else:
+        room = max(0, limiter.tokens_per_minute - prompt) // parameters.n
+        reserve = min(world.config.default_max_tokens_estimate, room)
     rate_headers = admit(world, account, deployment, request, prompt + reserve * parameters.n)
     completion = answer(world, deployment, parameters, enc)
-    latency = world.config.model.latency_per_token_ms * completion.completion_tokens / 1000
-    if latency:
-        await asyncio.sleep(latency)
-    return JSONResponse(completion_json(deployment, prompt, completion),
-                        headers={**rate_headers, "x-ms-region": account.location, "apim-request-id": new_hex()})
+    headers = {**rate_headers, "x-ms-region": account.location, "apim-request-id": new_hex()}
+    body_json = completion_json(deployment, prompt, completion)
+    per_token = world.config.model.latency_per_token_ms / 1000
+    if parameters.stream:
+        return stream_response(body_json, enc, parameters.include_usage, per_token, headers)
+    if per_token:
+        await asyncio.sleep(per_token * completion.completion_tokens)
+    return JSONResponse(body_json, headers=headers)
 
 
 def deployment_for(world: World, account: Account, name: str | None) -> Deployment:
@@ -84,9 +103,11 @@ def chat_parameters(world: World, deployment: Deployment, body: dict) -> ChatPar
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise OpenAiError(400, "invalid_request_error", "'messages' is a required property", param="messages")
-    if body.get("stream"):
-        raise OpenAiError(400, "unsupported_parameter", "The sandbox does not stream; call without stream=true.",
-                          param="stream")
+    stream, stream_options = bool(body.get("stream")), body.get("stream_options")
+    if stream_options is not None and not stream:
+        # OpenAI's own refusal, which Azure passes through.
+        raise OpenAiError(400, "invalid_request_error", "The 'stream_options' parameter is only allowed when "
+                          "'stream' is enabled.", param="stream_options")
     max_tokens, max_completion = body.get("max_tokens"), body.get("max_completion_tokens")
     temperature, effort = body.get("temperature"), body.get("reasoning_effort")
     if deployment.reasoning:
@@ -99,7 +120,8 @@ def chat_parameters(world: World, deployment: Deployment, body: dict) -> ChatPar
         raise OpenAiError(400, "invalid_request_error", f"Invalid value for 'reasoning_effort': {effort!r}.",
                           param="reasoning_effort")
     budget = max_completion if max_completion is not None else max_tokens
-    return ChatParameters(messages, int(body.get("n") or 1), budget, temperature, effort)
+    include_usage = bool((stream_options or {}).get("include_usage"))
+    return ChatParameters(messages, int(body.get("n") or 1), budget, temperature, effort, stream, include_usage)
 
 
 def _check_reasoning_parameters(max_tokens, temperature) -> None:
@@ -113,24 +135,39 @@ def _check_reasoning_parameters(max_tokens, temperature) -> None:
                           param="temperature", type_="invalid_request_error")
 
 
-def admit(world: World, account: Account, deployment: Deployment, request: Request, estimate: int) -> dict:
-    """Take `estimate` tokens from the deployment's rate limits; the x-ratelimit headers, or Azure's 429."""
+def limiter_for(world: World, account: Account, deployment: Deployment) -> DeploymentLimiter:
     with world.lock:
         limiter = account.limiters.get(deployment.name.lower())
         if limiter is None:
             limits = deployment_limits(world.catalog, deployment.model_name, deployment.capacity)
             limiter = account.limiters[deployment.name.lower()] = DeploymentLimiter(limits)
+    return limiter
+
+
+# Azure's answer to a request that can never fit the deployment's TPM: a 429 asking for a day's wait, which
+# clients (the openai SDK waits at most 120 s) do not retry. Reports: vanderschaarlab/climb#1 (2024-08-01-preview,
+# 30K TPM), alex-wolf-ps/dbchatprov2#2 (2024-05-01-preview).
+NEVER_FITS_SECONDS = 86400
+
+
+def admit(world: World, account: Account, deployment: Deployment, request: Request, estimate: int) -> dict:
+    """Take `estimate` tokens from the deployment's rate limits; the x-ratelimit headers, or Azure's 429."""
+    limiter = limiter_for(world, account, deployment)
     decision = limiter.try_acquire(world.now(), estimate)
     speed = world.config.clock_speed  # the client waits in real time; the sandbox clock may run faster
     rate_headers = {**decision.headers(), "x-ratelimit-reset-requests": str(math.ceil(decision.reset_requests / speed)),
                     "x-ratelimit-reset-tokens": str(math.ceil(decision.reset_tokens / speed))}
     if decision.allowed:
         return rate_headers
-    if math.isinf(decision.retry_after):
-        raise OpenAiError(400, "invalid_request_error", f"This request needs {estimate} tokens, more than the "
-                          f"deployment's limit of {decision.limit_tokens} tokens per minute.")
-    wait_ms = max(1, math.ceil(decision.retry_after / speed * 1000))
     api = request.query_params.get("api-version", "v1")
+    if math.isinf(decision.retry_after):
+        raise OpenAiError(429, "429", f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
+                          f"version {api} have exceeded token rate limit of your current OpenAI S0 pricing tier. "
+                          f"Please retry after {NEVER_FITS_SECONDS} seconds. Please go here: "
+                          f"https://aka.ms/oai/quotaincrease if you would like to further increase the default rate "
+                          f"limit.", headers={**rate_headers, "retry-after": str(NEVER_FITS_SECONDS),
+                                              "retry-after-ms": str(NEVER_FITS_SECONDS * 1000)})
+    wait_ms = max(1, math.ceil(decision.retry_after / speed * 1000))
     raise OpenAiError(429, "429", f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
                       f"version {api} have exceeded {'token' if decision.reason == 'tokens' else 'call'} rate "
                       f"limit of your current OpenAI S0 pricing tier. Please retry after "

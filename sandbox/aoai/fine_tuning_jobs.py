@@ -81,6 +81,11 @@ def find_job(account: Account, job_id: str) -> FineTuneJob:
 def create_job(world: World, account: Account, body: dict) -> dict:
     model = body.get("model") or ""
     training_type = body.get("trainingType") or body.get("training_type") or "Standard"
+    if not isinstance(training_type, str):
+        # The authoring spec types trainingType as a string enum (Standard, GlobalStandard, DeveloperTier); a number
+        # is a malformed request, refused with 400 naming the field. [U: Azure's exact wording is not known.]
+        raise OpenAiError(400, "invalidPayload", f"Invalid value for 'trainingType': {training_type!r}; use "
+                          f"Standard, GlobalStandard or Developer.", param="trainingType")
     with world.lock:
         base = base_model(world, account, model, training_type)
         training = ready_file(world, account, body.get("training_file"), "training")

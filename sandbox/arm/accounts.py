@@ -76,8 +76,10 @@ def soft_delete(world: World, account: Account) -> None:
 
 
 def check_new_account(world: World, sub: str, rg: str, name: str, body: dict) -> str:
-    """Azure's refusals of an account request; returns the normalised location."""
-    if body.get("kind") != "OpenAI":
+    """Azure's refusals of an account request; returns the normalised location. ARM matches enum values (kind,
+    SKU) without regard to case and answers with the canonical casing (Learn "Azure Resource Manager REST API
+    guidelines": string enums are case-insensitive on input)."""
+    if str(body.get("kind", "")).lower() != "openai":
         raise ArmError(400, "InvalidKind", "The sandbox provides Azure OpenAI accounts only (kind OpenAI).")
     location = body.get("location", "").replace(" ", "").lower()
     if location not in world.catalog.regions:
@@ -85,10 +87,10 @@ def check_new_account(world: World, sub: str, rg: str, name: str, body: dict) ->
                        f"The provided location '{location}' is not available for resource type "
                        f"'{TYPE}'. List of available regions for the resource type "
                        f"is '{','.join(world.catalog.regions)}'.")
-    if (body.get("sku") or {}).get("name") != "S0":
+    if str((body.get("sku") or {}).get("name", "")).upper() != "S0":
         raise ArmError(400, "InvalidSkuName", "Azure OpenAI accounts take SKU S0.")
     deleted = world.deleted_accounts.get(name.lower())
-    if deleted is not None:
+    if deleted is not None and not restoring(body):
         raise ArmError(409, "FlagMustBeSetForRestore",
                        f"An existing resource with ID '{account_id(sub, deleted)}' has been soft-deleted. "
                        "To restore the resource, you must specify 'restore' property as 'true'. To purge the "
@@ -103,6 +105,28 @@ def check_new_account(world: World, sub: str, rg: str, name: str, body: dict) ->
     return location
 
 
+def restoring(body: dict) -> bool:
+    """`properties.restore: true`, which Azure's own 409 FlagMustBeSetForRestore tells users to set."""
+    return (body.get("properties") or {}).get("restore") is True
+
+
+def restore(world: World, sub: str, rg: str, name: str, location: str) -> Account:
+    """The soft-deleted account back under its name, with its keys and endpoint; its deployments are gone
+    (Learn "Recover or purge deleted Azure AI services resources": recovery restores the resource in its
+    resource group and region)."""
+    deleted = world.deleted_accounts[name.lower()]
+    if deleted.resource_group.lower() != rg.lower() or deleted.location != location:
+        raise ArmError(409, "FlagMustBeSetForRestore",
+                       f"The soft-deleted resource '{account_id(sub, deleted)}' can be restored only in its own "
+                       f"resource group '{deleted.resource_group}' and location '{deleted.location}'.")
+    del world.deleted_accounts[name.lower()]
+    deleted.deleted_at = None
+    now = world.now()
+    deleted.ready_at = now + world.config.timings.account_provisioning
+    world.accounts[name.lower()] = deleted
+    return deleted
+
+
 @router.put(PROVIDER_IN_GROUP + "/accounts/{name}")
 async def create_or_update_account(sub: str, rg: str, name: str, request: Request, world: CurrentWorld):
     body = await request.json()
@@ -110,6 +134,12 @@ async def create_or_update_account(sub: str, rg: str, name: str, request: Reques
     with world.lock:
         group = find_group(world, rg)
         location = check_new_account(world, sub, rg, name, body)
+        if restoring(body) and name.lower() in world.deleted_accounts:
+            account = restore(world, sub, rg, name, location)
+            account.tags = body.get("tags") or account.tags
+            if "disableLocalAuth" in properties:
+                account.disable_local_auth = bool(properties["disableLocalAuth"])
+            return JSONResponse(account_json(world, sub, account), 201, POLL_HEADERS)
         existing = world.accounts.get(name.lower())
         if existing is not None:
             existing.tags = body.get("tags") or {}
@@ -163,6 +193,10 @@ def list_accounts(sub: str, world: CurrentWorld):
 def list_keys(sub: str, rg: str, name: str, world: CurrentWorld):
     with world.lock:
         account = find_live_account(world, rg, name)
+        if account.disable_local_auth:
+            # As Azure answers (az cognitiveservices account keys list on such an account; Learn "Disable local
+            # authentication in Azure AI services").
+            raise ArmError(400, "BadRequest", "Failed to list key. disableLocalAuth is set to be true")
         return {"key1": account.key1, "key2": account.key2}
 
 

@@ -29,6 +29,17 @@ class ResolvedModel(NamedTuple):
     encoding: str
     reasoning: bool
     fine_tuned: bool
+    sku: str  # canonical casing, e.g. Standard for "standard"
+
+
+# Version upgrade options (azure-rest-api-specs, cognitiveservices DeploymentModelVersionUpgradeOption).
+UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
+
+
+def canonical_name(value: str, names: list[str] | tuple[str, ...]) -> str | None:
+    """`value` matched case-insensitively against `names`, in the listed casing; ARM treats enum values so
+    (Microsoft's fine-tuned deployment sample sends "standard"; Learn "Deploy a fine-tuned model", REST)."""
+    return next((n for n in names if n.lower() == str(value).lower()), None)
 
 
 def deployment_json(world: World, sub: str, account: Account, deployment: Deployment) -> dict:
@@ -45,8 +56,11 @@ def deployment_json(world: World, sub: str, account: Account, deployment: Deploy
         "properties": {
             "provisioningState": state,
             "model": {"format": "OpenAI", "name": deployment.model_name, "version": deployment.model_version},
-            "versionUpgradeOption": deployment.version_upgrade_option,
-            "raiPolicyName": deployment.rai_policy_name,
+            # Azure fills both when the request leaves them out; it never answers null (Learn "Working with
+            # models": the default upgrade policy; "Content filtering": Microsoft.DefaultV2 is the default policy).
+            "versionUpgradeOption": deployment.version_upgrade_option or (
+                "NoAutoUpgrade" if deployment.fine_tuned else "OnceNewDefaultVersionAvailable"),
+            "raiPolicyName": deployment.rai_policy_name or "Microsoft.DefaultV2",
             "capabilities": {"chatCompletion": "true"},
             "rateLimits": deployment_limits(world.catalog, deployment.model_name, deployment.capacity).arm_json(),
         },
@@ -64,7 +78,7 @@ def ensure_idle(world: World, account: Account) -> None:
 def resolve_model(world: World, account: Account, model: dict, sku: str) -> ResolvedModel:
     """The catalog entry (or fine-tuned model) a deployment asks for, or Azure's refusal."""
     name, version = model.get("name"), model.get("version")
-    if model.get("format", "OpenAI") != "OpenAI" or not name:
+    if str(model.get("format", "OpenAI")).lower() != "openai" or not name:
         raise ArmError(400, "InvalidResourceProperties", "The model format must be OpenAI and the model name is required.")
     if any(j.fine_tuned_model == name for j in account.jobs.values()):
         return resolve_fine_tuned_model(world, account, name, version, sku)
@@ -76,28 +90,32 @@ def resolve_model(world: World, account: Account, model: dict, sku: str) -> Reso
         raise ArmError(400, "ServiceModelDeprecated",
                        f"The model 'Format:OpenAI,Name:{entry.name},Version:{entry.version}' has been deprecated "
                        f"since {entry.inference.isoformat()}.")
-    if sku not in entry.skus:
+    canonical = canonical_name(sku, entry.skus)
+    if canonical is None:
         raise ArmError(400, "InvalidResourceProperties",
                        f"The specified SKU '{sku}' for model '{entry.name} {entry.version}' is not supported in "
                        f"this region '{account.location}'.")
-    return ResolvedModel(entry.version, usage_name(sku, entry.name), entry.encoding, entry.reasoning, False)
+    return ResolvedModel(entry.version, usage_name(canonical, entry.name), entry.encoding, entry.reasoning, False,
+                         canonical)
 
 
 def resolve_fine_tuned_model(world: World, account: Account, name: str, version: str | None, sku: str) -> ResolvedModel:
     job = next(j for j in account.jobs.values() if j.fine_tuned_model == name)
     if job_status(world, job) != "succeeded":
         raise ArmError(400, "InvalidResourceProperties", f"The fine-tuned model '{name}' is not ready.")
-    if sku not in world.catalog.fine_tuned_deployment.skus:
+    canonical = canonical_name(sku, world.catalog.fine_tuned_deployment.skus)
+    if canonical is None:
         raise ArmError(400, "InvalidResourceProperties",
                        f"SKU '{sku}' is not supported for fine-tuned models; use one of "
                        f"{', '.join(world.catalog.fine_tuned_deployment.skus)}.")
+    sku = canonical
     base = world.catalog.find_base(job.model)
     if sku == "Standard" and (base is None or account.location not in base.fine_tuned_standard_regions):
         raise ArmError(400, "InvalidResourceProperties",
                        f"Standard deployments of fine-tuned {job.model} models are not available in "
                        f"'{account.location}'; use GlobalStandard or DeveloperTier.")
     usage = usage_name(sku, f"{base.name if base else job.model}-finetune")
-    return ResolvedModel(version or "1", usage, base.encoding if base else "o200k_base", False, True)
+    return ResolvedModel(version or "1", usage, base.encoding if base else "o200k_base", False, True, sku)
 
 
 def ensure_quota(world: World, account: Account, deployment_name: str, usage: str, capacity: int) -> None:
@@ -122,12 +140,19 @@ async def create_or_update_deployment(sub: str, rg: str, name: str, deployment_n
         sku_name = sku.get("name", "Standard")
         capacity = int(sku.get("capacity") or 1)
         model = resolve_model(world, account, properties.get("model") or {}, sku_name)
+        upgrade_option = properties.get("versionUpgradeOption")
+        if upgrade_option is not None:
+            upgrade_option = canonical_name(upgrade_option, UPGRADE_OPTIONS)
+            if upgrade_option is None:
+                raise ArmError(400, "InvalidResourceProperties",
+                               f"The versionUpgradeOption '{properties['versionUpgradeOption']}' is not valid; use "
+                               f"one of {', '.join(UPGRADE_OPTIONS)}.")
         ensure_quota(world, account, deployment_name, model.usage, capacity)
         now = world.now()
         existing = account.deployments.get(deployment_name.lower())
         deployment = Deployment(
             name=deployment_name, model_name=properties["model"]["name"], model_version=model.version,
-            sku_name=sku_name, capacity=capacity, version_upgrade_option=properties.get("versionUpgradeOption"),
+            sku_name=model.sku, capacity=capacity, version_upgrade_option=upgrade_option,
             rai_policy_name=properties.get("raiPolicyName"), tags=body.get("tags") or {}, usage_name=model.usage,
             encoding=model.encoding, reasoning=model.reasoning, created_at=existing.created_at if existing else now,
             ready_at=now + world.config.timings.deployment_provisioning, fine_tuned=model.fine_tuned,

@@ -24,20 +24,39 @@ def used_capacity(world: World, location: str, usage: str, excluding: tuple[str,
     return total
 
 
+def capabilities_json(world: World, model: CatalogModel) -> dict[str, str]:
+    """The model's `capabilities` map: string values, as ARM sends them ("true"/"false", numbers as text).
+    chatCompletion, completion, fineTune, jsonObjectResponse and FineTuneTokensMaxValuePerExample are keys Azure
+    sends (az cognitiveservices model list output). `reasoning`, `vision`, `chatParameters`, `minApiVersion` and
+    `fineTuneMethods` carry the catalog's per-model capabilities the same way [U: Azure's own key names for these
+    are not verified; the product reads them with a fallback, agent/model_capabilities.py]."""
+    capabilities = {"chatCompletion": "true", "completion": "false", "jsonObjectResponse": "true",
+                    "reasoning": "true" if model.reasoning else "false",
+                    "vision": "true" if model.vision else "false",
+                    "chatParameters": ",".join(world.catalog.accepted_parameters(model))}
+    if model.min_api_version:
+        capabilities["minApiVersion"] = model.min_api_version
+    if model.fine_tune is not None:
+        capabilities["FineTuneTokensMaxValuePerExample"] = str(model.max_example_tokens)
+    if model.fine_tune_methods:
+        capabilities["fineTuneMethods"] = ",".join(model.fine_tune_methods)
+    return capabilities
+
+
 def model_json(world: World, model: CatalogModel, location: str) -> dict:
-    capabilities = {"chatCompletion": "true", "completion": "false"}
+    capabilities = capabilities_json(world, model)
     deprecation = {"inference": f"{model.inference.isoformat()}T00:00:00Z"}
     if model.fine_tune is not None:
         capabilities["fineTune"] = "true"
         deprecation["fineTune"] = f"{model.fine_tune[world.config.customer].isoformat()}T00:00:00Z"
-    return {
+    body = {
         "kind": "OpenAI",
         "skuName": "S0",
         "model": {
             "format": "OpenAI",
             "name": model.name,
             "version": model.version,
-            "lifecycleStatus": "Deprecated" if model.retired(world.today()) else "GenerallyAvailable",
+            "lifecycleStatus": "Deprecated" if model.retired(world.today()) else model.lifecycle,
             "isDefaultVersion": world.catalog.default_version(model.name, world.today()) == model,
             "capabilities": capabilities,
             "deprecation": deprecation,
@@ -51,13 +70,13 @@ def model_json(world: World, model: CatalogModel, location: str) -> dict:
                 }
                 for sku in model.skus
             ],
-            "finetuneCapabilities": (
-                {"trainingTypes": ",".join(t for t in (model.fine_tune_training or {})
-                                           if location in world.catalog.training_regions(model, t))}
-                if model.fine_tune is not None else None
-            ),
         },
     }
+    if model.fine_tune is not None:  # Azure omits the key for models that cannot be fine-tuned
+        body["model"]["finetuneCapabilities"] = {
+            "trainingTypes": ",".join(t for t in (model.fine_tune_training or {})
+                                      if location in world.catalog.training_regions(model, t))}
+    return body
 
 
 @router.get(PROVIDER_IN_SUBSCRIPTION + "/locations/{location}/models")

@@ -79,3 +79,12 @@ def test_api_key_comes_from_the_account_keys_and_stays_secret(default_lab):
     listed = [i for i in default_lab.invocations if i.token == "azure-native:cognitiveservices:listAccountKeys"]
     assert listed and listed[0].args["accountName"] == "labctl-dev-x7k2q9"
     assert default_lab.outputs["openaiEndpoint"] == "https://labctl-dev-x7k2q9.openai.azure.com/"
+
+
+def test_with_local_auth_disabled_there_is_no_key_to_list_or_store():
+    # Azure refuses listKeys on such an account (400 "Failed to list key. disableLocalAuth is set to be true"):
+    # the program neither reads a key nor stores one in the secret scope; the labs use Entra ID.
+    run = deploy(openaiDisableLocalAuth=True)
+    assert run.outputs["openaiApiKey"] is None
+    secrets = [r.inputs["key"] for r in run.of_type("databricks:index/secret:Secret")]
+    assert secrets == ["openai-endpoint"]

@@ -73,7 +73,7 @@ def requests_for(count: int) -> list[Request]:
 
 
 def run(lab: Lab, deployment: str, requests: list[Request], reasoning: bool, timer: SandboxTime, **kwargs):
-    factory = lambda: AsyncAzureOpenAI(azure_endpoint=lab.endpoint, api_key=lab.key, api_version="2024-10-21",  # noqa: E731
+    factory = lambda: AsyncAzureOpenAI(azure_endpoint=lab.endpoint, api_key=lab.key, api_version="2025-04-01-preview",  # noqa: E731
                                        http_client=timer.http_client())
     return asyncio.run(probe(factory, deployment, requests, capacity=kwargs.pop("capacity", 1), max_tokens=100,
                              reasoning=reasoning, reasoning_effort="minimal" if reasoning else None,

@@ -78,10 +78,11 @@ class Lab:
         self.endpoint = self.arm.accounts.get("rg-lab", "lab-aoai").properties.endpoint
         self.key = self.arm.accounts.list_keys("rg-lab", "lab-aoai").key1
 
-    def azure_client(self, **kwargs):
+    def azure_client(self, api_version: str = "2025-04-01-preview", **kwargs):
+        # The gpt-5 family is served from 2025-04-01-preview on (sandbox/data/catalog.yaml, minApiVersion).
         from openai import AzureOpenAI
 
-        return AzureOpenAI(azure_endpoint=self.endpoint, api_key=self.key, api_version="2024-10-21", **kwargs)
+        return AzureOpenAI(azure_endpoint=self.endpoint, api_key=self.key, api_version=api_version, **kwargs)
 
     def v1_client(self, **kwargs):
         from openai import OpenAI

@@ -64,10 +64,10 @@ def test_entra_bearer_token_is_accepted_and_audience_checked(lab):
     from openai import AzureOpenAI
 
     credential = SandboxCredential()
-    good = AzureOpenAI(azure_endpoint=lab.endpoint, api_version="2024-10-21",
+    good = AzureOpenAI(azure_endpoint=lab.endpoint, api_version="2025-04-01-preview",
                        azure_ad_token_provider=lambda: credential.get_token("https://cognitiveservices.azure.com/.default").token)
     assert ask(good, "chat").choices[0].message.content
-    bad = AzureOpenAI(azure_endpoint=lab.endpoint, api_version="2024-10-21",
+    bad = AzureOpenAI(azure_endpoint=lab.endpoint, api_version="2025-04-01-preview",
                       azure_ad_token_provider=lambda: credential.get_token("https://management.azure.com/.default").token)
     with pytest.raises(openai.AuthenticationError):
         ask(bad, "chat")
