@@ -76,7 +76,7 @@ async def complete(world: World, request: Request, account_name: str, deployment
     if parameters.budget is not None:
         reserve = parameters.budget
     else:
-        room = max(0, limiter.tokens_per_minute - prompt) // parameters.n
+        room = max(0, limiter.limits.tokens_per_minute - prompt) // parameters.n
         reserve = min(world.config.default_max_tokens_estimate, room)
     rate_headers = admit(world, account, deployment, request, prompt + reserve * parameters.n)
     completion = answer(world, deployment, parameters, enc)
