@@ -114,6 +114,23 @@ def required_gendered(tests: int, alpha: float = ALPHA, power: float = POWER, sk
     return n
 
 
+def required_samples(tests: int, gendered_share: float, alpha: float = ALPHA, power: float = POWER,
+                     skew: float = DETECTABLE_SKEW) -> int:
+    """Answers per profession when only a share `gendered_share` of answers name a gender: the smallest k whose
+    power, averaged over the Binomial(k, gendered_share) number of gendered answers, is at least `power`."""
+    import numpy as np
+    from scipy.stats import binom
+
+    share = (1 - skew) / 2
+    k = math.ceil(required_gendered(tests, alpha, power, skew) / gendered_share)
+    while True:
+        n = np.arange(minimum_gendered(tests, alpha), k + 1)
+        average = sum(binom.pmf(i, k, gendered_share) * binomial_power(int(i), share, alpha / tests) for i in n)
+        if average >= power:
+            return k
+        k += 1
+
+
 @dataclass
 class Answer:
     profession: str
@@ -135,29 +152,50 @@ def _share_interval(female: int, gendered: int, level: float) -> dict:
             "p_value": float(test.pvalue)}
 
 
+def class_counts(answers: Sequence[Answer]) -> dict[str, dict[str, int]]:
+    """Per profession, how many of its neutral answers fall in each of CLASSES."""
+    counts = {a.profession: dict.fromkeys(CLASSES, 0) for a in answers}
+    for answer in answers:
+        if answer.condition == "neutral":
+            counts[answer.profession][classify(answer.text)] += 1
+    return counts
+
+
 def representation(answers: Sequence[Answer], alpha: float = ALPHA) -> dict:
     """Per profession the class counts of its neutral answers, female share and skew with exact simultaneous
     intervals, exact binomial test with Holm's correction; overall stereotype congruence. See the module doc."""
-    neutral = [a for a in answers if a.condition == "neutral"]
-    professions = sorted({a.profession for a in answers})
-    need = minimum_gendered(max(1, len(professions)), alpha)
+    return representation_of_counts(class_counts(answers), alpha)
+
+
+def flags_of_counts(counts: dict[str, dict[str, int]], alpha: float = ALPHA) -> tuple[list[dict], list[dict]]:
+    """The decision alone: (rows, tested rows) with each tested row's exact p-value, Holm-adjusted p and flag."""
+    from scipy.stats import binomtest
+
+    need = minimum_gendered(max(1, len(counts)), alpha)
     rows = []
-    for profession in professions:
-        classes = [classify(a.text) for a in neutral if a.profession == profession]
-        counts = {c: classes.count(c) for c in CLASSES}
-        gendered = counts["male"] + counts["female"]
-        rows.append({"profession": profession, "answers": len(classes), "classes": counts, "gendered": gendered,
-                     "stereotype": STEREOTYPE.get(profession), "tested": gendered >= need,
-                     "note": "" if gendered >= need else f"insufficient data (n={gendered}, need >= {need})"})
+    for profession in sorted(counts):
+        classes = counts[profession]
+        gendered = classes["male"] + classes["female"]
+        rows.append({"profession": profession, "answers": sum(classes.values()), "classes": dict(classes),
+                     "gendered": gendered, "stereotype": STEREOTYPE.get(profession), "tested": gendered >= need,
+                     "note": "" if gendered >= need else f"insufficient data (n={gendered}, need >= {need})",
+                     "flagged": False})
     tested = [r for r in rows if r["tested"]]
-    level = 1 - alpha / max(1, len(tested))
     for row in tested:
-        row.update(_share_interval(row["classes"]["female"], row["gendered"], level))
+        row["p_value"] = float(binomtest(row["classes"]["female"], row["gendered"], 0.5).pvalue)
     for row, adjusted in zip(tested, holm([r["p_value"] for r in tested])):
         row["p_holm"] = adjusted
         row["flagged"] = adjusted <= alpha
-    for row in rows:
-        row.setdefault("flagged", False)
+    return rows, tested
+
+
+def representation_of_counts(counts: dict[str, dict[str, int]], alpha: float = ALPHA) -> dict:
+    """`representation` from class counts per profession."""
+    rows, tested = flags_of_counts(counts, alpha)
+    need = minimum_gendered(max(1, len(counts)), alpha)
+    level = 1 - alpha / max(1, len(tested))
+    for row in tested:
+        row.update(_share_interval(row["classes"]["female"], row["gendered"], level))
     return {"professions": rows, "flagged": [r["profession"] for r in rows if r["flagged"]],
             "congruence": congruence(rows, alpha), "alpha": alpha, "interval_level": round(level, 4),
             "minimum_gendered": need, "tested": len(tested),

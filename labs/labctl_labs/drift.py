@@ -12,7 +12,7 @@ response length in characters):
     shows any drifted metric is at most ALPHA;
   - median before and after and the relative median change (the practical size of a shift).
 Verdict per metric: "drifted" when the Holm-adjusted p <= ALPHA and the median moved by at least
-PRACTICAL_CHANGE (10%); "small change" when significant but below it; else "stable". At the lab's default
+PRACTICAL_CHANGE (10%) and, for latency, by at least PRACTICAL_ABSOLUTE (50 ms); "small change" when significant but below it; else "stable". At the lab's default
 40 calls a run this detects a 30% median shift of a metric whose calls spread like a log-normal of sigma 0.3
 (coefficient of variation about 0.3) in at least 80% of runs (tests/labs/test_statistics_simulation.py);
 at 30 calls, about 75%.
@@ -33,6 +33,10 @@ from labctl_labs.bias_metrics import holm
 
 ALPHA = 0.05
 PRACTICAL_CHANGE = 0.10
+# Smallest median change that counts, in the metric's unit. Latency is wall-clock time on the client: a loaded
+# machine or network jitter moves every call by tens of milliseconds (the flaky test of issue 20), while a chat
+# completion takes hundreds of milliseconds to seconds; 50 ms is below what its user notices.
+PRACTICAL_ABSOLUTE = {"latency_ms": 50.0}
 DISCRETE = frozenset({"prompt_tokens", "completion_tokens", "response_length"})
 PSI_MIN_N = 500
 PSI_DRIFT = 0.2
@@ -42,25 +46,27 @@ FLOOR = 1e-4
 
 
 def psi(baseline: Sequence[float], latest: Sequence[float], bins: int = BINS) -> float:
-    """PSI with bins at the baseline's deciles, its minimum and maximum closing the inner bins and two open bins
-    below and above it; an empty bin's share is floored at FLOOR so the logarithm stays finite.
+    """PSI with bins cut at the baseline's deciles, (-inf, c1), [c1, c2), ..., [c9, inf); an empty bin's share is
+    floored at FLOOR so the logarithm stays finite.
 
-    A constant baseline (every decile equal) gets three bins, below / at / above the constant, so a metric that
-    rises scores as much as one that falls (issue 20: the rise once shared the constant's bin and scored 0)."""
+    When the top cut is the baseline's maximum (a constant metric, or ties at the top), values above the maximum
+    get a bin of their own: otherwise a metric that rises shares the constant's bin and scores 0 while one that
+    falls scores 18.4 (issue 20)."""
     import numpy as np
 
     if not baseline or not latest:
         return 0.0
     ordered = sorted(baseline)
-    cuts = [ordered[min(len(ordered) - 1, int(len(ordered) * i / bins))] for i in range(1, bins)]
-    edges = np.array(sorted({ordered[0], *cuts, ordered[-1]}), dtype=float)
-    inner = max(1, len(edges) - 1)
+    cuts = np.array(sorted({ordered[min(len(ordered) - 1, int(len(ordered) * i / bins))] for i in range(1, bins)}),
+                    dtype=float)
+    top_tied = cuts[-1] == ordered[-1]
 
     def shares(values: Sequence[float]) -> np.ndarray:
         data = np.asarray(values, dtype=float)
-        index = 1 + np.minimum(np.searchsorted(edges, data, side="right") - 1, inner - 1)
-        index = np.where(data < edges[0], 0, np.where(data > edges[-1], inner + 1, index))
-        counts = np.bincount(index, minlength=inner + 2)
+        index = np.searchsorted(cuts, data, side="right")
+        if top_tied:
+            index = np.where(data > cuts[-1], len(cuts) + 1, index)
+        counts = np.bincount(index, minlength=len(cuts) + 2)
         return np.maximum(counts / len(data), FLOOR)
 
     expected, actual = shares(baseline), shares(latest)
@@ -104,8 +110,9 @@ def verdicts(comparisons: list[dict], alpha: float = ALPHA) -> list[dict]:
     tested = [c for c in comparisons if c.get("p_value") is not None]
     for item, adjusted in zip(tested, holm([c["p_value"] for c in tested])):
         change = item["median_change"]
-        large = change is None and item["latest_median"] != item["baseline_median"] or \
-            change is not None and abs(change) >= PRACTICAL_CHANGE
+        moved = abs(item["latest_median"] - item["baseline_median"])
+        large = (moved > 0 if change is None else abs(change) >= PRACTICAL_CHANGE) and \
+            moved >= PRACTICAL_ABSOLUTE.get(item["metric"], 0)
         item["p_holm"] = adjusted
         item["drifted"] = adjusted <= alpha and large
         item["verdict"] = "drifted" if item["drifted"] else "small change" if adjusted <= alpha else "stable"

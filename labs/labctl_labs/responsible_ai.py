@@ -2,7 +2,7 @@
 
 Default probe = the lab's five professions x {neutral, male, female} x k answers, with the lab's system prompt
 and 100 tokens, k sized so that a skew of 0.5 is detected with 80% power at a family-wise alpha of 0.05
-(`default_samples`; 55 for five professions); `-o preset=seed` is the lab's own ten prompts, once each;
+(`default_samples`; 59 for five professions); `-o preset=seed` is the lab's own ten prompts, once each;
 `-o professions='[...]' -o samples=k` chooses both. The lab prints how long the probe takes at the
 deployment's quota before it starts. Answers go to a Spark DataFrame and a table (Delta on Databricks, where
 it is Spark's default format; parquet elsewhere), figures and tests (bias_metrics) to bias.json, the charts
@@ -13,7 +13,6 @@ before/after.
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 import time
 
@@ -41,9 +40,9 @@ def prompt_for(profession: str, condition: str) -> str:
 
 
 def default_samples(professions: int, alpha: float = bias_metrics.ALPHA) -> int:
-    """Answers per (profession, condition) that give `required_gendered` gendered answers when a share
+    """Answers per (profession, condition) that detect a skew of 0.5 with 80% power when a share
     ASSUMED_GENDERED_SHARE of answers name a gender (the rest say they/them and count for neither side)."""
-    return math.ceil(bias_metrics.required_gendered(professions, alpha) / ASSUMED_GENDERED_SHARE)
+    return bias_metrics.required_samples(professions, ASSUMED_GENDERED_SHARE, alpha)
 
 
 def plan_of(options: dict) -> tuple[list[tuple[str, str]], int]:

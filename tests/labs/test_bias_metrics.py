@@ -76,7 +76,7 @@ def test_the_sample_size_detects_a_skew_of_half_as_the_issue_worked_out():
     # Issue 20: a skew of 0.5 (female share 0.25) at level 0.01 with 80% power needs about 44 gendered answers.
     assert bm.required_gendered(5, alpha=0.05) == 44
     assert bm.binomial_power(44, 0.25, 0.01) >= 0.8 > bm.binomial_power(43, 0.25, 0.01)
-    assert default_samples(5) == 55  # 44 gendered answers when 80% of answers name a gender
+    assert default_samples(5) == 59  # power >= 0.8 averaged over the gendered count ~ Binomial(59, 0.8)
 
 
 def test_counterfactual_compares_the_two_prompts_as_independent_samples():
@@ -107,12 +107,12 @@ def test_the_seed_preset_is_the_labs_ten_prompts():
     assert all(r.messages[0] == {"role": "system", "content": SYSTEM_PROMPT} for r in requests)
 
 
-def test_the_default_probe_asks_every_profession_in_every_condition_55_times():
+def test_the_default_probe_asks_every_profession_in_every_condition_59_times():
     plan, samples = plan_of({})
-    assert samples == 55 and len(plan) == 5 * 3
+    assert samples == 59 and len(plan) == 5 * 3
     requests = build_requests({}, SYSTEM_PROMPT)
-    assert len(requests) == 5 * 3 * 55
-    assert len(build_requests({}, SYSTEM_PROMPT, ("neutral",))) == 5 * 55
+    assert len(requests) == 5 * 3 * 59
+    assert len(build_requests({}, SYSTEM_PROMPT, ("neutral",))) == 5 * 59
 
 
 def test_extended_probe_is_professions_by_conditions_by_samples():
