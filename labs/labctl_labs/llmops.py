@@ -135,7 +135,8 @@ def histograms(latest: dict, baseline: dict | None) -> str:
         if baseline:
             panel.hist(baseline["figures"][metric], bins=edges, alpha=0.6, label="baseline")
         panel.hist(latest["figures"][metric], bins=edges, alpha=0.6, label="this run")
-        panel.set_title(metric.replace("_", " ") + (" (ms)" if metric == "latency_ms" else ""))
+        panel.set_title({"latency_ms": "latency (ms)", "response_length": "response length (characters)"}.get(
+            metric, metric.replace("_", " ")))
         panel.set_ylabel("calls")
         panel.legend()
     figure.tight_layout()
@@ -177,16 +178,20 @@ def html_report(result: dict, png: str) -> str:
         sections.append(report.table(
             ["metric", "test", "p", "p (Holm)", "median before", "median after", "median change", "mean before",
              "mean after", "PSI", "verdict"],
-            [[d["metric"], d.get("test", ""), f"{d['p_value']:.3g}", f"{d['p_holm']:.3g}", d["baseline_median"],
-              d["latest_median"], "" if d["median_change"] is None else f"{d['median_change']:+.1%}",
-              d["baseline_mean"], d["latest_mean"], d["psi"] if d["psi"] is not None else d["psi_note"],
+            [[d["metric"], d.get("test", ""), f"{d['p_value']:.3g}", f"{d['p_holm']:.3g}", f"{d['baseline_median']:.4g}",
+              f"{d['latest_median']:.4g}", "" if d["median_change"] is None else f"{d['median_change']:+.1%}",
+              f"{d['baseline_mean']:.4g}", f"{d['latest_mean']:.4g}", "n/a" if d["psi"] is None else d["psi"],
               d["verdict"].upper()] for d in result["drift"] if d.get("p_value") is not None]))
+        psi_note = next((d["psi_note"] for d in result["drift"] if d.get("psi_note")), "")
         sections.append(f"<p class='note'>A metric has drifted when its median moved by at least "
-                        f"{drift.PRACTICAL_CHANGE:.0%} and the two-sided Mann-Whitney U test rejects equal "
-                        f"distributions at a family-wise {drift.ALPHA:g} (Holm across the metrics).</p>")
+                        f"{drift.PRACTICAL_CHANGE:.0%} (and latency by at least "
+                        f"{drift.PRACTICAL_ABSOLUTE['latency_ms']:g} ms) and the two-sided Mann-Whitney U test "
+                        f"rejects equal distributions at a family-wise {drift.ALPHA:g} (Holm across the metrics)."
+                        + (f" PSI {psi_note}." if psi_note else "") + "</p>")
     else:
         sections.append("<h2>This run's figures</h2>")
-    stats = [[m, len(v), min(v), statistics.median(v), max(v)] for m, v in result["figures"].items() if v]
+    stats = [[m, len(v), f"{min(v):.4g}", f"{statistics.median(v):.4g}", f"{max(v):.4g}"]
+             for m, v in result["figures"].items() if v]
     sections.append(report.table(["metric", "calls", "min", "median", "max"], stats))
     sections.append("<h2>Parameters</h2>")
     sections.append(report.parameters(result["parameters"]))

@@ -199,7 +199,8 @@ def summary_of(result: dict) -> str:
                          f"{m['gendered_after']:.0%}"
                          + (f" (a significant drop for {len(m['reduced'])} of {len(m['professions'])} professions)"
                             if m["reduced"] else " (no significant change)"))
-    return "; ".join(parts) + "."
+    text = "; ".join(parts) + "."
+    return text[:1].upper() + text[1:]
 
 
 def html_report(result: dict, png: str) -> str:
