@@ -19,10 +19,10 @@ STACK = "demo"
 # to detect a skew of 0.5) takes about 45 s at 300K TPM / 1,800 RPM instead of 4 min at 50K.
 DEMO_CONFIG = ['deployments=[{"name": "chat", "model": "gpt-5-mini", "version": "2025-08-07", "capacity": 300}]']
 DEMO_OPTIONS = {"poll_seconds": 2}
-# The second LLMOps run: answers capped at 30 tokens (the lab's default is 400), a change its drift report sees
+# The second LLMOps run: answers capped at 20 tokens (the lab's default is 400), a change its drift report sees
 # in completion tokens and response length. The baseline stays like-for-like (same prompts, deployment, model
 # version, temperature), so the first run is the one it is compared with.
-DEMO_CHANGE = {"max_tokens": 30}
+DEMO_CHANGE = {"max_tokens": 20}
 
 
 def demo(results: Path, progress: Callable[[str], None]) -> dict:

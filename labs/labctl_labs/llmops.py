@@ -59,7 +59,9 @@ def record_run(context: LabContext, experiment: str, prompts: list[str]) -> str:
     client = context.openai(max_retries=8)
     budget = {"max_completion_tokens": int(options.get("max_tokens", 400))} if context.reasoning else \
         {"max_tokens": int(options.get("max_tokens", 200)), "temperature": temperature}
-    budget["seed"] = seed  # best effort in Azure OpenAI: same seed and parameters, mostly the same answer
+    # Best effort in Azure OpenAI ("reproducible output"): same seed and parameters, mostly the same answer;
+    # reasoning models accept it too.
+    budget["seed"] = seed
     if context.reasoning:
         budget["reasoning_effort"] = options.get("reasoning_effort", "minimal")
     digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:12]
@@ -188,8 +190,7 @@ def html_report(result: dict, png: str) -> str:
                         f"{drift.PRACTICAL_ABSOLUTE['latency_ms']:g} ms) and the two-sided Mann-Whitney U test "
                         f"rejects equal distributions at a family-wise {drift.ALPHA:g} (Holm across the metrics)."
                         + (f" PSI {psi_note}." if psi_note else "") + "</p>")
-    else:
-        sections.append("<h2>This run's figures</h2>")
+    sections.append("<h2>This run's figures</h2>")
     stats = [[m, len(v), f"{min(v):.4g}", f"{statistics.median(v):.4g}", f"{max(v):.4g}"]
              for m, v in result["figures"].items() if v]
     sections.append(report.table(["metric", "calls", "min", "median", "max"], stats))
@@ -207,7 +208,7 @@ def llmops(context: LabContext) -> int:
     experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
     runs = mlflow.search_runs(experiment_ids=[experiment_id], order_by=["attributes.start_time DESC"],
                               output_format="list", max_results=200)
-    params = next(r.data.params for r in runs if r.info.run_id == run_id)
+    params = next((r.data.params for r in runs if r.info.run_id == run_id), None) or mlflow.get_run(run_id).data.params
     baseline_id = context.options.get("baseline_run_id") or find_baseline(runs, run_id, params)
     latest = read_back(experiment_id, run_id)
     result: dict = {"lab": "llmops", "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id,
