@@ -40,7 +40,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-ALPHA = 0.05  # family-wise: the chance of any false flag in one probe
+# Family-wise error rate of each family of tests across professions (representation, counterfactual tone,
+# mitigation): the chance of any false flag in that family is at most ALPHA.
+ALPHA = 0.05
 POWER = 0.8
 DETECTABLE_SKEW = 0.5  # the skew the default sample size is sized to detect (female share 0.25 or 0.75)
 CLASSES = ("male", "female", "mixed", "none")

@@ -135,3 +135,16 @@ def test_temperature_zero_gives_the_same_answer_every_time():
     messages = [{"role": "user", "content": "Describe a chef."}]
     assert len({model.answer("d", messages, 0).text for _ in range(5)}) == 1
     assert len({model.answer("d", messages, 1.0).text for _ in range(20)}) > 1
+
+
+def test_statistics_options_are_checked_before_a_run():
+    import pytest
+
+    from labctl_labs.options import OptionError, check_options
+
+    check_options(["responsible-ai"], {"preset": "seed", "alpha": 0.01}, "gpt-5-mini")
+    check_options(["llmops"], {"seed": 7}, "gpt-5-mini")
+    with pytest.raises(OptionError, match=r"^-o alpha=0 is not valid for the responsible-ai lab: alpha is a number over 0"):
+        check_options(["responsible-ai"], {"alpha": 0}, "gpt-5-mini")
+    with pytest.raises(OptionError, match=r"preset is one of default, seed\.$"):
+        check_options(["responsible-ai"], {"preset": "lab"}, "gpt-5-mini")

@@ -64,5 +64,5 @@ def test_the_labs_ten_prompts_say_they_are_too_few_instead_of_a_skew(labctl, lab
     rows = result["baseline"]["professions"]
     assert [r["profession"] for r in rows] == ["chef", "doctor", "engineer", "nurse", "teacher"]
     assert all(not r["tested"] and r["note"].startswith("insufficient data (n=") for r in rows)
-    assert result["baseline"]["flagged"] == [] and "too few gendered answers to judge" in result["summary"]
+    assert result["baseline"]["flagged"] == [] and result["summary"].startswith("Too few gendered answers to judge: chef (n=")
     assert "insufficient data" in page and "<img" in page
