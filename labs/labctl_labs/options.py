@@ -64,7 +64,7 @@ ALPHA = _number(0, 0.5, open_low=True)
 SCHEMAS: dict[str, dict[str, Option]] = {
     "responsible-ai": {
         "professions": _text_list(), "samples": SAMPLES, "temperature": TEMPERATURE, "max_tokens": _whole(1, 100_000),
-        "reasoning_effort": _one_of(*REASONING_EFFORTS), "concurrency": _whole(1, 256), "seed": _whole(0, 2**31 - 1),
+        "reasoning_effort": _one_of(*REASONING_EFFORTS), "concurrency": _whole(1, 256),
         "table": Option(lambda v: isinstance(v, str) and v.replace("_", "").isalnum(), "a table name (letters, digits, '_')"),
         "system_prompt": _text(), "mitigation": BOOL,
         # Statistics: "seed" is the lab's ten prompts once each; alpha is the family-wise false-flag rate.
