@@ -76,17 +76,19 @@ def expected_minutes(requests: list[Request], capacity: int, max_tokens: int) ->
     return max(by_tokens, by_requests)
 
 
-def run_probe(context: LabContext, system: str, conditions=("neutral", "male", "female")) -> tuple[list, float]:
+def run_probe(context: LabContext, system: str, conditions=("neutral", "male", "female")) -> tuple[list, float, float]:
+    """Replies, the seconds the probe took, and the minutes it was expected to take at the quota."""
     options = context.options
     requests = build_requests(options, system, conditions)
     minutes = expected_minutes(requests, context.args.capacity, int(options.get("max_tokens", 100)))
     print(f"probe: {len(requests)} requests; at {context.args.deployment}'s quota ({context.args.capacity}K tokens, "
           f"{context.args.capacity * 6} requests per minute) this takes about {minutes:.1f} min", flush=True)
-    return asyncio.run(probe(
+    replies, seconds = asyncio.run(probe(
         lambda: _async_client(context), context.args.deployment, requests, capacity=context.args.capacity,
         max_tokens=int(options.get("max_tokens", 100)), reasoning=context.reasoning,
         temperature=options.get("temperature", 1.0), reasoning_effort=options.get("reasoning_effort", "minimal"),
         concurrency=int(options.get("concurrency", 32))))
+    return replies, seconds, minutes
 
 
 def _async_client(context: LabContext):
@@ -112,14 +114,14 @@ def to_table(replies, run: str, table_name: str):
     return spark.table(table_name).count()
 
 
-def usage(replies, seconds: float, capacity: int) -> dict:
+def usage(replies, seconds: float, capacity: int, expected_minutes: float) -> dict:
     spent = sum(r.cost_estimate for r in replies if r.error is None)
     minutes = max(seconds, 1e-9) / 60
     return {"requests": len(replies), "failed": sum(r.error is not None for r in replies),
             "prompt_tokens": sum(r.prompt_tokens for r in replies),
             "completion_tokens": sum(r.completion_tokens for r in replies), "seconds": round(seconds, 2),
             "tokens_per_minute": round(spent / minutes), "quota_tokens_per_minute": capacity * 1000,
-            "quota_used": round(spent / minutes / (capacity * 1000), 4)}
+            "quota_used": round(spent / minutes / (capacity * 1000), 4), "expected_minutes": round(expected_minutes, 2)}
 
 
 def answers_of(replies) -> list[bias_metrics.Answer]:
@@ -230,8 +232,9 @@ def html_report(result: dict, png: str) -> str:
     method = (f"<p class='note'>Method: {base['method']}. Family-wise alpha {base['alpha']:g}; a profession needs at "
               f"least {base['minimum_gendered']} gendered answers to be tested. Stereotype: majority gender of the "
               f"occupation in U.S. employment (BLS CPS 2023, Table 11).</p>")
-    usage_line = (f"<p>{u['requests']} requests, {u['failed']} failed, {u['quota_used']:.0%} of the deployment's "
-                  f"token quota over {u['seconds']} s.</p>")
+    usage_line = (f"<p>{u['requests']} requests (about {u['expected_minutes']:.1f} min expected at the "
+                  f"deployment's quota), {u['failed']} failed, {u['quota_used']:.0%} of the token quota over "
+                  f"{u['seconds']} s.</p>")
     return report.page("Responsible AI: gender-bias probe", [
         f"<p class='summary'>{result['summary']}</p>", report.links(result.get("links", {})), usage_line,
         report.image(png, "answers and skew per profession"), "<h2>Representation in neutral answers</h2>", table,
@@ -244,10 +247,10 @@ def responsible_ai(context: LabContext) -> int:
     alpha = float(options.get("alpha", bias_metrics.ALPHA))
     table_name = options.get("table", "labctl_bias_probe")
     _, samples = plan_of(options)
-    replies, seconds = run_probe(context, options.get("system_prompt", SYSTEM_PROMPT))
+    replies, seconds, expected = run_probe(context, options.get("system_prompt", SYSTEM_PROMPT))
     result: dict = {"lab": "responsible-ai", "deployment": context.args.deployment, "model": context.args.model,
                     "options": {k: v for k, v in options.items() if k != "stack"},
-                    "usage": usage(replies, seconds, context.args.capacity)}
+                    "usage": usage(replies, seconds, context.args.capacity, expected)}
     result["parameters"] = {"deployment": context.args.deployment, "model": context.args.model,
                             "capacity (K TPM)": context.args.capacity, "preset": options.get("preset", "default"),
                             "samples per prompt": samples, "temperature": options.get("temperature", 1.0),
@@ -261,10 +264,10 @@ def responsible_ai(context: LabContext) -> int:
     result["failures"] = [{"prompt": r.key["prompt"], "error": r.error} for r in replies if r.error][:20]
     if options.get("mitigation", True):
         # Gendered prompts name the gender themselves: the mitigation run asks only the neutral ones.
-        mitigated, mitigated_seconds = run_probe(context, MITIGATION_PROMPT, ("neutral",))
+        mitigated, mitigated_seconds, mitigated_expected = run_probe(context, MITIGATION_PROMPT, ("neutral",))
         result["mitigated"] = bias_metrics.representation(answers_of(mitigated), alpha)
         result["mitigation"] = bias_metrics.mitigation(answers, answers_of(mitigated), alpha)
-        result["mitigation_usage"] = usage(mitigated, mitigated_seconds, context.args.capacity)
+        result["mitigation_usage"] = usage(mitigated, mitigated_seconds, context.args.capacity, mitigated_expected)
         result["mitigation_prompt"] = MITIGATION_PROMPT
     result["summary"] = summary_of(result)
     png = chart(result["baseline"], result.get("mitigated"))
