@@ -78,13 +78,13 @@ def run_links(context, experiment_id: str | None = None, run_id: str | None = No
             found["MLflow run"] = f"{host}/#mlflow/experiments/{experiment_id}/runs/{run_id}"
     found["Databricks run"] = None
     try:
+        # The SDK pages through every active run, newest first; the lab's own is among the first.
         for run in context.workspace.jobs.list_runs(active_only=True, expand_tasks=True, limit=25):
             for task in run.tasks or []:
                 wheel = task.python_wheel_task
                 if wheel and (wheel.named_parameters or {}).get("results") == context.args.results:
                     found["Databricks run"] = run.run_page_url
                     return found
-            # SDK pages through every active run; the lab's own is among the newest.
     except Exception as error:  # a link is worth a note, not a failed lab
         print(f"report: could not look up the Databricks run ({type(error).__name__}); its link is left out")
     return found
