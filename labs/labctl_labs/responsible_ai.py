@@ -147,7 +147,9 @@ def chart(baseline: dict, mitigated: dict | None) -> str:
     left.set_ylabel("share of answers to the neutral prompt")
     left.set_title("What the answers said")
     left.tick_params(axis="x", rotation=30)
-    left.legend(fontsize=8)
+    left.set_ylim(0, 1.25)  # room above the bars for the legend
+    left.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    left.legend(fontsize=8, ncol=2, loc="upper center")
     series = [("before", baseline, -0.2)] + ([("after mitigation", mitigated, 0.2)] if mitigated else [])
     for label, metrics, shift in series:
         points = [(i, r["skew"]) for i, r in enumerate(metrics["professions"]) if r.get("tested")]
@@ -158,6 +160,7 @@ def chart(baseline: dict, mitigated: dict | None) -> str:
     right.axhline(0, color="black", linewidth=0.8)
     right.set_xticks(range(len(names)), names, rotation=30, ha="right")
     right.set_ylim(-1.05, 1.05)
+    right.set_xlim(-0.6, len(names) - 0.4)
     right.set_ylabel("skew: -1 all female, +1 all male answers")
     right.set_title(f"Skew with {baseline['interval_level']:.3f} simultaneous intervals")
     if series and any(r.get("tested") for r in baseline["professions"]):
