@@ -2,7 +2,11 @@
 compares the latest run with a baseline run using the figures read back from MLflow.
 
 The lab's single call ("Tell me a joke about animals.") is the default prompt set; each prompt is sent
-`samples` times (default 30) so the runs have distributions to compare. `-o prompts='[...]'` or
+`samples` times (default 40: enough to detect a 30% median shift with 80% power, see drift.py) so the runs
+have distributions to compare. Calls use temperature 0 (models that take it) and a fixed `seed`, so that an
+unchanged model mostly repeats its answers and the share of changed answers means something.
+The baseline is like-for-like: the newest FINISHED run of the experiment with the same prompt set,
+deployment, model, model version and temperature (or `-o baseline_run_id=...`). `-o prompts='[...]'` or
 `-o prompt_file=<path under the lab volume>` (a JSON list of strings, or one prompt per line) replace it.
 `-o stream=true` streams every call (server-sent events, with the final usage chunk); the traces are the same.
 The experiment is /Shared/labctl-llmops-<stack>: the workspace's tracking server on Databricks, the
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 import sys
 import time
 
@@ -22,6 +27,10 @@ from labctl_labs.common import LabContext, run_lab
 SYSTEM_PROMPT = "Assistant is a large language model trained by OpenAI."
 DEFAULT_PROMPTS = ["Tell me a joke about animals."]
 METRICS = ("prompt_tokens", "completion_tokens", "latency_ms", "response_length")
+DEFAULT_SAMPLES = 40
+DEFAULT_SEED = 105
+# The parameters that make two runs comparable (issue 20): a baseline must match all of them.
+LIKE_FOR_LIKE = ("prompt_set", "deployment", "model", "model_version", "temperature")
 
 
 def prompt_set(context: LabContext) -> list[str]:
@@ -43,13 +52,17 @@ def record_run(context: LabContext, experiment: str, prompts: list[str]) -> str:
     import mlflow
 
     options = context.options
-    samples = int(options.get("samples", 30))
-    temperature = options.get("temperature", 1.0)
+    samples = int(options.get("samples", DEFAULT_SAMPLES))
+    temperature = 1 if context.reasoning else options.get("temperature", 0)
+    seed = int(options.get("seed", DEFAULT_SEED))
     mlflow.set_experiment(experiment)
     mlflow.openai.autolog()
     client = context.openai(max_retries=8)
     budget = {"max_completion_tokens": int(options.get("max_tokens", 400))} if context.reasoning else \
         {"max_tokens": int(options.get("max_tokens", 200)), "temperature": temperature}
+    # Best effort in Azure OpenAI ("reproducible output"): same seed and parameters, mostly the same answer;
+    # reasoning models accept it too.
+    budget["seed"] = seed
     if context.reasoning:
         budget["reasoning_effort"] = options.get("reasoning_effort", "minimal")
     stream = bool(options.get("stream", False))
@@ -58,7 +71,9 @@ def record_run(context: LabContext, experiment: str, prompts: list[str]) -> str:
         mlflow.log_params({
             "deployment": context.args.deployment, "model": context.args.model,
             "model_version": options.get("model_version") or "", "prompt_set": f"{len(prompts)} prompts #{digest}",
-            "temperature": temperature if not context.reasoning else 1, "samples": samples, "stream": stream,
+            "temperature": temperature, "samples": samples, "seed": seed, "stream": stream,
+            "max_tokens": budget.get("max_completion_tokens", budget.get("max_tokens")),
+            "reasoning_effort": budget.get("reasoning_effort", ""),
         })
         step = 0
         for index, prompt in enumerate(prompts):
@@ -116,19 +131,87 @@ def read_back(experiment_id: str, run_id: str) -> dict:
             "span_types": sorted({s.span_type for t in traces for s in t.data.spans})}
 
 
-def histograms(baseline: dict, latest: dict) -> str:
+def find_baseline(runs: list, run_id: str, params: dict) -> str | None:
+    """The newest FINISHED run other than `run_id` whose LIKE_FOR_LIKE parameters equal `params`'."""
+    for run in runs:  # newest first
+        if run.info.run_id == run_id or run.info.status != "FINISHED":
+            continue
+        if all(run.data.params.get(key) == params.get(key) for key in LIKE_FOR_LIKE):
+            return run.info.run_id
+    return None
+
+
+def histograms(latest: dict, baseline: dict | None) -> str:
+    """This run's distribution of every metric, and the baseline's over it when there is one."""
     figure, axes = report.new_figure(11, 7)
     figure.clear()
     grid = figure.subplots(2, 2)
     for panel, metric in zip(grid.flat, METRICS):
-        panel.hist(baseline["figures"][metric], bins=15, alpha=0.6, label="baseline")
-        panel.hist(latest["figures"][metric], bins=15, alpha=0.6, label="latest")
-        panel.set_title(metric)
+        values = list(latest["figures"][metric]) + (list(baseline["figures"][metric]) if baseline else [])
+        edges = 15 if len(set(values)) > 1 else 1
+        if baseline:
+            panel.hist(baseline["figures"][metric], bins=edges, alpha=0.6, label="baseline")
+        panel.hist(latest["figures"][metric], bins=edges, alpha=0.6, label="this run")
+        panel.set_title({"latency_ms": "latency (ms)", "response_length": "response length (characters)"}.get(
+            metric, metric.replace("_", " ")))
+        panel.set_ylabel("calls")
         panel.legend()
     figure.tight_layout()
     png = report.figure_png(figure)
     report.close(figure)
     return png
+
+
+def summary_of(result: dict) -> str:
+    """What a reader needs, in plain words."""
+    if result["baseline_run_id"] is None:
+        return (f"First run of this prompt set on {result['parameters']['deployment']} "
+                f"({result['traces']} traced calls): nothing to compare with yet; the next run with the same prompts, "
+                f"deployment, model version and temperature is compared with this one.")
+    drifted = [d for d in result["drift"] if d["drifted"]]
+    changed = result["content_changed"]
+    words = "; ".join(f"{d['metric'].replace('_', ' ')} median {d['baseline_median']:g} -> {d['latest_median']:g} "
+                      f"({d['median_change']:+.0%})" if d["median_change"] is not None else d["metric"] for d in drifted)
+    head = (f"Compared with run {result['baseline_run_id'][:8]} ({result['baseline_traces']} calls), this run's "
+            f"{result['traces']} calls drifted in: {words}" if drifted else
+            f"Compared with run {result['baseline_run_id'][:8]}, no metric drifted (no median moved by >= "
+            f"{drift.PRACTICAL_CHANGE:.0%} with Holm-adjusted p <= {drift.ALPHA:g})")
+    if result.get("changed_settings"):
+        head += "; settings changed since the baseline: " + ", ".join(
+            f"{k} {v[0]} -> {v[1]}" for k, v in result["changed_settings"].items())
+    share = changed["share"]
+    if share is not None:
+        head += (f"; {share:.0%} of answers differ from the baseline's"
+                 + ("" if result["parameters"].get("temperature") in (0, "0") else
+                    " (expected at temperature 1: answers are sampled)"))
+    return head + "."
+
+
+def html_report(result: dict, png: str) -> str:
+    sections = [f"<p class='summary'>{result['summary']}</p>", report.links(result["links"]),
+                report.image(png, "distribution of each metric")]
+    if result["drift"]:
+        sections.append("<h2>Drift against the baseline</h2>")
+        sections.append(report.table(
+            ["metric", "test", "p", "p (Holm)", "median before", "median after", "median change", "mean before",
+             "mean after", "PSI", "verdict"],
+            [[d["metric"], d.get("test", ""), f"{d['p_value']:.3g}", f"{d['p_holm']:.3g}", f"{d['baseline_median']:.4g}",
+              f"{d['latest_median']:.4g}", "" if d["median_change"] is None else f"{d['median_change']:+.1%}",
+              f"{d['baseline_mean']:.4g}", f"{d['latest_mean']:.4g}", "n/a" if d["psi"] is None else d["psi"],
+              d["verdict"].upper()] for d in result["drift"] if d.get("p_value") is not None]))
+        psi_note = next((d["psi_note"] for d in result["drift"] if d.get("psi_note")), "")
+        sections.append(f"<p class='note'>A metric has drifted when its median moved by at least "
+                        f"{drift.PRACTICAL_CHANGE:.0%} (and latency by at least "
+                        f"{drift.PRACTICAL_ABSOLUTE['latency_ms']:g} ms) and the two-sided Mann-Whitney U test "
+                        f"rejects equal distributions at a family-wise {drift.ALPHA:g} (Holm across the metrics)."
+                        + (f" PSI {psi_note}." if psi_note else "") + "</p>")
+    sections.append("<h2>This run's figures</h2>")
+    stats = [[m, len(v), f"{min(v):.4g}", f"{statistics.median(v):.4g}", f"{max(v):.4g}"]
+             for m, v in result["figures"].items() if v]
+    sections.append(report.table(["metric", "calls", "min", "median", "max"], stats))
+    sections.append("<h2>Parameters</h2>")
+    sections.append(report.parameters(result["parameters"]))
+    return report.page("LLMOps: traced calls and drift between runs", sections)
 
 
 def llmops(context: LabContext) -> int:
@@ -139,34 +222,29 @@ def llmops(context: LabContext) -> int:
     run_id = record_run(context, experiment, prompts)
     experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
     runs = mlflow.search_runs(experiment_ids=[experiment_id], order_by=["attributes.start_time DESC"],
-                              output_format="list", max_results=50)
-    baseline_id = context.options.get("baseline_run_id") or next((r.info.run_id for r in runs if r.info.run_id != run_id), None)
+                              output_format="list", max_results=200)
+    params = next((r.data.params for r in runs if r.info.run_id == run_id), None) or mlflow.get_run(run_id).data.params
+    baseline_id = context.options.get("baseline_run_id") or find_baseline(runs, run_id, params)
     latest = read_back(experiment_id, run_id)
     result: dict = {"lab": "llmops", "experiment": experiment, "experiment_id": experiment_id, "run_id": run_id,
                     "baseline_run_id": baseline_id, "prompts": len(prompts), "traces": latest["traces"],
-                    "span_types": latest["span_types"], "thresholds": {"ks_alpha": drift.KS_ALPHA, "psi": drift.PSI_DRIFT}}
-    sections = []
-    if baseline_id is None:
-        result["drift"] = []
-        result["summary"] = f"first run ({latest['traces']} traced calls): the next run is compared with this one"
-    else:
+                    "span_types": latest["span_types"], "parameters": dict(sorted(params.items())),
+                    "thresholds": {"alpha": drift.ALPHA, "practical_median_change": drift.PRACTICAL_CHANGE},
+                    "figures": latest["figures"], "drift": [], "drifted": [],
+                    "links": report.run_links(context, experiment_id, run_id)}
+    baseline = None
+    if baseline_id is not None:
         baseline = read_back(experiment_id, baseline_id)
+        before = next((r.data.params for r in runs if r.info.run_id == baseline_id), {})
         result["baseline_traces"] = baseline["traces"]
-        result["drift"] = [drift.compare(m, baseline["figures"][m], latest["figures"][m]) for m in METRICS]
+        result["changed_settings"] = {k: [before.get(k), v] for k, v in params.items()
+                                      if k not in ("calls",) and before.get(k) != v}
+        result["drift"] = drift.compare_runs(baseline["figures"], latest["figures"])
         result["content_changed"] = drift.content_changed(baseline["answers"], latest["answers"])
-        flagged = [d["metric"] for d in result["drift"] if d["drifted"]]
-        result["drifted"] = flagged
-        result["summary"] = (f"{latest['traces']} traced calls vs baseline {baseline_id[:8]}: "
-                             f"drifted: {', '.join(flagged) or 'none'}; "
-                             f"{result['content_changed']['share']:.0%} of answers changed")
-        sections.append(report.image(histograms(baseline, latest), "baseline vs latest"))
-        sections.append(report.table(
-            ["metric", "KS D", "KS p", "PSI", "mean before", "mean after", "median before", "median after", "verdict"],
-            [[d["metric"], d["ks_statistic"], f"{d['ks_p_value']:.3g}", d["psi"], d["baseline_mean"], d["latest_mean"],
-              d["baseline_median"], d["latest_median"], d["verdict"].upper()] for d in result["drift"]]))
-    page = report.page("LLMOps: drift between runs", [f"<p>{result['summary']}</p>", *sections])
+        result["drifted"] = [d["metric"] for d in result["drift"] if d["drifted"]]
+    result["summary"] = summary_of(result)
     context.save_json("llmops.json", result)
-    context.save_bytes("llmops.html", page.encode())
+    context.save_bytes("llmops.html", html_report(result, histograms(latest, baseline)).encode())
     print(result["summary"])
     return 0
 

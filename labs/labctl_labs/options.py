@@ -58,13 +58,16 @@ def _text_list() -> Option:
 BOOL = Option(lambda v: isinstance(v, bool), "true or false")
 TEMPERATURE = _number(0, 2)
 SAMPLES = _whole(1, 10_000)
+ALPHA = _number(0, 0.5, open_low=True)
 
 SCHEMAS: dict[str, dict[str, Option]] = {
     "responsible-ai": {
         "professions": _text_list(), "samples": SAMPLES, "temperature": TEMPERATURE, "max_tokens": _whole(1, 100_000),
-        "reasoning_effort": _one_of(*REASONING_EFFORTS), "concurrency": _whole(1, 256), "seed": _whole(0, 2**31 - 1),
+        "reasoning_effort": _one_of(*REASONING_EFFORTS), "concurrency": _whole(1, 256),
         "table": Option(lambda v: isinstance(v, str) and v.replace("_", "").isalnum(), "a table name (letters, digits, '_')"),
         "system_prompt": _text(), "mitigation": BOOL,
+        # Statistics: "seed" is the lab's ten prompts once each; alpha is the family-wise false-flag rate.
+        "preset": _one_of("default", "seed"), "alpha": ALPHA,
     },
     "fine-tuning": {
         "training_file": _text(1000), "validation_file": _text(1000), "base_model": _text(200),
@@ -78,6 +81,7 @@ SCHEMAS: dict[str, dict[str, Option]] = {
         "prompts": _text_list(), "prompt_file": _text(1000), "samples": SAMPLES, "temperature": TEMPERATURE,
         "max_tokens": _whole(1, 100_000), "reasoning_effort": _one_of(*REASONING_EFFORTS), "baseline_run_id": _text(200),
         "stream": BOOL,
+        "seed": _whole(0, 2**31 - 1),
     },
     "smoke": {},
 }
