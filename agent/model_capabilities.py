@@ -7,8 +7,8 @@ models refuse `max_tokens` and a temperature other than 1 (Learn "Reasoning mode
 
 Keys read: `reasoning` ("true"/"false"), `chatParameters` (comma-separated accepted parameters), `vision`,
 `minApiVersion`, `fineTuneMethods`. The sandbox's catalog sends all of them; a catalog that does not say whether
-a model reasons leaves `reasoning` None, and the lab run is refused with a sentence that says so rather than
-sending parameters the model may refuse. [U: Azure's own key names for reasoning and accepted parameters are not
+a model reasons leaves `reasoning` None, and the labs then send only the parameters both kinds of model take
+(`max_completion_tokens`, no temperature, no reasoning effort) rather than guess. [U: Azure's own key names for reasoning and accepted parameters are not
 verified; see sandbox/data/catalog.yaml.]
 """
 
@@ -67,9 +67,8 @@ def capabilities_in_catalog(client, location: str, model: str, version: str | No
 
 def deployment_capabilities(outputs, name: str | None = None) -> ModelCapabilities:
     """The capabilities of a stack's deployment (`outputs`: agent.outputs.StackOutputs): as preflight recorded them
-    from the catalog, else read from the ARM catalog of the stack's region now. Raises LabctlError when the
-    catalog does not say whether the model reasons (the labs would otherwise send parameters it may refuse)."""
-    from agent.errors import LabctlError, UNAVAILABLE
+    from the catalog, else read from the ARM catalog of the stack's region now; `reasoning` None when neither
+    says whether the model reasons."""
     from agent.workdir import read_preflight, stack_dir
 
     deployment = outputs.deployment(name)
@@ -84,9 +83,4 @@ def deployment_capabilities(outputs, name: str | None = None) -> ModelCapabiliti
 
         capabilities = capabilities_in_catalog(load_target(outputs.stack).cognitive(), outputs.location,
                                                deployment.model, deployment.version) or capabilities
-    if capabilities is None or capabilities.reasoning is None:
-        raise LabctlError(f"The Azure OpenAI model catalog of {outputs.location} does not say whether "
-                          f"{deployment.model} {deployment.version or ''} (deployment {deployment.name}) is a "
-                          f"reasoning model, so labctl cannot choose its parameters; check the model's "
-                          f"capabilities with `az cognitiveservices model list -l {outputs.location}`.", UNAVAILABLE)
-    return capabilities
+    return capabilities or ModelCapabilities(reasoning=None)

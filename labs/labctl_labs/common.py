@@ -80,10 +80,12 @@ class LabContext:
     options: dict
 
     @property
-    def reasoning(self) -> bool:
+    def reasoning(self) -> bool | None:
         """Whether the deployment's model is a reasoning model, as labctl read it from the ARM model catalog
-        (option `model_reasoning`); never guessed from the name (gpt-5-chat is not one)."""
-        return bool(self.options.get("model_reasoning"))
+        (option `model_reasoning`); never guessed from the name (gpt-5-chat is not one). None: the catalog
+        does not say, and the labs send only what both kinds of model take (`completion_parameters`)."""
+        value = self.options.get("model_reasoning")
+        return None if value is None else bool(value)
 
     def secret(self, key: str) -> str:
         return self.workspace.dbutils.secrets.get(scope=self.args.scope, key=key)
@@ -132,3 +134,17 @@ def run_lab(body: Callable[[LabContext], int | None], argv: list[str] | None = N
     workspace = resilient(WorkspaceClient())  # its safe calls retried on transient faults
     context = LabContext(args, workspace, RemoteStore(workspace, args.data), json.loads(args.options))
     return body(context) or 0
+
+
+def completion_parameters(reasoning: bool | None, max_tokens: int, *, temperature: float | None = None,
+                          reasoning_effort: str | None = None) -> dict:
+    """The chat-completions parameters for a model of this kind: a reasoning model takes `max_completion_tokens`
+    and `reasoning_effort` and refuses `max_tokens` and a temperature other than 1; a chat model takes
+    `max_tokens` and `temperature` and refuses `reasoning_effort` (Azure OpenAI "Reasoning models",
+    learn.microsoft.com/azure/ai-foundry/openai/how-to/reasoning). When the kind is unknown (None), only
+    `max_completion_tokens`, which both kinds take from api-version 2024-09-01-preview on."""
+    if reasoning is None:
+        return {"max_completion_tokens": max_tokens}
+    if reasoning:
+        return {"max_completion_tokens": max_tokens, **({"reasoning_effort": reasoning_effort} if reasoning_effort else {})}
+    return {"max_tokens": max_tokens, **({"temperature": temperature} if temperature is not None else {})}

@@ -22,7 +22,7 @@ import sys
 import time
 
 from labctl_labs import drift, report
-from labctl_labs.common import LabContext, run_lab
+from labctl_labs.common import LabContext, completion_parameters, run_lab
 
 SYSTEM_PROMPT = "Assistant is a large language model trained by OpenAI."
 DEFAULT_PROMPTS = ["Tell me a joke about animals."]
@@ -53,18 +53,18 @@ def record_run(context: LabContext, experiment: str, prompts: list[str]) -> str:
 
     options = context.options
     samples = int(options.get("samples", DEFAULT_SAMPLES))
-    temperature = 1 if context.reasoning else options.get("temperature", 0)
+    # Temperature is the model's default (1) unless the model is known to take another.
+    temperature = options.get("temperature", 0) if context.reasoning is False else 1
     seed = int(options.get("seed", DEFAULT_SEED))
     mlflow.set_experiment(experiment)
     mlflow.openai.autolog()
     client = context.openai(max_retries=8)
-    budget = {"max_completion_tokens": int(options.get("max_tokens", 400))} if context.reasoning else \
-        {"max_tokens": int(options.get("max_tokens", 200)), "temperature": temperature}
+    budget = completion_parameters(
+        context.reasoning, int(options.get("max_tokens", 200 if context.reasoning is False else 400)),
+        temperature=temperature, reasoning_effort=options.get("reasoning_effort", "minimal"))
     # Best effort in Azure OpenAI ("reproducible output"): same seed and parameters, mostly the same answer;
     # reasoning models accept it too.
     budget["seed"] = seed
-    if context.reasoning:
-        budget["reasoning_effort"] = options.get("reasoning_effort", "minimal")
     stream = bool(options.get("stream", False))
     digest = hashlib.sha256("\n".join(prompts).encode()).hexdigest()[:12]
     with mlflow.start_run(run_name=f"llmops {time.strftime('%Y-%m-%d %H:%M:%S')}") as run:

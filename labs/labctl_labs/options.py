@@ -88,7 +88,7 @@ SCHEMAS: dict[str, dict[str, Option]] = {
 COMMON = {"deployment"}  # chosen by labctl itself (which chat deployment of the stack)
 
 
-def check_options(labs: list[str], options: dict[str, Any], model: str, reasoning: bool = False) -> None:
+def check_options(labs: list[str], options: dict[str, Any], model: str, reasoning: bool | None = False) -> None:
     """Raise OptionError for the first option no chosen lab knows, or whose value the lab would refuse.
     `reasoning`: whether the deployment's model is a reasoning model, as the ARM model catalog says."""
     for key, value in options.items():
@@ -106,6 +106,9 @@ def check_options(labs: list[str], options: dict[str, Any], model: str, reasonin
         if key == "temperature" and reasoning and value != 1:
             raise OptionError(f"-o temperature={_show(value)} is not valid for {model}: it is a reasoning model and takes "
                               f"only the default temperature 1.")
+        if key == "temperature" and reasoning is None and value != 1:
+            raise OptionError(f"-o temperature={_show(value)} cannot be honoured for {model}: the Azure model catalog "
+                              f"does not say whether it is a reasoning model (which takes only temperature 1).")
 
 
 def _show(value: Any) -> str:

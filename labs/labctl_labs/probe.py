@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import tenacity
 
 from labctl_labs import retrying
+from labctl_labs.common import completion_parameters
 
 WINDOW = 61.0  # seconds: Azure's minute plus a second for delays between sending and arrival
 SPACING_MARGIN = 0.02  # requests 2% further apart than 60/RPM, for the same reason
@@ -234,18 +235,13 @@ def quota_use(replies: list[Reply], limits: RateLimits) -> dict:
             "peak_requests": round(max(len(w) for _, w in windows) / limits.requests_per_minute, 4)}
 
 
-def _budget(max_tokens: int, reasoning: bool) -> dict:
-    # Reasoning models take max_completion_tokens and only the default temperature.
-    return {"max_completion_tokens": max_tokens} if reasoning else {"max_tokens": max_tokens}
-
-
 async def _send(client, deployment: str, request: Request, parameters: dict):
     return await client.chat.completions.with_raw_response.create(
         model=deployment, messages=request.messages, **parameters)
 
 
 async def probe(client_factory: Callable[[], object], deployment: str, requests: list[Request], *, capacity: int,
-                max_tokens: int, reasoning: bool, temperature: float | None = None,
+                max_tokens: int, reasoning: bool | None, temperature: float | None = None,
                 reasoning_effort: str | None = None, concurrency: int = 32,
                 rate_limits: RateLimits | list[dict] | None = None, clock: Clock = time.monotonic,
                 sleep: Sleep = asyncio.sleep, deadline: float | None = None) -> tuple[list[Reply], float]:
@@ -258,11 +254,8 @@ async def probe(client_factory: Callable[[], object], deployment: str, requests:
 
     encoding = tiktoken.get_encoding("o200k_base")
     costs = [estimate_prompt_tokens(encoding, r.messages) + max_tokens for r in requests]
-    parameters = _budget(max_tokens, reasoning)
-    if reasoning and reasoning_effort:
-        parameters["reasoning_effort"] = reasoning_effort
-    if not reasoning and temperature is not None:
-        parameters["temperature"] = temperature
+    parameters = completion_parameters(reasoning, max_tokens, temperature=temperature,
+                                       reasoning_effort=reasoning_effort)
     limits = rate_limits
     if isinstance(rate_limits, list):
         try:
@@ -328,9 +321,9 @@ async def probe(client_factory: Callable[[], object], deployment: str, requests:
     return list(replies), clock() - started
 
 
-def sequential(client, deployment: str, requests: list[Request], *, max_tokens: int, reasoning: bool) -> tuple[list[Reply], float]:
+def sequential(client, deployment: str, requests: list[Request], *, max_tokens: int, reasoning: bool | None) -> tuple[list[Reply], float]:
     """The lab's own loop, one request after another (the baseline the benchmark compares against)."""
-    budget = _budget(max_tokens, reasoning)
+    budget = completion_parameters(reasoning, max_tokens)
     replies = []
     started = time.perf_counter()
     for request in requests:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import sys
 import time
 
-from labctl_labs.common import LabContext, run_lab
+from labctl_labs.common import LabContext, completion_parameters, run_lab
 
 
 def smoke(context: LabContext) -> int:
     client = context.openai()
-    budget = {"max_completion_tokens": 400} if context.reasoning else {"max_tokens": 200}
+    budget = completion_parameters(context.reasoning, 200 if context.reasoning is False else 400)
     started = time.perf_counter()
     answer = client.chat.completions.create(
         model=context.args.deployment, messages=[{"role": "user", "content": "Describe a nurse."}], **budget)
