@@ -111,8 +111,8 @@ class LabConfig(_Model):
     cluster_user: str | None = None
     secret_scope: str = "labctl"
     storage: Literal["volume", "dbfs"] = "volume"
-    catalog: str = "main"
-    schema_name: str = "labctl"
+    catalog: str | None = None  # None: the workspace catalog (see LabNames.workspace_catalog)
+    schema_name: str | None = None  # None: "labctl_<stack>", one schema per stack (see LabNames.schema_name)
     volume: str = "labdata"
     dbfs_root: str = "dbfs:/FileStore/labctl"
 
@@ -182,8 +182,8 @@ class LabConfig(_Model):
 
     @field_validator("catalog", "schema_name", "volume")
     @classmethod
-    def _uc_name(cls, value: str) -> str:
-        if not UC_NAME.match(value):
+    def _uc_name(cls, value: str | None) -> str | None:
+        if value is not None and not UC_NAME.match(value):
             raise ValueError("a Unity Catalog name is letters, digits, '_' or '-'")
         return value
 
@@ -235,6 +235,7 @@ class LabConfig(_Model):
             account_stem=self.openai_account_name or f"{base}"[:56].rstrip("-"),
             account_fixed=self.openai_account_name is not None,
             workspace=f"dbw-{base}"[:64].rstrip("-_"),
+            schema_name=self.schema_name or f"labctl_{slug}".replace("-", "_"),
         )
 
 
@@ -243,9 +244,19 @@ class LabNames(BaseModel):
     account_stem: str
     account_fixed: bool
     workspace: str
+    schema_name: str  # the lab's Unity Catalog schema: one per stack, so stacks sharing a catalog never share it
 
     def managed_resource_group(self) -> str:
         return f"{self.resource_group}-databricks"[:90]
+
+    def workspace_catalog(self) -> str:
+        """The name labctl gives the workspace catalog at creation (ARM `properties.defaultCatalog.initialName`).
+
+        Azure names it after the workspace when no name is given ("If not specified, the name of the workspace
+        will be used": DefaultCatalogProperties.initialName, Microsoft.Databricks REST API 2026-01-01). labctl
+        names it itself, the workspace name with '-' as '_', because a hyphen in a catalog name must be
+        back-quoted in every SQL statement and table name (Databricks "Names" reference)."""
+        return self.workspace.replace("-", "_")
 
 
 class ConfigError(Exception):

@@ -14,8 +14,8 @@ from infra.lab_part import LabPart
 @dataclass(frozen=True)
 class StorageArgs:
     kind: Literal["volume", "dbfs"]  # "dbfs" for workspaces without Unity Catalog
-    catalog: str  # volume: an existing catalog, e.g. "main"
-    schema_name: str  # volume: the schema created in it
+    catalog: pulumi.Input[str]  # volume: an existing catalog, by default the workspace catalog
+    schema_name: str  # volume: the schema created in it, one per stack ("labctl_<stack>")
     volume: str  # volume: the managed volume created in the schema
     dbfs_root: str  # dbfs: the folder, e.g. "dbfs:/FileStore/labctl"; nothing is created
 
@@ -40,6 +40,7 @@ class LabStorage(LabPart):
             catalog_name=args.catalog,
             name=args.schema_name,
             comment="labctl lab data and results",
+            # `down` removes what the labs put in it too (the responsible-AI lab's table).
             force_destroy=True,
             opts=self.child_opts(),
         )

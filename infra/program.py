@@ -80,6 +80,7 @@ def _databricks_args(
             managed_resource_group_name=names.managed_resource_group(),
             sku=config.workspace_sku,
             compute_mode=config.workspace_compute_mode,
+            catalog=names.workspace_catalog(),
             tags=tags,
         ),
         compute=ComputeArgs(
@@ -98,7 +99,7 @@ def _databricks_args(
         storage=StorageArgs(
             kind=config.storage,
             catalog=config.catalog,
-            schema_name=config.schema_name,
+            schema_name=names.schema_name,
             volume=config.volume,
             dbfs_root=config.dbfs_root,
         ),

@@ -95,13 +95,26 @@ def test_secret_scope_holds_endpoint_and_key_as_secrets(default_lab):
     assert all(s.inputs["scope"] == "labctl" for s in secrets.values())
 
 
-def test_unity_catalog_volume_for_lab_data(default_lab):
+def test_unity_catalog_volume_in_the_workspace_catalog_for_lab_data(default_lab):
+    # New workspaces get a workspace catalog and no `main` ("Automatic enablement of Unity Catalog", Azure
+    # Databricks docs); labctl names it at creation through ARM's defaultCatalog properties (API 2026-01-01).
+    workspace = default_lab.one("azure-native:databricks:Workspace").inputs
+    assert workspace["defaultCatalog"] == {"initialName": "dbw_labctl_dev", "initialType": "UnityCatalog"}
     schema = default_lab.one("databricks:index/schema:Schema").inputs
     volume = default_lab.one("databricks:index/volume:Volume").inputs
-    assert (schema["catalogName"], schema["name"]) == ("main", "labctl")
-    assert (volume["catalogName"], volume["schemaName"], volume["name"]) == ("main", "labctl", "labdata")
+    assert (schema["catalogName"], schema["name"]) == ("dbw_labctl_dev", "labctl_dev")
+    assert schema["forceDestroy"] is True  # `down` takes the labs' tables with it
+    assert (volume["catalogName"], volume["schemaName"], volume["name"]) == ("dbw_labctl_dev", "labctl_dev", "labdata")
     assert volume["volumeType"] == "MANAGED"
-    assert default_lab.outputs["dataPath"] == "/Volumes/main/labctl/labdata"
+    assert default_lab.outputs["dataPath"] == "/Volumes/dbw_labctl_dev/labctl_dev/labdata"
+
+
+def test_an_explicit_catalog_is_honoured_and_each_stack_has_its_own_schema():
+    # `main` is metastore-wide where it exists: two stacks in one region must not share a schema in it,
+    # or one stack's `down` (force_destroy) deletes the other's volume.
+    paths = {stack: deploy(stack, catalog="main").outputs["dataPath"] for stack in ("alice", "bob-2")}
+    assert paths == {"alice": "/Volumes/main/labctl_alice/labdata", "bob-2": "/Volumes/main/labctl_bob_2/labdata"}
+    assert deploy(catalog="shared", schemaName="mine").outputs["dataPath"] == "/Volumes/shared/mine/labdata"
 
 
 def test_dbfs_fallback_creates_no_unity_catalog_objects():
