@@ -178,8 +178,9 @@ class SandboxMocks(pulumi.runtime.Mocks):
         resource_id = (f"/subscriptions/{self.target.subscription_id}/resourceGroups/{group}"
                        f"/providers/Microsoft.Databricks/workspaces/{name}")
         properties = {"managedResourceGroupId": inputs.get("managedResourceGroupId")}
-        if inputs.get("computeMode"):
-            properties["computeMode"] = inputs["computeMode"]
+        for key in ("computeMode", "defaultCatalog"):
+            if inputs.get(key):
+                properties[key] = inputs[key]
         created = self.target.resources().resources.begin_create_or_update_by_id(
             resource_id,
             GenericResource(location=inputs.get("location"), sku=ResourceSku(name=(inputs.get("sku") or {}).get("name")),
@@ -188,6 +189,8 @@ class SandboxMocks(pulumi.runtime.Mocks):
         ).result()
         outputs = {**inputs, "name": name, "workspaceUrl": created.properties["workspaceUrl"],
                    "workspaceId": created.properties["workspaceId"]}
+        if created.properties.get("defaultCatalog"):
+            outputs["defaultCatalog"] = created.properties["defaultCatalog"]
         return created.id, outputs, {"resource_id": created.id}
 
     def _cluster(self, args, inputs, previous):

@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 from pathlib import Path
 from typing import BinaryIO
 
 from labctl_labs.retrying import cut, resilient, retrying
 
-UPLOAD_ATTEMPTS = 3  # each part is already retried by the client; this covers the upload as a whole
+UPLOAD_ATTEMPTS = 3
+VOLUME_PATH = re.compile(r"^/Volumes/(?P<catalog>[^/]+)/(?P<schema>[^/]+)/[^/]+")  # each part is already retried by the client; this covers the upload as a whole
+
+
+def table_name(root: str, table: str) -> str:
+    """`catalog.schema.table` in the lab's own schema when `root` is its volume (/Volumes/<catalog>/<schema>/<v>),
+    each part back-quoted; `table` unchanged on DBFS.
+
+    Unqualified, a table lands in whatever the default catalog and schema are (`default`), which `down` never
+    removes; in the lab's schema it goes with the schema (force_destroy)."""
+    match = VOLUME_PATH.match(root)
+    if match is None:
+        return table
+    return ".".join(f"`{part}`" for part in (match["catalog"], match["schema"], table))
 
 
 class RemoteStore:

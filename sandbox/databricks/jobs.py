@@ -306,7 +306,8 @@ class JobService:
 
     def _entry_spec(self, ws: Workspace, cluster, task: TaskRun, folder: Path) -> dict:
         lib_dirs = [str(self._unpack(ws, cluster, lib.spec["whl"])) for lib in cluster.libraries if "whl" in lib.spec]
-        spec: dict[str, Any] = {"lib_dirs": lib_dirs, "error_file": str(folder / "error.json")}
+        spec: dict[str, Any] = {"lib_dirs": lib_dirs, "error_file": str(folder / "error.json"),
+                                "uc_schemas": sorted(ws.schemas)}  # what `catalog.schema.table` may name
         if "spark_python_task" in task.spec:
             python = task.spec["spark_python_task"]
             spec.update(kind="python_file", python_file=str(self._task_file(ws, python["python_file"])),

@@ -28,7 +28,18 @@ class WorkspaceRegistry:
 
     def create(self, name: str, *, user: str = DEFAULT_USER, resource_group: str | None = None,
                location: str | None = None, tags: dict | None = None, sku: str = "premium",
-               managed_resource_group: str | None = None, compute_mode: str = "Hybrid") -> Workspace:
+               managed_resource_group: str | None = None, compute_mode: str = "Hybrid",
+               default_catalog: dict | None = None) -> Workspace:
+        """A live workspace, enabled for Unity Catalog as Azure enables new ones.
+
+        `default_catalog` is ARM's `properties.defaultCatalog` ({initialName, initialType}). Azure creates
+        a workspace catalog, bound to the workspace and set as its default catalog, named `initialName` or
+        else the workspace's name ("If not specified, the name of the workspace will be used":
+        DefaultCatalogProperties, Microsoft.Databricks REST API 2026-01-01; "Automatic enablement of Unity
+        Catalog", Azure Databricks docs). There is no `main`: that catalog exists only in metastores created
+        before automatic enablement. `initialType: HiveMetastore` leaves hive_metastore as the default and
+        creates no catalog.
+        """
         with self._lock:
             workspace_id = 1_000_000_000_000_000 + len(self.workspaces) * 7919 + secrets.randbelow(7000)
             root = self.world.state_dir / "databricks" / str(workspace_id)
@@ -39,6 +50,11 @@ class WorkspaceRegistry:
                 managed_resource_group=managed_resource_group, compute_mode=compute_mode, created_at=now,
                 ready_at=now + self.world.config.timings.workspace_provisioning,
             )
+            requested = default_catalog or {}
+            if str(requested.get("initialType") or "UnityCatalog").lower() != "hivemetastore":
+                workspace.default_catalog = requested.get("initialName") or name
+                workspace.catalogs.add(workspace.default_catalog)
+            workspace.default_catalog_request = default_catalog
             for folder in (workspace.workspace_dir, workspace.volumes_dir, workspace.dbfs_dir, workspace.uploads_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             from sandbox.databricks.state import WorkspaceObject

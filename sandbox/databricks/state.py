@@ -137,7 +137,10 @@ class Workspace:
     scopes: dict[str, dict[str, bytes]] = field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # "catalog.schema"
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # "catalog.schema.volume"
-    catalogs: set[str] = field(default_factory=lambda: {"main"})
+    # Unity Catalog: a new workspace holds only its workspace catalog (see WorkspaceRegistry.create), no `main`.
+    catalogs: set[str] = field(default_factory=set)
+    default_catalog: str = "hive_metastore"  # the workspace's default namespace (settings default_namespace_ws)
+    default_catalog_request: dict[str, Any] | None = None  # ARM properties.defaultCatalog as given, echoed by ARM
     runs: dict[int, JobRun] = field(default_factory=dict)
     task_runs: dict[int, TaskRun] = field(default_factory=dict)
     uploads: dict[str, UploadSession] = field(default_factory=dict)

@@ -32,7 +32,9 @@ def test_the_probe_flags_exactly_the_skewed_professions_and_none_without_skew(la
     assert by_name["nurse"]["skew"]["high"] < 0 < by_name["engineer"]["skew"]["low"]
     assert fair["baseline"]["flagged"] == []
     assert skewed["usage"]["requests"] == 8 * 3 * 12 and skewed["usage"]["failed"] == 0
-    assert skewed["rows_in_table"] == 8 * 3 * 12 and skewed["table"] == "labctl_bias_probe"
+    # Fully qualified, in the stack's own schema of the workspace catalog: `down` drops it with the schema.
+    assert skewed["rows_in_table"] == 8 * 3 * 12
+    assert skewed["table"] == f"`dbw_labctl_{stack}`.`labctl_{stack}`.`labctl_bias_probe`"
     assert "mitigated" in skewed and skewed["mitigated"]["professions"]
 
     # The report is one self-contained page whose embedded chart is a real PNG image.

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from sandbox.databricks.api import clusters, dbfs, files, identity, jobs, libraries, secrets, unity_catalog, workspace
+from sandbox.databricks.api import (
+    clusters, dbfs, files, identity, jobs, libraries, secrets, settings, unity_catalog, workspace,
+)
 from sandbox.databricks.api.common import bind_registry, current_workspace
 from sandbox.databricks.clusters import ClusterService
 from sandbox.databricks.jobs import JobService
 from sandbox.databricks.registry import WorkspaceRegistry
 
 # Every API below takes a workspace's token; the host metadata and the storage behind presigned URLs do not.
-APIS = (identity, workspace, files, dbfs, secrets, unity_catalog, clusters, libraries, jobs)
+APIS = (identity, workspace, files, dbfs, secrets, settings, unity_catalog, clusters, libraries, jobs)
 
 
 def build_router(registry: WorkspaceRegistry) -> APIRouter:

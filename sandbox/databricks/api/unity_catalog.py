@@ -1,4 +1,8 @@
-"""Unity Catalog: catalogs (get), schemas (create, get, delete) and volumes (create, get, list, delete)."""
+"""Unity Catalog: the workspace's metastore assignment, catalogs (get, list), schemas (create, get, delete) and
+volumes (create, get, list, delete).
+
+A workspace sees its own workspace catalog only (created with it, bound to it: isolation mode ISOLATED), as
+a new Azure workspace does ("Automatic enablement of Unity Catalog", Azure Databricks docs)."""
 
 from __future__ import annotations
 
@@ -6,11 +10,24 @@ import shutil
 
 from fastapi import APIRouter, Request
 
+from sandbox.databricks import uc_tables
 from sandbox.databricks.api.common import CurrentWorkspace, CurrentWorld
 from sandbox.databricks.state import Workspace
 from sandbox.errors import DatabricksError
 
 router = APIRouter()
+METASTORE_ID = "5a1db0c5-0000-4000-8000-000000000001"  # the region's metastore, one per region on Azure
+
+
+def present(fields: dict) -> dict:
+    """The fields that have a value: Databricks omits unset fields rather than sending null."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def catalog_json(ws: Workspace, name: str) -> dict:
+    return {"name": name, "full_name": name, "catalog_type": "MANAGED_CATALOG", "isolation_mode": "ISOLATED",
+            "owner": ws.user, "metastore_id": METASTORE_ID, "securable_type": "CATALOG",
+            "created_at": int(ws.created_at * 1000), "created_by": ws.user}
 
 
 def catalog_not_found(name: str) -> DatabricksError:
@@ -37,11 +54,22 @@ def drop_volume(ws: Workspace, full: str) -> None:
     shutil.rmtree(ws.volumes_dir / full.replace(".", "/"), ignore_errors=True)
 
 
+@router.get("/api/2.1/unity-catalog/current-metastore-assignment")
+def current_metastore_assignment(ws: CurrentWorkspace):
+    # default_catalog_name is deprecated in favour of the default-namespace setting, but still answered.
+    return {"workspace_id": ws.workspace_id, "metastore_id": METASTORE_ID, "default_catalog_name": ws.default_catalog}
+
+
+@router.get("/api/2.1/unity-catalog/catalogs")
+def list_catalogs(ws: CurrentWorkspace):
+    return {"catalogs": [catalog_json(ws, name) for name in sorted(ws.catalogs)]}
+
+
 @router.get("/api/2.1/unity-catalog/catalogs/{name}")
 def get_catalog(name: str, ws: CurrentWorkspace):
     if name not in ws.catalogs:
         raise catalog_not_found(name)
-    return {"name": name, "full_name": name}
+    return catalog_json(ws, name)
 
 
 @router.post("/api/2.1/unity-catalog/schemas")
@@ -55,7 +83,7 @@ async def create_schema(request: Request, ws: CurrentWorkspace, world: CurrentWo
         if full in ws.schemas:
             raise DatabricksError(409, "SCHEMA_ALREADY_EXISTS", f"Schema '{full}' already exists.")
         ws.schemas[full] = {"comment": body.get("comment"), "owner": ws.user, "created_at": int(world.now() * 1000)}
-    return {"full_name": full, "catalog_name": catalog, "name": name, "comment": body.get("comment"), "owner": ws.user}
+    return present({"full_name": full, "catalog_name": catalog, "name": name, **ws.schemas[full]})
 
 
 @router.get("/api/2.1/unity-catalog/schemas/{full_name}")
@@ -63,7 +91,7 @@ def get_schema(full_name: str, ws: CurrentWorkspace):
     if full_name not in ws.schemas:
         raise schema_not_found(full_name)
     catalog, name = full_name.split(".")
-    return {"full_name": full_name, "catalog_name": catalog, "name": name, **ws.schemas[full_name]}
+    return present({"full_name": full_name, "catalog_name": catalog, "name": name, **ws.schemas[full_name]})
 
 
 @router.delete("/api/2.1/unity-catalog/schemas/{full_name}")
@@ -72,12 +100,23 @@ def delete_schema(full_name: str, ws: CurrentWorkspace, world: CurrentWorld, for
         if full_name not in ws.schemas:
             raise schema_not_found(full_name)
         inside = [v for v in ws.volumes if v.startswith(full_name + ".")]
-        if inside and not force:
+        if (inside or uc_tables.tables_of(ws.root / "warehouse", full_name)) and not force:
             raise DatabricksError(400, "SCHEMA_NOT_EMPTY", f"Schema '{full_name}' is not empty.")
         for volume in inside:
             drop_volume(ws, volume)
+        uc_tables.drop_schema_tables(ws.root / "warehouse", full_name)
         del ws.schemas[full_name]
     return {}
+
+
+@router.get("/api/2.1/unity-catalog/tables")
+def list_tables(catalog_name: str, schema_name: str, ws: CurrentWorkspace):
+    schema = f"{catalog_name}.{schema_name}"
+    if schema not in ws.schemas:
+        raise schema_not_found(schema)
+    return {"tables": [{"name": t, "catalog_name": catalog_name, "schema_name": schema_name,
+                        "full_name": f"{schema}.{t}", "table_type": "MANAGED", "owner": ws.user}
+                       for t in uc_tables.tables_of(ws.root / "warehouse", schema)]}
 
 
 @router.post("/api/2.1/unity-catalog/volumes")
