@@ -82,6 +82,7 @@ class JobRun:
     start_time: int
     idempotency_token: str | None = None
     end_time: int = 0
+    run_as: str | None = None  # the identity the run's code runs as (run_as, else the creator)
 
     def life_cycle_state(self) -> str:
         states = [t.life_cycle_state for t in self.tasks]
@@ -141,6 +142,12 @@ class Workspace:
     catalogs: set[str] = field(default_factory=set)
     default_catalog: str = "hive_metastore"  # the workspace's default namespace (settings default_namespace_ws)
     default_catalog_request: dict[str, Any] | None = None  # ARM properties.defaultCatalog as given, echoed by ARM
+    # Identities (sandbox.databricks.permissions): every token names its user; the creator is a workspace admin.
+    tokens: dict[str, str] = field(default_factory=dict)  # token -> user name
+    admins: set[str] = field(default_factory=set)
+    owners: dict[str, str] = field(default_factory=dict)  # "<securable type>/<full name>" -> owner
+    grants: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # securable -> principal -> privileges
+    secret_acls: dict[str, dict[str, str]] = field(default_factory=dict)  # scope -> principal -> READ|WRITE|MANAGE
     runs: dict[int, JobRun] = field(default_factory=dict)
     task_runs: dict[int, TaskRun] = field(default_factory=dict)
     uploads: dict[str, UploadSession] = field(default_factory=dict)

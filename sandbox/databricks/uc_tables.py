@@ -27,12 +27,13 @@ def _parts(name: str) -> list[str]:
     return [part.strip("`") for part in re.findall(r"`[^`]*`|[^.]+", name)]
 
 
-def install(schemas: list[str]) -> None:
-    """Make `DataFrameWriter.saveAsTable` and `SparkSession.table` take `catalog.schema.table` for `schemas`."""
+def install(schemas: dict[str, str | None]) -> None:
+    """Make `DataFrameWriter.saveAsTable` and `SparkSession.table` take `catalog.schema.table` for `schemas`
+    (each schema with the privilege the run's identity lacks there, as Databricks words it, or None)."""
     from pyspark.errors import AnalysisException
     from pyspark.sql import DataFrameWriter, SparkSession
 
-    known = {s.lower() for s in schemas}
+    known = {s.lower(): lacking for s, lacking in schemas.items()}
 
     def resolve(spark, name: str) -> str:
         parts = _parts(name)
@@ -41,6 +42,8 @@ def install(schemas: list[str]) -> None:
         schema = f"{parts[0]}.{parts[1]}"
         if schema.lower() not in known:
             raise AnalysisException(message=f"[SCHEMA_NOT_FOUND] The schema `{parts[0]}`.`{parts[1]}` cannot be found.")
+        if known[schema.lower()]:
+            raise AnalysisException(message=f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges: {known[schema.lower()]}")
         database = hive_database(schema)
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
         return f"{database}.{parts[2]}"

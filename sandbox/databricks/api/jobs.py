@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from sandbox.databricks.api.common import CurrentRegistry, CurrentWorkspace
+from sandbox.databricks.api.common import CurrentRegistry, CurrentUser, CurrentWorkspace
 
 router = APIRouter()
 
 
 @router.post("/api/2.2/jobs/runs/submit")
-async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry):
-    return {"run_id": registry.jobs.submit(ws, await request.json())}
+async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry, user: CurrentUser):
+    return {"run_id": registry.jobs.submit(ws, await request.json(), user)}
 
 
 @router.get("/api/2.2/jobs/runs/get")
