@@ -18,6 +18,7 @@ class StorageArgs:
     schema_name: str  # volume: the schema created in it, one per stack ("labctl_<stack>")
     volume: str  # volume: the managed volume created in the schema
     dbfs_root: str  # dbfs: the folder, e.g. "dbfs:/FileStore/labctl"; nothing is created
+    user: str | None = None  # volume: the cluster's user when it is not the deployer, granted what the labs need
 
 
 class LabStorage(LabPart):
@@ -52,4 +53,19 @@ class LabStorage(LabPart):
             volume_type="MANAGED",
             opts=self.child_opts(),
         )
+        if args.user:
+            self._grants(name, args, schema, volume)
         return pulumi.Output.concat("/Volumes/", volume.catalog_name, "/", volume.schema_name, "/", volume.name)
+
+    def _grants(self, name: str, args: StorageArgs, schema: databricks.Schema, volume: databricks.Volume) -> None:
+        """What the labs, running as `args.user`, need: files in the volume read and written, a table created in
+        the schema ("Unity Catalog privileges and securable objects": USE CATALOG and USE SCHEMA to reach anything
+        inside, READ/WRITE VOLUME for files, CREATE TABLE for a table). `Grant`, not `Grants`: one principal's
+        privileges, leaving the other grants on the workspace catalog (every user's USE CATALOG) in place."""
+        for suffix, securable, privileges in (
+            ("catalog", {"catalog": args.catalog}, ["USE_CATALOG"]),
+            ("schema", {"schema": schema.id}, ["USE_SCHEMA", "CREATE_TABLE"]),
+            ("volume", {"volume": volume.id}, ["READ_VOLUME", "WRITE_VOLUME"]),
+        ):
+            databricks.Grant(f"{name}-{suffix}-user", principal=args.user, privileges=privileges, **securable,
+                             opts=self.child_opts())

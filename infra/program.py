@@ -94,7 +94,8 @@ def _databricks_args(
             tags=tags,
         ),
         secrets=SecretsArgs(
-            scope=config.secret_scope, openai_endpoint=openai.endpoint, openai_api_key=openai.api_key
+            scope=config.secret_scope, openai_endpoint=openai.endpoint, openai_api_key=openai.api_key,
+            reader=config.cluster_user,
         ),
         storage=StorageArgs(
             kind=config.storage,
@@ -102,5 +103,6 @@ def _databricks_args(
             schema_name=names.schema_name,
             volume=config.volume,
             dbfs_root=config.dbfs_root,
+            user=config.cluster_user,
         ),
     )

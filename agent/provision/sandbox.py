@@ -106,6 +106,8 @@ class SandboxMocks(pulumi.runtime.Mocks):
             "databricks:index/secret:Secret": self._secret,
             "databricks:index/schema:Schema": self._schema,
             "databricks:index/volume:Volume": self._volume,
+            "databricks:index/grant:Grant": self._grant,
+            "databricks:index/secretAcl:SecretAcl": self._secret_acl,
         }.get(args.typ)
         if handler is None:
             raise NotImplementedError(f"the sandbox cannot create {args.typ}")
@@ -275,6 +277,27 @@ class SandboxMocks(pulumi.runtime.Mocks):
         return full, inputs, {"provider": args.provider, "volume": full}
 
 
+    def _grant(self, args, inputs, previous):
+        """databricks_grant: one principal's privileges on one securable, added to what is granted there already."""
+        from databricks.sdk.service.catalog import PermissionsChange, Privilege
+
+        w = self._client(args.provider)
+        kind = next(k for k in ("catalog", "schema", "volume") if inputs.get(k))
+        privileges = [Privilege(p) for p in inputs["privileges"]]
+        w.grants.update(kind, inputs[kind], changes=[PermissionsChange(principal=inputs["principal"], add=privileges)])
+        return f"{kind}/{inputs[kind]}/{inputs['principal']}", inputs, {
+            "provider": args.provider, "securable_type": kind, "full_name": inputs[kind],
+            "principal": inputs["principal"], "privileges": inputs["privileges"]}
+
+    def _secret_acl(self, args, inputs, previous):
+        from databricks.sdk.service.workspace import AclPermission
+
+        w = self._client(args.provider)
+        w.secrets.put_acl(inputs["scope"], inputs["principal"], AclPermission(inputs["permission"]))
+        return f"{inputs['scope']}|||{inputs['principal']}", inputs, {
+            "provider": args.provider, "scope": inputs["scope"], "principal": inputs["principal"]}
+
+
 def _create_once(what: str, get: Callable[[], object], create: Callable[[], object]) -> None:
     """A Unity Catalog create (a POST, not idempotent) retried through transient faults: every attempt first
     looks for what an earlier one may have made before its answer was lost, and an "already exists" is success."""
@@ -382,7 +405,15 @@ def describe(error: Exception) -> str:
 
 def _delete_entry(target: Target, workspace, entry: dict, progress: Progress) -> None:
     kind, teardown = entry["type"], entry["teardown"]
-    if kind == "databricks:index/volume:Volume":
+    if kind == "databricks:index/grant:Grant":
+        from databricks.sdk.service.catalog import PermissionsChange, Privilege
+
+        workspace(teardown["provider"]).grants.update(
+            teardown["securable_type"], teardown["full_name"], changes=[PermissionsChange(
+                principal=teardown["principal"], remove=[Privilege(p) for p in teardown["privileges"]])])
+    elif kind == "databricks:index/secretAcl:SecretAcl":
+        workspace(teardown["provider"]).secrets.delete_acl(teardown["scope"], teardown["principal"])
+    elif kind == "databricks:index/volume:Volume":
         workspace(teardown["provider"]).volumes.delete(teardown["volume"])
     elif kind == "databricks:index/schema:Schema":
         workspace(teardown["provider"]).schemas.delete(teardown["schema"], force=True)

@@ -105,7 +105,6 @@ class ClusterService:
             "state": state,
             "state_message": {"PENDING": "Starting Spark", "RUNNING": "", "TERMINATED": "Terminated"}[state],
             "start_time": int(cluster.started_at * 1000),
-            "last_activity_time": int(cluster.last_activity * 1000),
             "creator_user_name": cluster.creator,
             "cluster_source": "API",
             "cluster_cores": float(cores),

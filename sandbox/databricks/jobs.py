@@ -154,8 +154,11 @@ class JobService:
                                       "retrieve the output of each individual task run instead.")
             raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
         run = self.find(ws, run_id)
-        metadata = {**self._task_json(ws, run, task), "run_name": run.run_name, "run_type": "SUBMIT_RUN",
-                    "job_id": run.run_id + 1, "creator_user_name": run.creator}
+        # A Run (jobs.Run in databricks-sdk): the task's own fields (task_key, the task spec) are not part of it.
+        task_fields = ("task_key", "existing_cluster_id", "libraries", "timeout_seconds", *TASK_TYPES)
+        metadata = {**{k: v for k, v in self._task_json(ws, run, task).items() if k not in task_fields},
+                    "run_name": run.run_name, "run_type": "SUBMIT_RUN", "job_id": run.run_id + 1,
+                    "creator_user_name": run.creator}
         output: dict[str, Any] = {"metadata": metadata}
         if task.logs_path is not None and task.logs_path.exists():
             logs, truncated = self._read_logs(ws, task.logs_path)

@@ -162,3 +162,23 @@ def test_resources_moved_into_the_parts_keep_an_alias_to_their_old_parent(monkey
     for resource in moved:
         assert aliases[resource.name] == [lab.urn], resource.name
     assert aliases["openai-account"] == []
+
+
+def test_a_cluster_user_other_than_the_deployer_gets_the_scope_and_the_unity_catalog_privileges_the_labs_need():
+    # A dedicated cluster runs the labs as its user, who can read no secret scope and no Unity Catalog object
+    # without an ACL or a grant ("Secret ACLs", "Manage privileges in Unity Catalog").
+    run = deploy(clusterUser="learner@example.com")
+    acl = run.one("databricks:index/secretAcl:SecretAcl").inputs
+    assert (acl["scope"], acl["principal"], acl["permission"]) == ("labctl", "learner@example.com", "READ")
+    grants = {g.name: g.inputs for g in run.of_type("databricks:index/grant:Grant")}
+    assert all(g["principal"] == "learner@example.com" for g in grants.values())
+    by_securable = {next(k for k in ("catalog", "schema", "volume") if k in g): sorted(g["privileges"])
+                    for g in grants.values()}
+    assert by_securable == {"catalog": ["USE_CATALOG"], "schema": ["CREATE_TABLE", "USE_SCHEMA"],
+                            "volume": ["READ_VOLUME", "WRITE_VOLUME"]}
+    assert next(g for g in grants.values() if "catalog" in g)["catalog"] == "dbw_labctl_dev"
+
+
+def test_the_deployer_as_cluster_user_needs_no_grants(default_lab):
+    assert default_lab.of_type("databricks:index/grant:Grant") == []
+    assert default_lab.of_type("databricks:index/secretAcl:SecretAcl") == []
