@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.runtimes import DEFAULT_SPARK_VERSION
+
 NAMESPACE = "labctl"
 
 DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard")
@@ -105,7 +107,7 @@ class LabConfig(_Model):
 
     workspace_sku: Literal["premium", "trial"] = "premium"
     workspace_compute_mode: Literal["Hybrid"] = "Hybrid"
-    spark_version: str = "16.4.x-cpu-ml-scala2.12"
+    spark_version: str = DEFAULT_SPARK_VERSION
     node_type: str = "Standard_D4ds_v5"
     autotermination_minutes: int = 20
     cluster_user: str | None = None

@@ -90,7 +90,7 @@ def _databricks_args(
             autotermination_minutes=config.autotermination_minutes,
             single_user=config.cluster_user,
             # The cluster runs what the tests ran: the lab artifact's dependencies at the uv.lock versions.
-            libraries=cluster_pins(),
+            libraries=cluster_pins(spark_version=config.spark_version),
             tags=tags,
         ),
         secrets=SecretsArgs(

@@ -173,9 +173,8 @@ class ClusterService:
             if not match:
                 return f"Cannot resolve {requirement}: the sandbox installs pinned packages only."
             name, version = match.groups()
-            try:
-                installed = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
+            installed = _available_version(name)
+            if installed is None:
                 return f"Library installation failed: {name} is not available without network access."
             if version and installed != version:
                 return f"Library installation failed: {name}=={version} requested, {installed} available."
@@ -193,3 +192,13 @@ class ClusterService:
                 entry["messages"] = [lib.failure]
             statuses.append(entry)
         return {"cluster_id": cluster_id, "library_statuses": statuses}
+
+
+def _available_version(name: str) -> str | None:
+    """The version of `name` the sandbox's environment (its stand-in for PyPI) holds: the distribution itself,
+    or the one that provides the same import package (the environment's mlflow-skinny stands in for mlflow)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        providers = importlib.metadata.packages_distributions().get(re.sub(r"[-.]", "_", name).lower(), [])
+        return importlib.metadata.version(providers[0]) if providers else None

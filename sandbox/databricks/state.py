@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SPARK_VERSIONS = {
-    "16.4.x-cpu-ml-scala2.12": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.12)",
-    "16.4.x-cpu-ml-scala2.13": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.13)",
-    "16.4.x-scala2.12": "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)",
-    "17.3.x-cpu-ml-scala2.13": "17.3 LTS ML (includes Apache Spark 4.0.0, Scala 2.13)",
-    "17.3.x-scala2.13": "17.3 LTS (includes Apache Spark 4.0.0, Scala 2.13)",
-    "18.0.x-cpu-ml-scala2.13": "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)",
-}
+from sandbox.databricks.runtimes import RUNTIMES
+
+SPARK_VERSIONS = {key: runtime.name for key, runtime in RUNTIMES.items()}
 NODE_TYPES = {"Standard_D4ds_v5": (4, 16384), "Standard_D4ads_v5": (4, 16384), "Standard_D4ds_v4": (4, 16384),
               "Standard_DS3_v2": (4, 14336), "Standard_D8ds_v5": (8, 32768)}
 
