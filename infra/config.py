@@ -112,11 +112,10 @@ class LabConfig(_Model):
     autotermination_minutes: int = 20
     cluster_user: str | None = None
     secret_scope: str = "labctl"
-    storage: Literal["volume", "dbfs"] = "volume"
+    storage: Literal["volume"] = "volume"
     catalog: str | None = None  # None: the workspace catalog (see LabNames.workspace_catalog)
     schema_name: str | None = None  # None: "labctl_<stack>", one schema per stack (see LabNames.schema_name)
     volume: str = "labdata"
-    dbfs_root: str = "dbfs:/FileStore/labctl"
 
     @field_validator("ttl")
     @classmethod
@@ -189,12 +188,16 @@ class LabConfig(_Model):
             raise ValueError("a Unity Catalog name is letters, digits, '_' or '-'")
         return value
 
-    @field_validator("dbfs_root")
+    @field_validator("storage", mode="before")
     @classmethod
-    def _dbfs_root(cls, value: str) -> str:
-        if not value.startswith("dbfs:/"):
-            raise ValueError("the DBFS root starts with dbfs:/")
-        return value.rstrip("/")
+    def _storage(cls, value: object) -> object:
+        # DBFS mode is gone: Databricks Runtime 15.1 and above do not install libraries from the DBFS root and new
+        # accounts are provisioned without DBFS root access ("DBFS root and mounts are deprecated", Databricks docs),
+        # while Unity Catalog is on by default for new workspaces.
+        if value == "dbfs":
+            raise ValueError("dbfs is no longer supported (Databricks Runtime 15.1+ cannot install the lab artifact "
+                             "from the DBFS root and new accounts have none); use volume, the default")
+        return value
 
     @model_validator(mode="after")
     def _unique_deployments(self) -> LabConfig:

@@ -1,10 +1,8 @@
-"""Where the labs keep their data and results: a Unity Catalog managed volume, or a DBFS folder."""
+"""Where the labs keep their data and results: a Unity Catalog managed volume in the lab's own schema."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
 import pulumi
 import pulumi_databricks as databricks
 
@@ -13,26 +11,21 @@ from infra.lab_part import LabPart
 
 @dataclass(frozen=True)
 class StorageArgs:
-    kind: Literal["volume", "dbfs"]  # "dbfs" for workspaces without Unity Catalog
-    catalog: pulumi.Input[str]  # volume: an existing catalog, by default the workspace catalog
-    schema_name: str  # volume: the schema created in it, one per stack ("labctl_<stack>")
-    volume: str  # volume: the managed volume created in the schema
-    dbfs_root: str  # dbfs: the folder, e.g. "dbfs:/FileStore/labctl"; nothing is created
-    user: str | None = None  # volume: the cluster's user when it is not the deployer, granted what the labs need
+    catalog: pulumi.Input[str]  # an existing catalog, by default the workspace catalog
+    schema_name: str  # the schema created in it, one per stack ("labctl_<stack>")
+    volume: str  # the managed volume created in the schema
+    user: str | None = None  # the cluster's user when it is not the deployer, granted what the labs need
 
 
 class LabStorage(LabPart):
-    """`data_path`: "/Volumes/<catalog>/<schema>/<volume>" or the DBFS folder as given.
+    """`data_path`: "/Volumes/<catalog>/<schema>/<volume>".
 
     Needs a Databricks provider from its parent (`ResourceOptions(providers=[...])`).
     """
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("labctl:databricks:Storage", name, opts)
-        if args.kind == "volume":
-            self.data_path: pulumi.Output[str] = self._volume(name, args)
-        else:
-            self.data_path = pulumi.Output.from_input(args.dbfs_root)
+        self.data_path: pulumi.Output[str] = self._volume(name, args)
         self.register_outputs({"dataPath": self.data_path})
 
     def _volume(self, name: str, args: StorageArgs) -> pulumi.Output[str]:

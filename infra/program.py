@@ -98,11 +98,9 @@ def _databricks_args(
             reader=config.cluster_user,
         ),
         storage=StorageArgs(
-            kind=config.storage,
             catalog=config.catalog,
             schema_name=names.schema_name,
             volume=config.volume,
-            dbfs_root=config.dbfs_root,
             user=config.cluster_user,
         ),
     )

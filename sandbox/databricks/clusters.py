@@ -151,7 +151,7 @@ class ClusterService:
             known = {_library_key(lib.spec) for lib in cluster.libraries}
             for spec in libraries:
                 if _library_key(spec) not in known:
-                    cluster.libraries.append(Library(spec, self._failure(ws, spec)))
+                    cluster.libraries.append(Library(spec, self._failure(ws, spec, cluster.spec)))
 
     def uninstall(self, ws: Workspace, cluster_id: str, libraries: list[dict]) -> None:
         cluster = self.find(ws, cluster_id)
@@ -159,9 +159,14 @@ class ClusterService:
         with self.world.lock:
             cluster.libraries = [lib for lib in cluster.libraries if _library_key(lib.spec) not in drop]
 
-    def _failure(self, ws: Workspace, spec: dict) -> str | None:
+    def _failure(self, ws: Workspace, spec: dict, cluster_spec: dict) -> str | None:
         """Why the library cannot be installed on a sandbox cluster, or None."""
         if "whl" in spec:
+            if spec["whl"].startswith("dbfs:/") and _runtime_major(cluster_spec) >= 15:
+                # "Libraries stored in the DBFS root are deprecated and disabled by default in Databricks Runtime
+                # 15.1 and above" (Databricks docs, "Install libraries from workspace files / volumes").
+                return (f"Library installation failed: installing {spec['whl']} from the DBFS root is disabled on "
+                        "Databricks Runtime 15.1 and above; use a Unity Catalog volume or workspace files.")
             if not paths.any_local(ws, spec["whl"]).is_file():
                 return f"Library file {spec['whl']} does not exist."
             return None
@@ -202,3 +207,9 @@ def _available_version(name: str) -> str | None:
     except importlib.metadata.PackageNotFoundError:
         providers = importlib.metadata.packages_distributions().get(re.sub(r"[-.]", "_", name).lower(), [])
         return importlib.metadata.version(providers[0]) if providers else None
+
+
+def _runtime_major(cluster_spec: dict) -> int:
+    """The Databricks Runtime major version of a cluster ("16.4.x-cpu-ml-scala2.12" -> 16)."""
+    match = re.match(r"^(\d+)\.", cluster_spec.get("spark_version") or "")
+    return int(match.group(1)) if match else 0

@@ -120,12 +120,9 @@ def test_an_explicit_catalog_is_honoured_and_each_stack_has_its_own_schema():
     assert deploy(catalog="shared", schemaName="mine").outputs["dataPath"] == "/Volumes/shared/mine/labdata"
 
 
-def test_dbfs_fallback_creates_no_unity_catalog_objects():
-    run = deploy(storage="dbfs", dbfsRoot="dbfs:/FileStore/mylab/")
-    assert run.of_type("databricks:index/volume:Volume") == []
-    assert run.of_type("databricks:index/schema:Schema") == []
-    assert run.outputs["dataPath"] == "dbfs:/FileStore/mylab"
-    assert run.outputs["storage"] == "dbfs"
+def test_the_lab_data_is_always_a_unity_catalog_volume(default_lab):
+    assert default_lab.outputs["storage"] == "volume"
+    assert default_lab.outputs["dataPath"].startswith("/Volumes/")
 
 
 PARTS = {

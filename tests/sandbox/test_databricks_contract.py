@@ -367,3 +367,16 @@ def test_a_60_mib_upload_is_streamed_not_held_in_memory(workspace):
         tracemalloc.stop()
     assert w.files.get_metadata(f"{volume}/big.bin").content_length == 60 * 1024 * 1024
     assert peak < 24 * 1024 * 1024, f"the sandbox allocated {peak / 2**20:.1f} MiB at the peak of a 60 MiB upload"
+
+
+def test_a_library_from_the_dbfs_root_is_refused_on_current_runtimes(workspace):
+    # "Libraries stored in the DBFS root are deprecated and disabled by default in Databricks Runtime 15.1 and
+    # above" (Databricks docs); a volume path installs.
+    w = workspace.client
+    w.dbfs.upload("dbfs:/FileStore/lab-0.1-py3-none-any.whl", io.BytesIO(b"PK"), overwrite=True)
+    cluster_id = workspace.cluster()
+    w.libraries.install(cluster_id, [compute.Library(whl="dbfs:/FileStore/lab-0.1-py3-none-any.whl")])
+    w.clusters.wait_get_cluster_running(cluster_id)
+    status = next(s for s in w.libraries.cluster_status(cluster_id) if s.library.whl)
+    assert status.status == compute.LibraryInstallStatus.FAILED
+    assert "DBFS root is disabled on Databricks Runtime 15.1 and above" in status.messages[0]
