@@ -28,7 +28,9 @@ def _auto():
 
 
 def _backend_env() -> dict[str, str]:
-    env: dict[str, str] = {}
+    # Pulumi's uv toolchain runs `uv sync` before the program; without this it installs the default `dev` group
+    # (the sandbox, pyspark: ~2 GB) into an environment that already has what the program needs.
+    env: dict[str, str] = {"UV_NO_DEV": "1"}
     credentials = Path.home() / ".pulumi" / "credentials.json"
     logged_in = credentials.exists() and json.loads(credentials.read_text() or "{}").get("current")
     if not os.environ.get("PULUMI_BACKEND_URL") and not logged_in:
