@@ -450,6 +450,14 @@ def _confirmed_gone(target: Target, workspace, entry: dict) -> bool:
             return teardown["scope"] not in {s.name for s in workspace(teardown["provider"]).secrets.list_scopes()}
         if kind == "databricks:index/cluster:Cluster":
             return teardown["cluster_id"] not in {c.cluster_id for c in workspace(teardown["provider"]).clusters.list()}
+        if kind == "databricks:index/secretAcl:SecretAcl":
+            return teardown["principal"] not in {
+                a.principal for a in workspace(teardown["provider"]).secrets.list_acls(teardown["scope"])}
+        if kind == "databricks:index/grant:Grant":
+            granted = workspace(teardown["provider"]).grants.get(teardown["securable_type"], teardown["full_name"])
+            held = {str(getattr(p, "value", p)) for a in granted.privilege_assignments or []
+                    if a.principal == teardown["principal"] for p in a.privileges or []}
+            return not held & set(teardown["privileges"])
         if kind == "databricks:index/volume:Volume":
             workspace(teardown["provider"]).volumes.read(teardown["volume"])
         elif kind == "databricks:index/schema:Schema":
