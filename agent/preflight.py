@@ -7,6 +7,8 @@ For every candidate region, through azure-mgmt-cognitiveservices (models and usa
   (reasoning or not, accepted parameters) are recorded from the catalog for the labs (agent/model_capabilities.py);
 - the fine-tune base resolves to the most preferred base that can still be trained when the lab ends, with
   Standard training in that region if possible, else Global;
+and, through azure-mgmt-compute, the cluster's VM size is offered to the subscription there (resource SKUs)
+with its vCPUs free in both the regional and the VM family quota (Compute usages);
 and the first region where everything resolves is chosen (or the forced one, which must satisfy all).
 """
 
@@ -51,6 +53,7 @@ class RegionVerdict:
     ok: bool
     deployments: dict[str, dict] = field(default_factory=dict)
     fine_tune: dict | None = None
+    cluster: dict | None = None  # the VM size's vCPUs and the quota free for it (see assess_cluster_capacity)
     reasons: list[str] = field(default_factory=list)
     # What the region's catalog offers (not reported): model names, and those that can be fine-tuned.
     offered: set[tuple[str, str]] | None = field(default=None, repr=False)  # (name, version)
@@ -153,6 +156,42 @@ def _resolve_fine_tune(models, preferences: list[str], lab_end: dt.date,
     return None, "; ".join(rejected) or "no candidate base"
 
 
+def assess_cluster_capacity(compute, region: str, node_type: str, verdict: RegionVerdict) -> None:
+    """Whether the cluster's VM (`node_type`, e.g. Standard_D4ds_v5) can start in `region`: the size is offered to
+    this subscription there, and its vCPUs are free in the regional quota (usage `cores`) and in its family's
+    (e.g. `standardDDSv5Family`); Azure checks both ("vCPU quotas", Azure Virtual Machines docs). The finding goes
+    to `verdict.cluster`; a shortfall is a reason and makes the region unfit."""
+    try:
+        sku = next((s for s in compute.resource_skus.list(filter=f"location eq '{region}'")
+                    if s.resource_type == "virtualMachines" and s.name == node_type), None)
+        usages = {u.name.value: u for u in compute.usage.list(region)}
+    except Exception as error:  # noqa: BLE001 - a region this subscription cannot read is unfit, with the reason
+        verdict.ok = False
+        verdict.reasons.append(f"cluster: VM sizes and quota unavailable: {error}")
+        return
+    if sku is None:
+        verdict.ok = False
+        verdict.reasons.append(f"cluster: {node_type} is not offered in {region}")
+        return
+    blocked = [r for r in sku.restrictions or [] if r.type == "Location"]
+    if blocked:
+        verdict.ok = False
+        verdict.reasons.append(f"cluster: {node_type} is not available to this subscription in {region} "
+                               f"({getattr(blocked[0].reason_code, 'value', blocked[0].reason_code)})")
+        return
+    vcpus = int(next((c.value for c in sku.capabilities or [] if c.name == "vCPUs"), "0"))
+    found = {"node_type": node_type, "vcpus": vcpus, "family": sku.family}
+    for usage_name in ("cores", sku.family):
+        usage = usages.get(usage_name)
+        free = int(usage.limit - usage.current_value) if usage is not None else 0
+        found[f"{usage_name}_free"] = free
+        if free < vcpus:
+            label = usage.name.localized_value if usage is not None else usage_name
+            verdict.ok = False
+            verdict.reasons.append(f"cluster: {free} vCPUs of {label} quota free, {vcpus} needed for {node_type}")
+    verdict.cluster = found
+
+
 @dataclass
 class PreflightResult:
     chosen: RegionVerdict | None
@@ -168,7 +207,8 @@ class PreflightResult:
 def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str] | None, regions: list[str],
                   lab_end: dt.date, force_region: str | None = None,
                   training_types: tuple[str, ...] = TRAINING_ORDER, fine_tune_source: str = "--fine-tune-base",
-                  region_source: str | None = None) -> PreflightResult:
+                  region_source: str | None = None, compute=None, node_type: str | None = None) -> PreflightResult:
+    """`compute` (an azure-mgmt-compute client) and `node_type`: also check the cluster's VM size and vCPU quota."""
     from infra.config import check_region
 
     candidates = [force_region] if force_region else regions
@@ -180,6 +220,9 @@ def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str
             raise UsageError(f"{error}.") from None
     verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types) for r in candidates]
     _refuse_unknown_models(requests, fine_tune, fine_tune_source, verdicts)
+    if compute is not None and node_type:
+        for verdict in verdicts:
+            assess_cluster_capacity(compute, verdict.region, node_type, verdict)
     chosen = next((v for v in verdicts if v.ok), None)
     result = PreflightResult(chosen, verdicts, lab_end)
     if chosen is None:
@@ -225,6 +268,8 @@ def _nothing_fits(requests: list[DeploymentRequest], verdicts: list[RegionVerdic
                   source: str | None = None) -> str:
     reasons = "; ".join(f"{v.region}: {' / '.join(v.reasons)}" for v in verdicts)
     wanted = ", ".join(f"{r.capacity}K TPM of {r.sku} for {' or '.join(r.families)}" for r in requests)
+    if any(v.cluster is not None or any(r.startswith("cluster:") for r in v.reasons) for v in verdicts):
+        wanted += " and the lab cluster"
     where = f"{source or 'the forced region'} {forced} cannot" if forced else "no candidate region can"
     return f"{where} host {wanted} with fine-tuning as asked ({reasons})."
 

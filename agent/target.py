@@ -43,6 +43,13 @@ class Target:
         return resilient_arm(CognitiveServicesManagementClient(self.credential, self.subscription_id,
                                                                **self._arm_kwargs(retry_conflicts)))
 
+    def compute(self):
+        from azure.mgmt.compute import ComputeManagementClient
+
+        from labctl_labs.retrying import resilient_arm
+
+        return resilient_arm(ComputeManagementClient(self.credential, self.subscription_id, **self._arm_kwargs()))
+
     def resources(self, retry_conflicts: bool = False):
         from azure.mgmt.resource.resources import ResourceManagementClient
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.runtimes import DEFAULT_SPARK_VERSION
+
 NAMESPACE = "labctl"
 
 DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard")
@@ -105,16 +107,15 @@ class LabConfig(_Model):
 
     workspace_sku: Literal["premium", "trial"] = "premium"
     workspace_compute_mode: Literal["Hybrid"] = "Hybrid"
-    spark_version: str = "16.4.x-cpu-ml-scala2.12"
+    spark_version: str = DEFAULT_SPARK_VERSION
     node_type: str = "Standard_D4ds_v5"
     autotermination_minutes: int = 20
     cluster_user: str | None = None
     secret_scope: str = "labctl"
-    storage: Literal["volume", "dbfs"] = "volume"
-    catalog: str = "main"
-    schema_name: str = "labctl"
+    storage: Literal["volume"] = "volume"
+    catalog: str | None = None  # None: the workspace catalog (see LabNames.workspace_catalog)
+    schema_name: str | None = None  # None: "labctl_<stack>", one schema per stack (see LabNames.schema_name)
     volume: str = "labdata"
-    dbfs_root: str = "dbfs:/FileStore/labctl"
 
     @field_validator("ttl")
     @classmethod
@@ -182,17 +183,21 @@ class LabConfig(_Model):
 
     @field_validator("catalog", "schema_name", "volume")
     @classmethod
-    def _uc_name(cls, value: str) -> str:
-        if not UC_NAME.match(value):
+    def _uc_name(cls, value: str | None) -> str | None:
+        if value is not None and not UC_NAME.match(value):
             raise ValueError("a Unity Catalog name is letters, digits, '_' or '-'")
         return value
 
-    @field_validator("dbfs_root")
+    @field_validator("storage", mode="before")
     @classmethod
-    def _dbfs_root(cls, value: str) -> str:
-        if not value.startswith("dbfs:/"):
-            raise ValueError("the DBFS root starts with dbfs:/")
-        return value.rstrip("/")
+    def _storage(cls, value: object) -> object:
+        # DBFS mode is gone: Databricks Runtime 15.1 and above do not install libraries from the DBFS root and new
+        # accounts are provisioned without DBFS root access ("DBFS root and mounts are deprecated", Databricks docs),
+        # while Unity Catalog is on by default for new workspaces.
+        if value == "dbfs":
+            raise ValueError("dbfs is no longer supported (Databricks Runtime 15.1+ cannot install the lab artifact "
+                             "from the DBFS root and new accounts have none); use volume, the default")
+        return value
 
     @model_validator(mode="after")
     def _unique_deployments(self) -> LabConfig:
@@ -235,6 +240,7 @@ class LabConfig(_Model):
             account_stem=self.openai_account_name or f"{base}"[:56].rstrip("-"),
             account_fixed=self.openai_account_name is not None,
             workspace=f"dbw-{base}"[:64].rstrip("-_"),
+            schema_name=self.schema_name or f"labctl_{slug}".replace("-", "_"),
         )
 
 
@@ -243,9 +249,19 @@ class LabNames(BaseModel):
     account_stem: str
     account_fixed: bool
     workspace: str
+    schema_name: str  # the lab's Unity Catalog schema: one per stack, so stacks sharing a catalog never share it
 
     def managed_resource_group(self) -> str:
         return f"{self.resource_group}-databricks"[:90]
+
+    def workspace_catalog(self) -> str:
+        """The name labctl gives the workspace catalog at creation (ARM `properties.defaultCatalog.initialName`).
+
+        Azure names it after the workspace when no name is given ("If not specified, the name of the workspace
+        will be used": DefaultCatalogProperties.initialName, Microsoft.Databricks REST API 2026-01-01). labctl
+        names it itself, the workspace name with '-' as '_', because a hyphen in a catalog name must be
+        back-quoted in every SQL statement and table name (Databricks "Names" reference)."""
+        return self.workspace.replace("-", "_")
 
 
 class ConfigError(Exception):

@@ -3,6 +3,7 @@ workspace + provider, compute (cluster), secrets (scope), storage (volume or DBF
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pulumi
@@ -35,7 +36,10 @@ class DatabricksLab(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, providers=[self.workspace.provider])
         self.compute = LabCompute(name, args.compute, inside)
         self.secrets = LabSecrets(name, args.secrets, inside)
-        self.storage = LabStorage(name, args.storage, inside)
+        storage = args.storage
+        if storage.catalog is None:  # no catalog configured: the workspace's own
+            storage = dataclasses.replace(storage, catalog=self.workspace.catalog)
+        self.storage = LabStorage(name, storage, inside)
 
         self.workspace_url: pulumi.Output[str] = self.workspace.url
         self.workspace_resource_id: pulumi.Output[str] = self.workspace.workspace.id

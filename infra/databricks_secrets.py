@@ -18,10 +18,12 @@ class SecretsArgs:
     scope: str  # secret scope name
     openai_endpoint: pulumi.Input[str]  # "https://<account>.openai.azure.com/"
     openai_api_key: pulumi.Input[str] | None  # None: the account takes Entra ID only (openaiDisableLocalAuth)
+    reader: str | None = None  # the cluster's user when it is not the deployer: gets READ on the scope
 
 
 class LabSecrets(LabPart):
-    """`scope`, holding the endpoint under SECRET_KEY_ENDPOINT and the key under SECRET_KEY_API_KEY.
+    """`scope`, holding the endpoint under SECRET_KEY_ENDPOINT and the key under SECRET_KEY_API_KEY, readable by
+    `reader` too when one is given (the scope's creator has MANAGE; no one else can read it: "Secret ACLs").
 
     Needs a Databricks provider from its parent (`ResourceOptions(providers=[...])`).
     """
@@ -49,4 +51,9 @@ class LabSecrets(LabPart):
             string_value=pulumi.Output.secret(args.openai_api_key),
             opts=self.child_opts(),
         )
+        if args.reader:
+            databricks.SecretAcl(
+                f"{name}-scope-reader", scope=self.scope.name, principal=args.reader, permission="READ",
+                opts=self.child_opts(),
+            )
         self.register_outputs({"secretScope": self.scope.name})

@@ -1,10 +1,8 @@
-"""Where the labs keep their data and results: a Unity Catalog managed volume, or a DBFS folder."""
+"""Where the labs keep their data and results: a Unity Catalog managed volume in the lab's own schema."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
 import pulumi
 import pulumi_databricks as databricks
 
@@ -13,25 +11,21 @@ from infra.lab_part import LabPart
 
 @dataclass(frozen=True)
 class StorageArgs:
-    kind: Literal["volume", "dbfs"]  # "dbfs" for workspaces without Unity Catalog
-    catalog: str  # volume: an existing catalog, e.g. "main"
-    schema_name: str  # volume: the schema created in it
-    volume: str  # volume: the managed volume created in the schema
-    dbfs_root: str  # dbfs: the folder, e.g. "dbfs:/FileStore/labctl"; nothing is created
+    catalog: pulumi.Input[str]  # an existing catalog, by default the workspace catalog
+    schema_name: str  # the schema created in it, one per stack ("labctl_<stack>")
+    volume: str  # the managed volume created in the schema
+    user: str | None = None  # the cluster's user when it is not the deployer, granted what the labs need
 
 
 class LabStorage(LabPart):
-    """`data_path`: "/Volumes/<catalog>/<schema>/<volume>" or the DBFS folder as given.
+    """`data_path`: "/Volumes/<catalog>/<schema>/<volume>".
 
     Needs a Databricks provider from its parent (`ResourceOptions(providers=[...])`).
     """
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("labctl:databricks:Storage", name, opts)
-        if args.kind == "volume":
-            self.data_path: pulumi.Output[str] = self._volume(name, args)
-        else:
-            self.data_path = pulumi.Output.from_input(args.dbfs_root)
+        self.data_path: pulumi.Output[str] = self._volume(name, args)
         self.register_outputs({"dataPath": self.data_path})
 
     def _volume(self, name: str, args: StorageArgs) -> pulumi.Output[str]:
@@ -40,6 +34,7 @@ class LabStorage(LabPart):
             catalog_name=args.catalog,
             name=args.schema_name,
             comment="labctl lab data and results",
+            # `down` removes what the labs put in it too (the responsible-AI lab's table).
             force_destroy=True,
             opts=self.child_opts(),
         )
@@ -51,4 +46,19 @@ class LabStorage(LabPart):
             volume_type="MANAGED",
             opts=self.child_opts(),
         )
+        if args.user:
+            self._grants(name, args, schema, volume)
         return pulumi.Output.concat("/Volumes/", volume.catalog_name, "/", volume.schema_name, "/", volume.name)
+
+    def _grants(self, name: str, args: StorageArgs, schema: databricks.Schema, volume: databricks.Volume) -> None:
+        """What the labs, running as `args.user`, need: files in the volume read and written, a table created in
+        the schema ("Unity Catalog privileges and securable objects": USE CATALOG and USE SCHEMA to reach anything
+        inside, READ/WRITE VOLUME for files, CREATE TABLE for a table). `Grant`, not `Grants`: one principal's
+        privileges, leaving the other grants on the workspace catalog (every user's USE CATALOG) in place."""
+        for suffix, securable, privileges in (
+            ("catalog", {"catalog": args.catalog}, ["USE_CATALOG"]),
+            ("schema", {"schema": schema.id}, ["USE_SCHEMA", "CREATE_TABLE"]),
+            ("volume", {"volume": volume.id}, ["READ_VOLUME", "WRITE_VOLUME"]),
+        ):
+            databricks.Grant(f"{name}-{suffix}-user", principal=args.user, privileges=privileges, **securable,
+                             opts=self.child_opts())

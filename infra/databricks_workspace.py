@@ -20,12 +20,14 @@ class WorkspaceArgs:
     managed_resource_group_name: str  # the group Databricks creates and owns (VNet, storage, cluster VMs)
     sku: str  # "premium" or "trial": Unity Catalog and single-user clusters need premium
     compute_mode: str  # "Hybrid": the classic layout with clusters in the managed group
+    catalog: str  # name of the workspace catalog Azure creates with the workspace (LabNames.workspace_catalog)
     tags: dict[str, str] = field(default_factory=dict)
 
 
 class DatabricksWorkspace(LabPart):
-    """`workspace` (azure-native), `url` ("https://adb-<id>.<n>.azuredatabricks.net") and `provider`, the
-    explicit Databricks provider every other part of the lab is created through."""
+    """`workspace` (azure-native), `url` ("https://adb-<id>.<n>.azuredatabricks.net"), `catalog` (the workspace
+    catalog, the workspace's default catalog) and `provider`, the explicit Databricks provider every other part of
+    the lab is created through."""
 
     def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("labctl:databricks:Workspace", name, opts)
@@ -43,11 +45,21 @@ class DatabricksWorkspace(LabPart):
             sku=azure_databricks.SkuArgs(name=args.sku),
             compute_mode=args.compute_mode,
             managed_resource_group_id=managed_rg_id,
+            # Workspaces are enabled for Unity Catalog automatically and get a workspace catalog, their default
+            # catalog; a metastore-wide `main` exists only in older accounts ("Automatic enablement of Unity
+            # Catalog", Azure Databricks docs). Naming it here makes it known before the workspace answers.
+            default_catalog=azure_databricks.DefaultCatalogPropertiesArgs(
+                initial_name=args.catalog, initial_type=azure_databricks.InitialType.UNITY_CATALOG
+            ),
             tags=args.tags,
             opts=self.child_opts(),
         )
         # ARM reports the bare host name.
         self.url: pulumi.Output[str] = self.workspace.workspace_url.apply(lambda host: f"https://{host}")
+        # Read back from the workspace, so whatever uses the catalog waits for the workspace that creates it.
+        self.catalog: pulumi.Output[str] = self.workspace.default_catalog.apply(
+            lambda answered: _initial_name(answered) or args.catalog
+        )
 
         # An explicit provider fed from this workspace: the default provider would try to authenticate
         # before the workspace exists ("cannot configure default credentials").
@@ -58,3 +70,12 @@ class DatabricksWorkspace(LabPart):
             opts=self.child_opts(),
         )
         self.register_outputs({"url": self.url, "resourceId": self.workspace.id})
+
+
+def _initial_name(default_catalog) -> str | None:
+    """`initialName` of the workspace's `defaultCatalog` as ARM answered it (a typed result or a plain dict)."""
+    if default_catalog is None:
+        return None
+    if isinstance(default_catalog, dict):
+        return default_catalog.get("initialName") or default_catalog.get("initial_name")
+    return getattr(default_catalog, "initial_name", None)

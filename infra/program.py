@@ -80,6 +80,7 @@ def _databricks_args(
             managed_resource_group_name=names.managed_resource_group(),
             sku=config.workspace_sku,
             compute_mode=config.workspace_compute_mode,
+            catalog=names.workspace_catalog(),
             tags=tags,
         ),
         compute=ComputeArgs(
@@ -89,17 +90,17 @@ def _databricks_args(
             autotermination_minutes=config.autotermination_minutes,
             single_user=config.cluster_user,
             # The cluster runs what the tests ran: the lab artifact's dependencies at the uv.lock versions.
-            libraries=cluster_pins(),
+            libraries=cluster_pins(spark_version=config.spark_version),
             tags=tags,
         ),
         secrets=SecretsArgs(
-            scope=config.secret_scope, openai_endpoint=openai.endpoint, openai_api_key=openai.api_key
+            scope=config.secret_scope, openai_endpoint=openai.endpoint, openai_api_key=openai.api_key,
+            reader=config.cluster_user,
         ),
         storage=StorageArgs(
-            kind=config.storage,
             catalog=config.catalog,
-            schema_name=config.schema_name,
+            schema_name=names.schema_name,
             volume=config.volume,
-            dbfs_root=config.dbfs_root,
+            user=config.cluster_user,
         ),
     )

@@ -18,6 +18,10 @@ class Hold(BaseModel):
     hold: bool = True
 
 
+class NewToken(BaseModel):
+    user: str
+
+
 class NewWorkspace(BaseModel):
     name: str
     user: str = "lab.user@sandbox.local"
@@ -90,6 +94,16 @@ def control_router(registry: WorkspaceRegistry) -> APIRouter:
         if ws is None:
             raise DatabricksError(404, "RESOURCE_DOES_NOT_EXIST", f"Workspace {name} does not exist.")
         return workspace_access(registry, ws)
+
+    @router.post("/workspaces/{name}/tokens")
+    def issue_token(name: str, request: NewToken):
+        """A personal access token of another workspace user (not an admin): what that user would generate."""
+        from sandbox.errors import DatabricksError
+
+        ws = registry.by_name(name)
+        if ws is None:
+            raise DatabricksError(404, "RESOURCE_DOES_NOT_EXIST", f"Workspace {name} does not exist.")
+        return {"user": request.user, "token": registry.issue_token(ws, request.user)}
 
     @router.put("/workspaces/{name}/hold")
     def hold_runs(name: str, request: Hold):

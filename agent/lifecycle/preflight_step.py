@@ -99,7 +99,8 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     refuse_soft_deleted_account(target.cognitive(), _config_model(config, "openaiAccountName", None))
     progress(f"preflight: {len(regions) if not force else 1} region(s), lab ends {end}")
     result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, regions, end,
-                           force, options.training_types, base_source, region_source)
+                           force, options.training_types, base_source, region_source, compute=target.compute(),
+                           node_type=validated(config, dt.datetime.now(dt.timezone.utc)).node_type)
     chosen = result.chosen
     config = dict(config)
     config["labctl:location"] = chosen.region

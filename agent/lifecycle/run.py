@@ -231,7 +231,7 @@ def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: di
     if data.get("run_id") is not None:
         return data["run_id"], functools.partial(w.jobs.wait_get_run_job_terminated_or_skipped, run_id=data["run_id"])
     submission = w.jobs.submit(
-        run_name=f"labctl {lab} {data['stamp']}", idempotency_token=entry["id"],
+        run_name=f"labctl {lab} {data['stamp']}", idempotency_token=entry["id"], run_as=_run_as(w, outputs.cluster_id),
         tasks=[jobs.SubmitTask(
             task_key=lab.replace("-", "_"), existing_cluster_id=outputs.cluster_id,
             python_wheel_task=jobs.PythonWheelTask(package_name=lab_artifact.PACKAGE, entry_point=LABS[lab],
@@ -243,6 +243,17 @@ def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: di
     journal.update(entry["id"], status="submitted", run_id=run_id, run_page_url=run.run_page_url)
     progress(f"{lab}: submitted run {run_id}  {run.run_page_url}")
     return run_id, submission.result
+
+
+def _run_as(w, cluster_id: str):
+    """The cluster's single user when it is not the caller: a dedicated cluster runs its user's commands only
+    ("Access modes", Databricks docs), so the labs run as that user (`run_as`, which workspace admins may set)."""
+    from databricks.sdk.service import jobs
+
+    single_user = w.clusters.get(cluster_id).single_user_name
+    if not single_user or single_user == w.current_user.me().user_name:
+        return None
+    return jobs.JobRunAs(user_name=single_user)
 
 
 class _StateReporter:

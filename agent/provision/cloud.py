@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def _auto():
 
 
 def _backend_env() -> dict[str, str]:
-    env: dict[str, str] = {}
+    # Pulumi's uv toolchain runs `uv sync` before the program; without this it installs the default `dev` group
+    # (the sandbox, pyspark: ~2 GB) into an environment that already has what the program needs.
+    env: dict[str, str] = {"UV_NO_DEV": "1"}
     credentials = Path.home() / ".pulumi" / "credentials.json"
     logged_in = credentials.exists() and json.loads(credentials.read_text() or "{}").get("current")
     if not os.environ.get("PULUMI_BACKEND_URL") and not logged_in:
@@ -65,8 +68,18 @@ def _last_line(error: Exception) -> str:
     return (verdicts or lines or [text])[-1]
 
 
+def require_uv() -> None:
+    """Pulumi's uv toolchain (Pulumi.yaml: runtime.options.toolchain uv) runs `uv sync` before every program run;
+    without a uv binary on PATH each `pulumi up` fails after the stack is opened, so say so first."""
+    if shutil.which("uv") is None:
+        raise LabctlError("`labctl up` needs uv on PATH: Pulumi runs `uv sync` before the program (Pulumi.yaml "
+                          "toolchain uv); install it (pip install uv, or https://docs.astral.sh/uv/) and rerun.",
+                          UNAVAILABLE)
+
+
 def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutputs:
     auto = _auto()
+    require_uv()
     stack = select_stack(stack_name)
     for key, value in config.items():
         stack.set_config(key, auto.ConfigValue(value=value, secret=False))

@@ -106,6 +106,8 @@ class SandboxMocks(pulumi.runtime.Mocks):
             "databricks:index/secret:Secret": self._secret,
             "databricks:index/schema:Schema": self._schema,
             "databricks:index/volume:Volume": self._volume,
+            "databricks:index/grant:Grant": self._grant,
+            "databricks:index/secretAcl:SecretAcl": self._secret_acl,
         }.get(args.typ)
         if handler is None:
             raise NotImplementedError(f"the sandbox cannot create {args.typ}")
@@ -178,8 +180,9 @@ class SandboxMocks(pulumi.runtime.Mocks):
         resource_id = (f"/subscriptions/{self.target.subscription_id}/resourceGroups/{group}"
                        f"/providers/Microsoft.Databricks/workspaces/{name}")
         properties = {"managedResourceGroupId": inputs.get("managedResourceGroupId")}
-        if inputs.get("computeMode"):
-            properties["computeMode"] = inputs["computeMode"]
+        for key in ("computeMode", "defaultCatalog"):
+            if inputs.get(key):
+                properties[key] = inputs[key]
         created = self.target.resources().resources.begin_create_or_update_by_id(
             resource_id,
             GenericResource(location=inputs.get("location"), sku=ResourceSku(name=(inputs.get("sku") or {}).get("name")),
@@ -188,6 +191,8 @@ class SandboxMocks(pulumi.runtime.Mocks):
         ).result()
         outputs = {**inputs, "name": name, "workspaceUrl": created.properties["workspaceUrl"],
                    "workspaceId": created.properties["workspaceId"]}
+        if created.properties.get("defaultCatalog"):
+            outputs["defaultCatalog"] = created.properties["defaultCatalog"]
         return created.id, outputs, {"resource_id": created.id}
 
     def _cluster(self, args, inputs, previous):
@@ -270,6 +275,27 @@ class SandboxMocks(pulumi.runtime.Mocks):
                                               name=inputs["name"],
                                               volume_type=VolumeType(inputs.get("volumeType", "MANAGED"))))
         return full, inputs, {"provider": args.provider, "volume": full}
+
+
+    def _grant(self, args, inputs, previous):
+        """databricks_grant: one principal's privileges on one securable, added to what is granted there already."""
+        from databricks.sdk.service.catalog import PermissionsChange, Privilege
+
+        w = self._client(args.provider)
+        kind = next(k for k in ("catalog", "schema", "volume") if inputs.get(k))
+        privileges = [Privilege(p) for p in inputs["privileges"]]
+        w.grants.update(kind, inputs[kind], changes=[PermissionsChange(principal=inputs["principal"], add=privileges)])
+        return f"{kind}/{inputs[kind]}/{inputs['principal']}", inputs, {
+            "provider": args.provider, "securable_type": kind, "full_name": inputs[kind],
+            "principal": inputs["principal"], "privileges": inputs["privileges"]}
+
+    def _secret_acl(self, args, inputs, previous):
+        from databricks.sdk.service.workspace import AclPermission
+
+        w = self._client(args.provider)
+        w.secrets.put_acl(inputs["scope"], inputs["principal"], AclPermission(inputs["permission"]))
+        return f"{inputs['scope']}|||{inputs['principal']}", inputs, {
+            "provider": args.provider, "scope": inputs["scope"], "principal": inputs["principal"]}
 
 
 def _create_once(what: str, get: Callable[[], object], create: Callable[[], object]) -> None:
@@ -379,7 +405,15 @@ def describe(error: Exception) -> str:
 
 def _delete_entry(target: Target, workspace, entry: dict, progress: Progress) -> None:
     kind, teardown = entry["type"], entry["teardown"]
-    if kind == "databricks:index/volume:Volume":
+    if kind == "databricks:index/grant:Grant":
+        from databricks.sdk.service.catalog import PermissionsChange, Privilege
+
+        workspace(teardown["provider"]).grants.update(
+            teardown["securable_type"], teardown["full_name"], changes=[PermissionsChange(
+                principal=teardown["principal"], remove=[Privilege(p) for p in teardown["privileges"]])])
+    elif kind == "databricks:index/secretAcl:SecretAcl":
+        workspace(teardown["provider"]).secrets.delete_acl(teardown["scope"], teardown["principal"])
+    elif kind == "databricks:index/volume:Volume":
         workspace(teardown["provider"]).volumes.delete(teardown["volume"])
     elif kind == "databricks:index/schema:Schema":
         workspace(teardown["provider"]).schemas.delete(teardown["schema"], force=True)
@@ -416,6 +450,14 @@ def _confirmed_gone(target: Target, workspace, entry: dict) -> bool:
             return teardown["scope"] not in {s.name for s in workspace(teardown["provider"]).secrets.list_scopes()}
         if kind == "databricks:index/cluster:Cluster":
             return teardown["cluster_id"] not in {c.cluster_id for c in workspace(teardown["provider"]).clusters.list()}
+        if kind == "databricks:index/secretAcl:SecretAcl":
+            return teardown["principal"] not in {
+                a.principal for a in workspace(teardown["provider"]).secrets.list_acls(teardown["scope"])}
+        if kind == "databricks:index/grant:Grant":
+            granted = workspace(teardown["provider"]).grants.get(teardown["securable_type"], teardown["full_name"])
+            held = {str(getattr(p, "value", p)) for a in granted.privilege_assignments or []
+                    if a.principal == teardown["principal"] for p in a.privileges or []}
+            return not held & set(teardown["privileges"])
         if kind == "databricks:index/volume:Volume":
             workspace(teardown["provider"]).volumes.read(teardown["volume"])
         elif kind == "databricks:index/schema:Schema":

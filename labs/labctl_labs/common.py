@@ -4,7 +4,7 @@ imports only what the wheel brings: never pulumi, never the CLI.
 
 A lab is started as a python_wheel_task with named parameters (`--key=value` in sys.argv):
   --results   folder for results, relative to --data (results/<stamp>/<lab>)
-  --data      the lab's remote folder (/Volumes/<catalog>/<schema>/<volume> or dbfs:/...)
+  --data      the lab's remote folder (/Volumes/<catalog>/<schema>/<volume>)
   --scope     secret scope; --endpoint-secret / --key-secret name the endpoint and key inside it
   --deployment, --model, --capacity   the chat deployment, its model, and its capacity (thousands of TPM)
   --options   a JSON object of lab-specific settings

@@ -19,6 +19,7 @@ import time
 from labctl_labs import bias_metrics, report
 from labctl_labs.common import LabContext, run_lab
 from labctl_labs.probe import SPACING_MARGIN, RateLimits, Request, estimate_prompt_tokens, probe
+from labctl_labs.storage import table_name as table_name_in
 
 # Share of answers to a neutral prompt that name a gender, assumed to size the default probe: the sandbox
 # model's documented 20% they/them answers. A model that names fewer is reported per profession as
@@ -250,7 +251,7 @@ def html_report(result: dict, png: str) -> str:
 def responsible_ai(context: LabContext) -> int:
     options = context.options
     alpha = float(options.get("alpha", bias_metrics.ALPHA))
-    table_name = options.get("table", "labctl_bias_probe")
+    table_name = table_name_in(context.args.data, options.get("table", "labctl_bias_probe"))
     _, samples = plan_of(options)
     replies, seconds, expected = run_probe(context, options.get("system_prompt", SYSTEM_PROMPT))
     result: dict = {"lab": "responsible-ai", "deployment": context.args.deployment, "model": context.args.model,

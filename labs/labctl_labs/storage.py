@@ -1,23 +1,36 @@
-"""The lab's remote folder (a Unity Catalog volume, or DBFS where there is no Unity Catalog), reached
-through databricks-sdk so the same code runs on the cluster, in the sandbox and in labctl."""
+"""The lab's remote folder, a Unity Catalog volume (/Volumes/<catalog>/<schema>/<volume>), reached through
+databricks-sdk's Files API so the same code runs on the cluster, in the sandbox and in labctl."""
 
 from __future__ import annotations
 
 import io
 import posixpath
+import re
 from pathlib import Path
 from typing import BinaryIO
 
 from labctl_labs.retrying import cut, resilient, retrying
 
-UPLOAD_ATTEMPTS = 3  # each part is already retried by the client; this covers the upload as a whole
+UPLOAD_ATTEMPTS = 3
+VOLUME_PATH = re.compile(r"^/Volumes/(?P<catalog>[^/]+)/(?P<schema>[^/]+)/[^/]+")  # each part is already retried by the client; this covers the upload as a whole
+
+
+def table_name(root: str, table: str) -> str:
+    """`catalog.schema.table` in the lab's own schema, from its volume `root` (/Volumes/<catalog>/<schema>/<v>),
+    each part back-quoted; `table` unchanged for any other root.
+
+    Unqualified, a table lands in whatever the default catalog and schema are (`default`), which `down` never
+    removes; in the lab's schema it goes with the schema (force_destroy)."""
+    match = VOLUME_PATH.match(root)
+    if match is None:
+        return table
+    return ".".join(f"`{part}`" for part in (match["catalog"], match["schema"], table))
 
 
 class RemoteStore:
     def __init__(self, workspace, root: str):
         self.w = resilient(workspace)
         self.root = root.rstrip("/")
-        self.dbfs = root.startswith("dbfs:/")
 
     def path(self, relative: str) -> str:
         return posixpath.join(self.root, relative.lstrip("/"))
@@ -29,10 +42,7 @@ class RemoteStore:
         def once() -> None:
             if start is not None:
                 stream.seek(start)
-            if self.dbfs:
-                self.w.dbfs.upload(target, stream, overwrite=True)
-            else:
-                self.w.files.upload(target, stream, overwrite=True)
+            self.w.files.upload(target, stream, overwrite=True)
 
         if start is None:  # a stream read once cannot be sent again
             once()
@@ -48,16 +58,12 @@ class RemoteStore:
         from databricks.sdk.errors import NotFound
 
         try:
-            if self.dbfs:
-                return self.w.dbfs.get_status(self.path(relative)).file_size
             return self.w.files.get_metadata(self.path(relative)).content_length
         except NotFound:
             return None
 
     def read(self, relative: str) -> bytes:
         def once() -> bytes:
-            if self.dbfs:
-                return self.w.dbfs.download(self.path(relative)).read()
             return self.w.files.download(self.path(relative)).contents.read()
 
         return retrying(f"Databricks download of {self.path(relative)}", retry_on=cut)(once)
@@ -71,20 +77,17 @@ class RemoteStore:
 
         def walk(folder: str) -> None:
             try:
-                if self.dbfs:
-                    entries = [(e.path, e.is_dir) for e in self.w.dbfs.list(folder)]
-                else:
-                    entries = [(e.path, e.is_directory) for e in self.w.files.list_directory_contents(folder)]
+                entries = [(e.path, e.is_directory) for e in self.w.files.list_directory_contents(folder)]
             except NotFound:
                 return
             for path, is_dir in entries:
                 path = path.rstrip("/")
-                if not self.dbfs and not path.startswith("/"):
+                if not path.startswith("/"):
                     path = posixpath.join(folder, path)
                 if is_dir:
                     walk(path)
                 else:
-                    found.append(posixpath.relpath(path.removeprefix("dbfs:"), base.removeprefix("dbfs:")))
+                    found.append(posixpath.relpath(path, base))
 
         walk(base)
         return sorted(found)

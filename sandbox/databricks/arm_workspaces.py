@@ -42,6 +42,8 @@ def workspace_json(registry: WorkspaceRegistry, sub: str, ws: Workspace) -> dict
             "managedResourceGroupId": f"/subscriptions/{sub}/resourceGroups/{ws.managed_resource_group}",
             "computeMode": ws.compute_mode,
             "workspaceId": str(ws.workspace_id),
+            # Echoed only when the create named it: Azure omits what was not set.
+            **({"defaultCatalog": ws.default_catalog_request} if ws.default_catalog_request else {}),
             # Azure gives the host without a scheme; the sandbox's HTTPS listener serves the workspace.
             "workspaceUrl": world.arm_url.removeprefix("https://"),
         },
@@ -60,8 +62,8 @@ def workspace_in_group(registry: WorkspaceRegistry, rg: str, name: str) -> Works
     return ws if ws is not None and (ws.resource_group or "").lower() == rg.lower() else None
 
 
-def check_workspace_request(sku: str, mode: str, managed: str | None) -> None:
-    """Azure's refusals of a workspace's pricing tier and compute mode."""
+def check_workspace_request(sku: str, mode: str, managed: str | None, default_catalog: dict | None = None) -> None:
+    """Azure's refusals of a workspace's pricing tier, compute mode and default catalog properties."""
     if sku.lower() == "standard":
         raise ArmError(400, "InvalidSku", "The Standard pricing tier is no longer available for new workspaces; use premium.")
     if sku.lower() not in ("premium", "trial"):
@@ -70,6 +72,14 @@ def check_workspace_request(sku: str, mode: str, managed: str | None) -> None:
         raise ArmError(400, "InvalidParameter", "managedResourceGroupId is required in Hybrid compute mode.")
     if mode == "Serverless" and managed:
         raise ArmError(400, "InvalidParameter", "managedResourceGroupId is not allowed in Serverless compute mode.")
+    if default_catalog is not None:
+        # DefaultCatalogProperties: "Not allowed in Serverless ComputeMode workspace" (REST API 2026-01-01).
+        if mode == "Serverless":
+            raise ArmError(400, "InvalidParameter", "defaultCatalog is not allowed in Serverless compute mode.")
+        kind = str(default_catalog.get("initialType") or "UnityCatalog")
+        if kind.lower() not in ("hivemetastore", "unitycatalog"):
+            raise ArmError(400, "InvalidParameter",
+                           f"defaultCatalog.initialType '{kind}' is not valid; use HiveMetastore or UnityCatalog.")
 
 
 def create_workspace(registry: WorkspaceRegistry, group: ResourceGroup, name: str, body: dict) -> Workspace:
@@ -84,7 +94,8 @@ def create_workspace(registry: WorkspaceRegistry, group: ResourceGroup, name: st
     location = (body.get("location") or group.location).replace(" ", "").lower()
     ws = registry.create(name, resource_group=group.name, location=location, tags=body.get("tags") or {},
                          sku=(body.get("sku") or {}).get("name", "").lower(), managed_resource_group=managed_name,
-                         compute_mode=properties.get("computeMode") or "Hybrid")
+                         compute_mode=properties.get("computeMode") or "Hybrid",
+                         default_catalog=properties.get("defaultCatalog"))
     if managed_name:
         world.groups[managed_name.lower()] = ResourceGroup(
             managed_name, location, {"application": "databricks", "databricks-environment": "true"}, world.now())
@@ -101,7 +112,7 @@ async def create_or_update_workspace(sub: str, rg: str, name: str, request: Requ
     with world.lock:
         group = find_group(world, rg)
         check_workspace_request((body.get("sku") or {}).get("name", ""), properties.get("computeMode") or "Hybrid",
-                                properties.get("managedResourceGroupId"))
+                                properties.get("managedResourceGroupId"), properties.get("defaultCatalog"))
         existing = registry.by_name(name)
         if existing is not None:
             existing.tags = body.get("tags") or {}

@@ -113,7 +113,6 @@ class ClusterService:
             "state": state,
             "state_message": {"PENDING": "Starting Spark", "RUNNING": "", "TERMINATED": "Terminated"}[state],
             "start_time": int(cluster.started_at * 1000),
-            "last_activity_time": int(cluster.last_activity * 1000),
             "creator_user_name": cluster.creator,
             "cluster_source": "API",
             "cluster_cores": float(cores),
@@ -162,7 +161,7 @@ class ClusterService:
             known = {_library_key(lib.spec) for lib in cluster.libraries}
             for spec in libraries:
                 if _library_key(spec) not in known:
-                    cluster.libraries.append(Library(spec, self._failure(ws, spec)))
+                    cluster.libraries.append(Library(spec, self._failure(ws, spec, cluster.spec)))
 
     def uninstall(self, ws: Workspace, cluster_id: str, libraries: list[dict]) -> None:
         cluster = self.find(ws, cluster_id)
@@ -170,9 +169,14 @@ class ClusterService:
         with self.world.lock:
             cluster.libraries = [lib for lib in cluster.libraries if _library_key(lib.spec) not in drop]
 
-    def _failure(self, ws: Workspace, spec: dict) -> str | None:
+    def _failure(self, ws: Workspace, spec: dict, cluster_spec: dict) -> str | None:
         """Why the library cannot be installed on a sandbox cluster, or None."""
         if "whl" in spec:
+            if spec["whl"].startswith("dbfs:/") and _runtime_major(cluster_spec) >= 15:
+                # "Libraries stored in the DBFS root are deprecated and disabled by default in Databricks Runtime
+                # 15.1 and above" (Databricks docs, "Install libraries from workspace files / volumes").
+                return (f"Library installation failed: installing {spec['whl']} from the DBFS root is disabled on "
+                        "Databricks Runtime 15.1 and above; use a Unity Catalog volume or workspace files.")
             if not paths.any_local(ws, spec["whl"]).is_file():
                 return f"Library file {spec['whl']} does not exist."
             return None
@@ -184,9 +188,8 @@ class ClusterService:
             if not match:
                 return f"Cannot resolve {requirement}: the sandbox installs pinned packages only."
             name, version = match.groups()
-            try:
-                installed = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
+            installed = _available_version(name)
+            if installed is None:
                 return f"Library installation failed: {name} is not available without network access."
             if version and installed != version:
                 return f"Library installation failed: {name}=={version} requested, {installed} available."
@@ -204,3 +207,19 @@ class ClusterService:
                 entry["messages"] = [lib.failure]
             statuses.append(entry)
         return {"cluster_id": cluster_id, "library_statuses": statuses}
+
+
+def _available_version(name: str) -> str | None:
+    """The version of `name` the sandbox's environment (its stand-in for PyPI) holds: the distribution itself,
+    or the one that provides the same import package (the environment's mlflow-skinny stands in for mlflow)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        providers = importlib.metadata.packages_distributions().get(re.sub(r"[-.]", "_", name).lower(), [])
+        return importlib.metadata.version(providers[0]) if providers else None
+
+
+def _runtime_major(cluster_spec: dict) -> int:
+    """The Databricks Runtime major version of a cluster ("16.4.x-cpu-ml-scala2.12" -> 16)."""
+    match = re.match(r"^(\d+)\.", cluster_spec.get("spark_version") or "")
+    return int(match.group(1)) if match else 0

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sandbox.databricks import paths
+from sandbox.databricks import paths, permissions
 from sandbox.databricks.state import JobRun, TaskRun, Workspace
 from sandbox.errors import DatabricksError
 
@@ -24,6 +24,7 @@ LOG_LIMIT = 5 * 1024 * 1024
 REDACTED = "[REDACTED]"
 TASK_TYPES = ("spark_python_task", "python_wheel_task", "notebook_task")
 NOTEBOOK_RESULT_LIMIT = 5 * 1024 * 1024  # "Databricks restricts this API to return the first 5 MB of the value"
+DEDICATED_MODES = ("SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED")
 
 
 def _ms(timestamp: float) -> int:
@@ -45,8 +46,17 @@ class JobService:
 
     # API -----------------------------------------------------------------------------------------
 
-    def submit(self, ws: Workspace, body: dict, *, single_task: bool = False) -> int:
-        """The new run's id; `single_task` for a Jobs 2.0 single-task body (made a one-task run by the caller)."""
+    def submit(self, ws: Workspace, body: dict, user: str | None = None, *, single_task: bool = False) -> int:
+        """A one-time run, run as `run_as` (a user or service principal) or else as the caller (`user`);
+        `single_task` for a Jobs 2.0 single-task body (made a one-task run by the caller).
+
+        Only a workspace admin may run as someone else ("run_as", Jobs API 2.2 runs/submit: "Only workspace
+        admins can set run_as to a user other than themselves")."""
+        user = user or ws.user
+        run_as = body.get("run_as") or {}
+        identity = run_as.get("user_name") or run_as.get("service_principal_name") or user
+        if identity != user and not permissions.is_admin(ws, user):
+            raise permissions.denied(f"User {user} cannot set run_as to {identity}: only workspace admins can.")
         token = body.get("idempotency_token")
         if token:
             existing = next((r for r in ws.runs.values() if r.idempotency_token == token), None)
@@ -78,7 +88,7 @@ class JobService:
             tasks.append(TaskRun(self._new_id(), spec.get("task_key") or "task", spec, cluster_id))
         now = self.world.now()
         run = JobRun(self._new_id(), body.get("run_name") or "Untitled", tasks, int(body.get("timeout_seconds") or 0),
-                     ws.user, _ms(now), token, single_task=single_task and len(tasks) == 1)
+                     user, _ms(now), token, run_as=identity, single_task=single_task and len(tasks) == 1)
         with self.world.lock:
             ws.runs[run.run_id] = run
             for task in tasks:
@@ -150,8 +160,11 @@ class JobService:
                                       "retrieve the output of each individual task run instead.")
             raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
         run = self.find(ws, run_id)
-        metadata = {**self._task_json(ws, run, task), "run_name": run.run_name, "run_type": "SUBMIT_RUN",
-                    "job_id": run.run_id + 1, "creator_user_name": run.creator}
+        # A Run (jobs.Run in databricks-sdk): the task's own fields (task_key, the task spec) are not part of it.
+        task_fields = ("task_key", "existing_cluster_id", "libraries", "timeout_seconds", *TASK_TYPES)
+        metadata = {**{k: v for k, v in self._task_json(ws, run, task).items() if k not in task_fields},
+                    "run_name": run.run_name, "run_type": "SUBMIT_RUN", "job_id": run.run_id + 1,
+                    "creator_user_name": run.creator}
         output: dict[str, Any] = {"metadata": metadata}
         if "notebook_task" in task.spec:
             output["notebook_output"] = self._notebook_output(ws, task)
@@ -260,6 +273,11 @@ class JobService:
                 task.error = f"Library installation failed: {failed[0]}"
                 self._finish(task, "INTERNAL_ERROR", "FAILED", task.error)
                 return
+            refusal = self._single_user_refusal(cluster, run.run_as or run.creator)
+            if refusal is not None:
+                task.error = refusal
+                self._finish(task, "INTERNAL_ERROR", "FAILED", refusal)
+                return
             task.start_time = _ms(self.world.now())
             task.life_cycle_state, task.state_message = "RUNNING", "In run"
             if not self._wait_while_held(ws, task):
@@ -275,6 +293,16 @@ class JobService:
                 cluster.active_runs = max(0, cluster.active_runs - 1)
                 self.clusters.touch(cluster)
 
+    @staticmethod
+    def _single_user_refusal(cluster, identity: str) -> str | None:
+        """A dedicated (single-user) cluster runs the commands of its one user only; the wording is Databricks'
+        (e.g. databricks/databricks-sdk-py and community reports of "Single-user check failed")."""
+        spec = cluster.spec
+        if spec.get("data_security_mode") in DEDICATED_MODES and spec.get("single_user_name") not in (None, identity):
+            return (f"Single-user check failed: user '{identity}' attempted to run a command on single-user cluster "
+                    f"{cluster.cluster_id}, but the single user of this cluster is '{spec['single_user_name']}'")
+        return None
+
     def _wait_while_held(self, ws: Workspace, task: TaskRun) -> bool:
         """A control of the sandbox's (`PUT /_sandbox/databricks/workspaces/{name}/hold`): tests keep a run
         RUNNING, before its code starts, for as long as they need; False when the run was cancelled meanwhile."""
@@ -287,7 +315,7 @@ class JobService:
         return not task.cancelled
 
     def _run_process(self, ws: Workspace, run: JobRun, task: TaskRun, cluster, folder: Path) -> tuple[int, int]:
-        spec = self._entry_spec(ws, cluster, task, folder)
+        spec = self._entry_spec(ws, cluster, task, folder, run.run_as or run.creator)
         (folder / "task.json").write_text(json.dumps(spec))
         task.logs_path = folder / "output.log"
         driver = ws.root / "driver"  # like /databricks/driver: the working directory every run shares
@@ -295,7 +323,8 @@ class JobService:
         with task.logs_path.open("wb") as log:
             task.process = subprocess.Popen(
                 [sys.executable, "-m", "sandbox.databricks.task_entry", str(folder / "task.json")],
-                cwd=driver, stdout=log, stderr=subprocess.STDOUT, env=self._environment(ws, cluster, spec),
+                cwd=driver, stdout=log, stderr=subprocess.STDOUT,
+                env=self._environment(ws, cluster, spec, run.run_as or run.creator),
                 start_new_session=True,
             )
             timeout = int(task.spec.get("timeout_seconds") or run.timeout_seconds or 0)
@@ -335,9 +364,12 @@ class JobService:
             except ProcessLookupError:
                 pass
 
-    def _entry_spec(self, ws: Workspace, cluster, task: TaskRun, folder: Path) -> dict:
+    def _entry_spec(self, ws: Workspace, cluster, task: TaskRun, folder: Path, identity: str) -> dict:
         lib_dirs = [str(self._unpack(ws, cluster, lib.spec["whl"])) for lib in cluster.libraries if "whl" in lib.spec]
-        spec: dict[str, Any] = {"lib_dirs": lib_dirs, "error_file": str(folder / "error.json")}
+        # What `catalog.schema.table` may name: each schema with what the run's identity lacks to write a table there.
+        uc_schemas = {schema: permissions.missing_privilege(ws, identity, permissions.table_needs(schema))
+                      for schema in sorted(ws.schemas)}
+        spec: dict[str, Any] = {"lib_dirs": lib_dirs, "error_file": str(folder / "error.json"), "uc_schemas": uc_schemas}
         if "spark_python_task" in task.spec:
             python = task.spec["spark_python_task"]
             spec.update(kind="python_file", python_file=str(self._task_file(ws, python["python_file"])),
@@ -367,7 +399,7 @@ class JobService:
             os.replace(partial, target)
         return target
 
-    def _environment(self, ws: Workspace, cluster, spec: dict) -> dict[str, str]:
+    def _environment(self, ws: Workspace, cluster, spec: dict, identity: str) -> dict[str, str]:
         state = self.world.state_dir
         # Per workspace, like a workspace's metastore: tables written by one run are there for the next.
         conf_dir = ws.root / "spark-conf"
@@ -389,7 +421,7 @@ class JobService:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "ARM_", "AZURE_"))}
         environment.update({
             "DATABRICKS_HOST": self.world.arm_url,
-            "DATABRICKS_TOKEN": ws.token,
+            "DATABRICKS_TOKEN": self.registry.issue_token(ws, identity),  # the run's identity, as on a cluster
             "DATABRICKS_CLUSTER_ID": cluster.cluster_id,
             "REQUESTS_CA_BUNDLE": str(self.registry.ca_bundle),
             "MLFLOW_TRACKING_URI": f"sqlite:///{mlflow_dir / 'mlflow.db'}",

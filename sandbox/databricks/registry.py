@@ -8,6 +8,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from sandbox.databricks import permissions
 from sandbox.databricks.state import UploadSession, Workspace
 from sandbox.world import World
 
@@ -28,7 +29,18 @@ class WorkspaceRegistry:
 
     def create(self, name: str, *, user: str = DEFAULT_USER, resource_group: str | None = None,
                location: str | None = None, tags: dict | None = None, sku: str = "premium",
-               managed_resource_group: str | None = None, compute_mode: str = "Hybrid") -> Workspace:
+               managed_resource_group: str | None = None, compute_mode: str = "Hybrid",
+               default_catalog: dict | None = None) -> Workspace:
+        """A live workspace, enabled for Unity Catalog as Azure enables new ones.
+
+        `default_catalog` is ARM's `properties.defaultCatalog` ({initialName, initialType}). Azure creates
+        a workspace catalog, bound to the workspace and set as its default catalog, named `initialName` or
+        else the workspace's name ("If not specified, the name of the workspace will be used":
+        DefaultCatalogProperties, Microsoft.Databricks REST API 2026-01-01; "Automatic enablement of Unity
+        Catalog", Azure Databricks docs). There is no `main`: that catalog exists only in metastores created
+        before automatic enablement. `initialType: HiveMetastore` leaves hive_metastore as the default and
+        creates no catalog.
+        """
         with self._lock:
             workspace_id = 1_000_000_000_000_000 + len(self.workspaces) * 7919 + secrets.randbelow(7000)
             root = self.world.state_dir / "databricks" / str(workspace_id)
@@ -39,6 +51,17 @@ class WorkspaceRegistry:
                 managed_resource_group=managed_resource_group, compute_mode=compute_mode, created_at=now,
                 ready_at=now + self.world.config.timings.workspace_provisioning,
             )
+            workspace.tokens[workspace.token] = user
+            workspace.admins.add(user)
+            requested = default_catalog or {}
+            if str(requested.get("initialType") or "UnityCatalog").lower() != "hivemetastore":
+                workspace.default_catalog = requested.get("initialName") or name
+                workspace.catalogs.add(workspace.default_catalog)
+                # Owned by the workspace admins; every workspace user may USE it ("Workspace catalog privileges").
+                workspace.owners[permissions.key("catalog", workspace.default_catalog)] = permissions.ADMINS
+                workspace.grants[permissions.key("catalog", workspace.default_catalog)] = {
+                    permissions.USERS: {"USE_CATALOG"}}
+            workspace.default_catalog_request = default_catalog
             for folder in (workspace.workspace_dir, workspace.volumes_dir, workspace.dbfs_dir, workspace.uploads_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             from sandbox.databricks.state import WorkspaceObject
@@ -53,6 +76,17 @@ class WorkspaceRegistry:
     def by_token(self, token: str) -> Workspace | None:
         return self._by_token.get(token)
 
+    def issue_token(self, workspace: Workspace, user: str) -> str:
+        """A personal access token of `user` in `workspace` (a workspace user, not an admin, unless already one)."""
+        with self._lock:
+            existing = next((t for t, u in workspace.tokens.items() if u == user), None)
+            if existing is not None:
+                return existing
+            token = f"dapi{secrets.token_hex(16)}"
+            workspace.tokens[token] = user
+            self._by_token[token] = workspace
+            return token
+
     def by_name(self, name: str) -> Workspace | None:
         return next((w for w in self.workspaces.values() if w.name.lower() == name.lower()), None)
 
@@ -62,7 +96,8 @@ class WorkspaceRegistry:
             self.jobs.kill_all(workspace)
         with self._lock:
             self.workspaces.pop(workspace.workspace_id, None)
-            self._by_token.pop(workspace.token, None)
+            for token in workspace.tokens:
+                self._by_token.pop(token, None)
         shutil.rmtree(workspace.root, ignore_errors=True)
 
     # Presigned-URL stand-ins ---------------------------------------------------------------------

@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SPARK_VERSIONS = {
-    "16.4.x-cpu-ml-scala2.12": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.12)",
-    "16.4.x-cpu-ml-scala2.13": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.13)",
-    "16.4.x-scala2.12": "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)",
-    "17.3.x-cpu-ml-scala2.13": "17.3 LTS ML (includes Apache Spark 4.0.0, Scala 2.13)",
-    "17.3.x-scala2.13": "17.3 LTS (includes Apache Spark 4.0.0, Scala 2.13)",
-    "18.0.x-cpu-ml-scala2.13": "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)",
-}
+from sandbox.databricks.runtimes import RUNTIMES
+
+SPARK_VERSIONS = {key: runtime.name for key, runtime in RUNTIMES.items()}
 NODE_TYPES = {"Standard_D4ds_v5": (4, 16384), "Standard_D4ads_v5": (4, 16384), "Standard_D4ds_v4": (4, 16384),
               "Standard_DS3_v2": (4, 14336), "Standard_D8ds_v5": (8, 32768)}
 
@@ -84,6 +79,7 @@ class JobRun:
     idempotency_token: str | None = None
     end_time: int = 0
     single_task: bool = False  # submitted in the Jobs 2.0 single-task form: its output is asked of the run itself
+    run_as: str | None = None  # the identity the run's code runs as (run_as, else the creator)
 
     def life_cycle_state(self) -> str:
         states = [t.life_cycle_state for t in self.tasks]
@@ -139,7 +135,16 @@ class Workspace:
     scopes: dict[str, dict[str, bytes]] = field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # "catalog.schema"
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # "catalog.schema.volume"
-    catalogs: set[str] = field(default_factory=lambda: {"main"})
+    # Unity Catalog: a new workspace holds only its workspace catalog (see WorkspaceRegistry.create), no `main`.
+    catalogs: set[str] = field(default_factory=set)
+    default_catalog: str = "hive_metastore"  # the workspace's default namespace (settings default_namespace_ws)
+    default_catalog_request: dict[str, Any] | None = None  # ARM properties.defaultCatalog as given, echoed by ARM
+    # Identities (sandbox.databricks.permissions): every token names its user; the creator is a workspace admin.
+    tokens: dict[str, str] = field(default_factory=dict)  # token -> user name
+    admins: set[str] = field(default_factory=set)
+    owners: dict[str, str] = field(default_factory=dict)  # "<securable type>/<full name>" -> owner
+    grants: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # securable -> principal -> privileges
+    secret_acls: dict[str, dict[str, str]] = field(default_factory=dict)  # scope -> principal -> READ|WRITE|MANAGE
     runs: dict[int, JobRun] = field(default_factory=dict)
     task_runs: dict[int, TaskRun] = field(default_factory=dict)
     uploads: dict[str, UploadSession] = field(default_factory=dict)

@@ -48,6 +48,10 @@ def main(spec_path: str) -> int:
     for folder in reversed(spec["lib_dirs"]):
         sys.path.insert(0, folder)
     try:
+        if spec.get("uc_schemas") is not None:
+            from sandbox.databricks import uc_tables
+
+            uc_tables.install(spec["uc_schemas"])
         if spec["kind"] == "python_file":
             sys.argv = [spec["python_file"], *spec["parameters"]]
             runpy.run_path(spec["python_file"], run_name="__main__")

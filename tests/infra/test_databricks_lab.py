@@ -32,7 +32,7 @@ def test_workspace_uses_hybrid_compute_with_a_managed_resource_group(default_lab
 
 def test_cluster_is_single_node_ml_lts_d4ds_v5_without_photon(default_lab):
     cluster = default_lab.one(CLUSTER).inputs
-    assert cluster["sparkVersion"] == "16.4.x-cpu-ml-scala2.12"
+    assert cluster["sparkVersion"] == "18.0.x-cpu-ml-scala2.13"  # 18 LTS ML: MLflow 3 preinstalled
     assert cluster["nodeTypeId"] == "Standard_D4ds_v5"
     assert cluster["runtimeEngine"] == "STANDARD"
     assert cluster["numWorkers"] == 0
@@ -61,9 +61,12 @@ def test_cluster_libraries_are_the_lab_dependencies_at_the_versions_the_tests_ra
     pinned = dict(package.split("==") for package in packages)
     assert len(pinned) == len(packages)
     declared = tomllib.loads(LAB_ARTIFACT.read_text())["project"]["dependencies"]
-    assert set(map(canonicalize_name, pinned)) == {canonicalize_name(Requirement(d).name) for d in declared}
+    # MLflow whole (`mlflow`) over the runtime's own, never mlflow-skinny over it: see test_cluster_libraries.py.
+    as_installed = {"mlflow": "mlflow-skinny"}
+    assert {as_installed.get(canonicalize_name(p), canonicalize_name(p)) for p in pinned} == {
+        canonicalize_name(Requirement(d).name) for d in declared}
     # The oracle is this test environment (`uv sync --frozen`): the cluster installs the versions the tests ran with.
-    installed = {name: importlib.metadata.version(name) for name in pinned}
+    installed = {name: importlib.metadata.version(as_installed.get(name, name)) for name in pinned}
     assert pinned == installed
     assert "openai==3.52.0" in packages
     assert not any(p.startswith(("pulumi", "typer", "azure-mgmt")) for p in packages)
@@ -95,21 +98,31 @@ def test_secret_scope_holds_endpoint_and_key_as_secrets(default_lab):
     assert all(s.inputs["scope"] == "labctl" for s in secrets.values())
 
 
-def test_unity_catalog_volume_for_lab_data(default_lab):
+def test_unity_catalog_volume_in_the_workspace_catalog_for_lab_data(default_lab):
+    # New workspaces get a workspace catalog and no `main` ("Automatic enablement of Unity Catalog", Azure
+    # Databricks docs); labctl names it at creation through ARM's defaultCatalog properties (API 2026-01-01).
+    workspace = default_lab.one("azure-native:databricks:Workspace").inputs
+    assert workspace["defaultCatalog"] == {"initialName": "dbw_labctl_dev", "initialType": "UnityCatalog"}
     schema = default_lab.one("databricks:index/schema:Schema").inputs
     volume = default_lab.one("databricks:index/volume:Volume").inputs
-    assert (schema["catalogName"], schema["name"]) == ("main", "labctl")
-    assert (volume["catalogName"], volume["schemaName"], volume["name"]) == ("main", "labctl", "labdata")
+    assert (schema["catalogName"], schema["name"]) == ("dbw_labctl_dev", "labctl_dev")
+    assert schema["forceDestroy"] is True  # `down` takes the labs' tables with it
+    assert (volume["catalogName"], volume["schemaName"], volume["name"]) == ("dbw_labctl_dev", "labctl_dev", "labdata")
     assert volume["volumeType"] == "MANAGED"
-    assert default_lab.outputs["dataPath"] == "/Volumes/main/labctl/labdata"
+    assert default_lab.outputs["dataPath"] == "/Volumes/dbw_labctl_dev/labctl_dev/labdata"
 
 
-def test_dbfs_fallback_creates_no_unity_catalog_objects():
-    run = deploy(storage="dbfs", dbfsRoot="dbfs:/FileStore/mylab/")
-    assert run.of_type("databricks:index/volume:Volume") == []
-    assert run.of_type("databricks:index/schema:Schema") == []
-    assert run.outputs["dataPath"] == "dbfs:/FileStore/mylab"
-    assert run.outputs["storage"] == "dbfs"
+def test_an_explicit_catalog_is_honoured_and_each_stack_has_its_own_schema():
+    # `main` is metastore-wide where it exists: two stacks in one region must not share a schema in it,
+    # or one stack's `down` (force_destroy) deletes the other's volume.
+    paths = {stack: deploy(stack, catalog="main").outputs["dataPath"] for stack in ("alice", "bob-2")}
+    assert paths == {"alice": "/Volumes/main/labctl_alice/labdata", "bob-2": "/Volumes/main/labctl_bob_2/labdata"}
+    assert deploy(catalog="shared", schemaName="mine").outputs["dataPath"] == "/Volumes/shared/mine/labdata"
+
+
+def test_the_lab_data_is_always_a_unity_catalog_volume(default_lab):
+    assert default_lab.outputs["storage"] == "volume"
+    assert default_lab.outputs["dataPath"].startswith("/Volumes/")
 
 
 PARTS = {
@@ -149,3 +162,23 @@ def test_resources_moved_into_the_parts_keep_an_alias_to_their_old_parent(monkey
     for resource in moved:
         assert aliases[resource.name] == [lab.urn], resource.name
     assert aliases["openai-account"] == []
+
+
+def test_a_cluster_user_other_than_the_deployer_gets_the_scope_and_the_unity_catalog_privileges_the_labs_need():
+    # A dedicated cluster runs the labs as its user, who can read no secret scope and no Unity Catalog object
+    # without an ACL or a grant ("Secret ACLs", "Manage privileges in Unity Catalog").
+    run = deploy(clusterUser="learner@example.com")
+    acl = run.one("databricks:index/secretAcl:SecretAcl").inputs
+    assert (acl["scope"], acl["principal"], acl["permission"]) == ("labctl", "learner@example.com", "READ")
+    grants = {g.name: g.inputs for g in run.of_type("databricks:index/grant:Grant")}
+    assert all(g["principal"] == "learner@example.com" for g in grants.values())
+    by_securable = {next(k for k in ("catalog", "schema", "volume") if k in g): sorted(g["privileges"])
+                    for g in grants.values()}
+    assert by_securable == {"catalog": ["USE_CATALOG"], "schema": ["CREATE_TABLE", "USE_SCHEMA"],
+                            "volume": ["READ_VOLUME", "WRITE_VOLUME"]}
+    assert next(g for g in grants.values() if "catalog" in g)["catalog"] == "dbw_labctl_dev"
+
+
+def test_the_deployer_as_cluster_user_needs_no_grants(default_lab):
+    assert default_lab.of_type("databricks:index/grant:Grant") == []
+    assert default_lab.of_type("databricks:index/secretAcl:SecretAcl") == []

@@ -8,7 +8,8 @@ from tests.lifecycle.conftest import EMPTY
 
 def test_up_stage_run_down_leaves_nothing(labctl):
     outputs = labctl.json("up", "--sandbox", "--stack", "e2e", "-c", "owner=tester@example.com")
-    assert outputs["target"] == "sandbox" and outputs["dataPath"] == "/Volumes/main/labctl/labdata"
+    # The workspace catalog (the twin has no `main`), a schema of this stack's own.
+    assert outputs["target"] == "sandbox" and outputs["dataPath"] == "/Volumes/dbw_labctl_e2e/labctl_e2e/labdata"
     assert "openaiApiKey" not in outputs
     inventory = labctl.inventory_of("e2e")
     assert inventory["resource_groups"] == ["rg-labctl-e2e", "rg-labctl-e2e-databricks"]

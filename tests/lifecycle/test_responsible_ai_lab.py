@@ -38,7 +38,9 @@ def test_the_probe_flags_exactly_the_skewed_professions_and_none_without_skew(la
     # The twin answers they/them 20% of the time (its documented neutral_share): those are counted, not gendered.
     assert 0.7 < skewed["baseline"]["gendered_share"] < 0.9
     assert skewed["usage"]["requests"] == 8 * 3 * SAMPLES and skewed["usage"]["failed"] == 0
-    assert skewed["rows_in_table"] == 8 * 3 * SAMPLES and skewed["table"] == "labctl_bias_probe"
+    # Fully qualified, in the stack's own schema of the workspace catalog: `down` drops it with the schema.
+    assert skewed["rows_in_table"] == 8 * 3 * SAMPLES
+    assert skewed["table"] == f"`dbw_labctl_{stack}`.`labctl_{stack}`.`labctl_bias_probe`"
     # Mitigation asks for they/them; the twin then names a gender in 10% of answers: a drop for every profession.
     assert skewed["mitigation"]["gendered_after"] < 0.2 < 0.7 < skewed["mitigation"]["gendered_before"]
     assert sorted(skewed["mitigation"]["reduced"]) == sorted(PROFESSIONS)

@@ -89,15 +89,30 @@ class NonSeekable(io.RawIOBase):
 
 
 def make_volume(w):
-    w.schemas.create(name="labctl", catalog_name="main")
-    w.volumes.create(catalog_name="main", schema_name="labctl", name="labdata",
+    catalog = w.settings.default_namespace.get().namespace.value  # the workspace catalog
+    w.schemas.create(name="labctl", catalog_name=catalog)
+    w.volumes.create(catalog_name=catalog, schema_name="labctl", name="labdata",
                      volume_type=__import__("databricks.sdk.service.catalog", fromlist=["VolumeType"]).VolumeType.MANAGED)
-    return "/Volumes/main/labctl/labdata"
+    return f"/Volumes/{catalog}/labctl/labdata"
+
+
+def test_a_new_workspace_has_its_workspace_catalog_as_default_and_no_main(workspace):
+    # "Automatic enablement of Unity Catalog" (Azure Databricks docs): a new workspace gets a workspace catalog,
+    # its default catalog, bound to it; without defaultCatalog.initialName it is named after the workspace
+    # (DefaultCatalogProperties, Microsoft.Databricks REST API 2026-01-01). `main` predates automatic enablement.
+    w = workspace.client
+    assert [c.name for c in w.catalogs.list()] == ["dbw-lab"]
+    assert w.settings.default_namespace.get().namespace.value == "dbw-lab"
+    assert w.metastores.current().default_catalog_name == "dbw-lab"
+    with pytest.raises(NotFound):
+        w.catalogs.get("main")
+    with pytest.raises(NotFound):
+        w.schemas.create(name="labctl", catalog_name="main")
 
 
 def test_volume_needs_to_exist(workspace):
     with pytest.raises(NotFound):
-        workspace.client.files.upload("/Volumes/main/nope/none/x.txt", io.BytesIO(b"x"), overwrite=True)
+        workspace.client.files.upload("/Volumes/dbw-lab/nope/none/x.txt", io.BytesIO(b"x"), overwrite=True)
 
 
 def test_files_api_small_upload_download_listing_delete(workspace):
@@ -193,6 +208,36 @@ def test_spark_python_task_runs_with_spark_and_returns_its_logs(workspace):
     assert "total size 13 master local[*]" in output_of(workspace, run).logs
     with pytest.raises(InvalidParameterValue, match="multiple tasks"):
         workspace.client.jobs.get_run_output(run.run_id)
+
+
+TABLE_TASK = """
+    import sys
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.getOrCreate()
+    frame = spark.createDataFrame([(1,), (2,)], ["n"])
+    frame.write.mode("overwrite").saveAsTable(sys.argv[1])
+    print("rows", spark.table(sys.argv[1]).count())
+"""
+
+
+def test_three_level_table_names_live_in_their_schema_and_go_with_it(workspace):
+    # Unity Catalog resolves `catalog.schema.table`; a schema that does not exist is SCHEMA_NOT_FOUND, and
+    # dropping a schema with force (CASCADE) drops its managed tables ("DROP SCHEMA", Databricks SQL reference).
+    w = workspace.client
+    w.schemas.create(name="lab", catalog_name="dbw-lab")
+    cluster_id = workspace.cluster()
+    run = run_script(workspace, cluster_id, TABLE_TASK, parameters=["`dbw-lab`.lab.probe"])
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, output_of(workspace, run).error
+    assert "rows 2" in output_of(workspace, run).logs
+    assert [t.full_name for t in w.tables.list("dbw-lab", "lab")] == ["dbw-lab.lab.probe"]
+    missing = run_script(workspace, cluster_id, TABLE_TASK, parameters=["`dbw-lab`.nope.probe"])
+    assert missing.state.result_state == jobs.RunResultState.FAILED
+    assert "SCHEMA_NOT_FOUND" in output_of(workspace, missing).error
+    with pytest.raises(DatabricksError, match="not empty"):
+        w.schemas.delete("dbw-lab.lab")
+    w.schemas.delete("dbw-lab.lab", force=True)
+    w.schemas.create(name="lab", catalog_name="dbw-lab")
+    assert list(w.tables.list("dbw-lab", "lab")) == []
 
 
 def test_a_task_that_raises_is_failed_with_its_trace(workspace):
@@ -322,3 +367,16 @@ def test_a_60_mib_upload_is_streamed_not_held_in_memory(workspace):
         tracemalloc.stop()
     assert w.files.get_metadata(f"{volume}/big.bin").content_length == 60 * 1024 * 1024
     assert peak < 24 * 1024 * 1024, f"the sandbox allocated {peak / 2**20:.1f} MiB at the peak of a 60 MiB upload"
+
+
+def test_a_library_from_the_dbfs_root_is_refused_on_current_runtimes(workspace):
+    # "Libraries stored in the DBFS root are deprecated and disabled by default in Databricks Runtime 15.1 and
+    # above" (Databricks docs); a volume path installs.
+    w = workspace.client
+    w.dbfs.upload("dbfs:/FileStore/lab-0.1-py3-none-any.whl", io.BytesIO(b"PK"), overwrite=True)
+    cluster_id = workspace.cluster()
+    w.libraries.install(cluster_id, [compute.Library(whl="dbfs:/FileStore/lab-0.1-py3-none-any.whl")])
+    w.clusters.wait_get_cluster_running(cluster_id)
+    status = next(s for s in w.libraries.cluster_status(cluster_id) if s.library.whl)
+    assert status.status == compute.LibraryInstallStatus.FAILED
+    assert "DBFS root is disabled on Databricks Runtime 15.1 and above" in status.messages[0]

@@ -88,3 +88,39 @@ def test_choices_land_in_the_stack_config_and_the_cost_has_dated_line_items(targ
     items = {i["item"] for i in cost["items"]}
     assert items == {"cluster VM", "Databricks DBUs", "chat tokens", "fine-tune training", "fine-tuned deployment hosting"}
     assert cost["total"] == round(sum(i["cost"] for i in cost["items"]), 2)
+
+
+def test_a_region_short_of_ddsv5_vcpus_is_skipped_with_the_reason_and_forcing_it_fails(sandbox, target):
+    # The cluster's Standard_D4ds_v5 needs 4 vCPUs free in the regional quota (`cores`) and in its family's
+    # (`standardDDSv5Family`): "vCPU quotas", Azure Virtual Machines docs; the seeds warn that a CPU core limit
+    # prevents cluster creation.
+    sandbox.control("PUT", "/compute/eastus2", json={"limits": {"standardDDSv5Family": 10},
+                                                     "used": {"standardDDSv5Family": 8}})
+    result, config = preflight(target, "s", {}, PreflightOptions(), print)
+    assert result.chosen.region == "northcentralus" and config["labctl:location"] == "northcentralus"
+    eastus2 = next(v for v in result.regions if v.region == "eastus2")
+    assert not eastus2.ok
+    assert eastus2.reasons == ["cluster: 2 vCPUs of Standard DDSv5 Family vCPUs quota free, 4 needed for "
+                               "Standard_D4ds_v5"]
+    assert result.chosen.cluster == {"node_type": "Standard_D4ds_v5", "vcpus": 4, "family": "standardDDSv5Family",
+                                     "cores_free": 100, "standardDDSv5Family_free": 100}
+    with pytest.raises(PreflightError) as refused:
+        preflight(target, "s", {}, PreflightOptions(force_region="eastus2"), print)
+    message = str(refused.value.message)
+    assert message.startswith("the forced region eastus2 cannot host") and message.count(". ") == 0
+    assert "2 vCPUs of Standard DDSv5 Family vCPUs quota free, 4 needed" in message
+
+
+def test_a_vm_size_not_offered_to_the_subscription_and_the_regional_vcpu_quota_are_reasons(sandbox, target):
+    # "SKU not available": restrictions with reasonCode NotAvailableForSubscription (Azure Resource Manager
+    # troubleshooting, error-sku-not-available).
+    sandbox.control("PUT", "/compute/eastus2", json={"restricted": ["Standard_D4ds_v5"]})
+    sandbox.control("PUT", "/compute/northcentralus", json={"limits": {"cores": 3}})
+    result, _ = preflight(target, "s", {}, PreflightOptions(regions=["eastus2", "northcentralus", "swedencentral"]),
+                          print)
+    reasons = {v.region: v.reasons for v in result.regions}
+    assert reasons["eastus2"] == ["cluster: Standard_D4ds_v5 is not available to this subscription in eastus2 "
+                                  "(NotAvailableForSubscription)"]
+    assert reasons["northcentralus"] == ["cluster: 3 vCPUs of Total Regional vCPUs quota free, 4 needed for "
+                                         "Standard_D4ds_v5"]
+    assert result.chosen.region == "swedencentral"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from sandbox.databricks.api import (
-    cluster_operations, clusters, dbfs, files, identity, jobs, legacy, libraries, secrets, unity_catalog, workspace,
+    cluster_operations, clusters, dbfs, files, identity, jobs, legacy, libraries, secrets, settings, unity_catalog,
+    workspace,
 )
 from sandbox.databricks.api.common import bind_registry, current_workspace
 from sandbox.databricks.clusters import ClusterService
@@ -14,7 +15,8 @@ from sandbox.databricks.jobs import JobService
 from sandbox.databricks.registry import WorkspaceRegistry
 
 # Every API below takes a workspace's token; the host metadata and the storage behind presigned URLs do not.
-APIS = (identity, workspace, files, dbfs, secrets, unity_catalog, clusters, cluster_operations, libraries, jobs, legacy)
+APIS = (identity, workspace, files, dbfs, secrets, settings, unity_catalog, clusters, cluster_operations, libraries, jobs,
+        legacy)
 
 
 def build_router(registry: WorkspaceRegistry) -> APIRouter:

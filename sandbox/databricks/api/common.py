@@ -54,6 +54,14 @@ def current_workspace(request: Request, registry: CurrentRegistry) -> Workspace:
 CurrentWorkspace = Annotated[Workspace, Depends(current_workspace)]
 
 
+def current_user(request: Request, ws: CurrentWorkspace) -> str:
+    """The identity whose token the request carries."""
+    return ws.tokens[(request.headers.get("authorization") or "")[7:].strip()]
+
+
+CurrentUser = Annotated[str, Depends(current_user)]
+
+
 def missing(what: str) -> DatabricksError:
     return DatabricksError(404, "RESOURCE_DOES_NOT_EXIST", what)
 

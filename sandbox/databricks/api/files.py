@@ -11,18 +11,37 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from sandbox.databricks import paths
-from sandbox.databricks.api.common import CHUNK, CurrentRegistry, CurrentWorkspace, http_date, stream_body_to
+from sandbox.databricks import paths, permissions
+from sandbox.databricks.api.common import (
+    CHUNK, CurrentRegistry, CurrentUser, CurrentWorkspace, http_date, stream_body_to,
+)
 from sandbox.databricks.state import UploadSession, Workspace
 from sandbox.errors import DatabricksError
 
 FILES = "/api/2.0/fs/files/{path:path}"
 DIRECTORIES = "/api/2.0/fs/directories/{path:path}"
 
-router = APIRouter()
+
+
+def volume_access(request: Request, ws: CurrentWorkspace, user: CurrentUser) -> None:
+    """Unity Catalog's check on a volume path: reading takes READ VOLUME, anything else WRITE VOLUME too (with
+    USE CATALOG and USE SCHEMA on its parents)."""
+    path = request.path_params.get("path") or request.query_params.get("path")
+    if not path:
+        return
+    try:
+        full_volume, _ = paths.volume_parts("/" + path.lstrip("/"))
+    except DatabricksError:
+        return  # not a volume path: the handler refuses it
+    if full_volume in ws.volumes:
+        permissions.require(ws, user, permissions.volume_needs(
+            full_volume, write=request.method not in ("GET", "HEAD") and "download" not in request.url.path))
+
+
+router = APIRouter(dependencies=[Depends(volume_access)])
 storage_router = APIRouter()
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.databricks.api.common import CurrentWorkspace
+import hashlib
+
+from sandbox.databricks.api.common import CurrentUser, CurrentWorkspace
 
 open_router = APIRouter()
 router = APIRouter()
@@ -17,7 +19,9 @@ def get_host_metadata(request: Request):
 
 
 @router.get("/api/2.0/preview/scim/v2/Me")
-def get_current_user(ws: CurrentWorkspace):
-    return JSONResponse({"id": "100", "userName": ws.user, "displayName": ws.user.split("@")[0], "active": True,
-                         "emails": [{"value": ws.user, "primary": True}]},
+def get_current_user(ws: CurrentWorkspace, user: CurrentUser):
+    """The identity of the token: SCIM's /Me, with a stable numeric id per user."""
+    user_id = str(int(hashlib.sha256(user.encode()).hexdigest()[:12], 16))
+    return JSONResponse({"id": user_id, "userName": user, "displayName": user.split("@")[0], "active": True,
+                         "emails": [{"value": user, "primary": True}]},
                         headers={"X-Databricks-Org-Id": str(ws.workspace_id)})

@@ -8,7 +8,7 @@ import base64
 
 from fastapi import APIRouter, Request
 
-from sandbox.databricks.api.common import CurrentRegistry, CurrentWorkspace
+from sandbox.databricks.api.common import CurrentRegistry, CurrentUser, CurrentWorkspace
 from sandbox.errors import DatabricksError
 
 RUN_TYPES = ("JOB_RUN", "WORKFLOW_RUN", "SUBMIT_RUN")
@@ -18,8 +18,8 @@ router = APIRouter()
 
 
 @router.post("/api/2.2/jobs/runs/submit")
-async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry):
-    return {"run_id": registry.jobs.submit(ws, await request.json())}
+async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry, user: CurrentUser):
+    return {"run_id": registry.jobs.submit(ws, await request.json(), user)}
 
 
 @router.get("/api/2.2/jobs/runs/get")

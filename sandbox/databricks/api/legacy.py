@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 
 from sandbox.databricks.api import cluster_operations, clusters, jobs
-from sandbox.databricks.api.common import CurrentRegistry, CurrentWorkspace
+from sandbox.databricks.api.common import CurrentRegistry, CurrentUser, CurrentWorkspace
 
 # The fields of a Jobs 2.0 single-task submit that belong to its one task (Jobs API 2.0 runs/submit reference).
 TASK_FIELDS = ("existing_cluster_id", "new_cluster", "libraries", "spark_python_task", "python_wheel_task",
@@ -32,10 +32,10 @@ def as_multi_task(body: dict) -> dict:
     return {**rest, "tasks": [{"task_key": "main", **task}]}
 
 
-async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry):
+async def submit(request: Request, ws: CurrentWorkspace, registry: CurrentRegistry, user: CurrentUser):
     body = await request.json()
     converted = as_multi_task(body)
-    return {"run_id": registry.jobs.submit(ws, converted, single_task=converted is not body)}
+    return {"run_id": registry.jobs.submit(ws, converted, user, single_task=converted is not body)}
 
 
 for version in ("2.0", "2.1"):
