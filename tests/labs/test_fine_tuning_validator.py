@@ -31,13 +31,33 @@ def msgs(*messages) -> bytes:
 
 U, A = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
 
+
+def call(*ids: str) -> dict:
+    return {"role": "assistant", "tool_calls": [{"id": i, "type": "function",
+                                                 "function": {"name": "f", "arguments": "{}"}} for i in ids]}
+
+
+def tool(answers: str) -> dict:
+    return {"role": "tool", "tool_call_id": answers, "content": "42"}
+
+
+def image(url: str, role: str = "user") -> dict:
+    return {"role": role, "content": [{"type": "text", "text": "what is it?"},
+                                      {"type": "image_url", "image_url": {"url": url}}]}
+
+
+# The smallest valid PNG header (8-byte signature + IHDR start), base64: enough for the type check.
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PRETTY = json.dumps([OK, OK], indent=2).encode()
+DPO_OK = {"input": {"messages": [U]}, "preferred_output": [A], "non_preferred_output": [{**A, "content": "b"}]}
+
 # name -> (lines of the file, or raw bytes, rule expected, line expected)
 CORPUS = {
     "truncated last line": (ten(b'{"messages": [{"role": "user", "content": "q"'), "json", 11),
     "not json at all": ([b"hello world"], "json", 1),
     "trailing comma": ([b'{"messages": [],}'], "json", 1),
     "latin-1 text": (ten('{"messages": "caf\u00e9"}'.encode("latin-1")), "encoding", 11),
-    "utf-16 file": ('{"messages": []}\n'.encode("utf-16"), "encoding", 1),
+    "utf-16 file": ('{"messages": []}\n'.encode("utf-16"), "encoding", None),
     "bom in the middle": (ten(b"\xef\xbb\xbf" + line(OK)), "json", 11),
     "empty file": (b"", "empty-file", None),
     "only blank lines": (b"\n\n  \n", "empty-file", None),
@@ -64,6 +84,45 @@ CORPUS = {
     "tool call arguments not text": ([msgs(U, {"role": "assistant", "tool_calls": [
         {"id": "1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]})], "tool-call-format", 1),
     "nine examples": ([line(OK)] * 9, "min-examples", None),
+    # Whole-file problems: one finding for the file, not one per line.
+    "utf-16 without bom": ("\n".join([json.dumps(OK)] * 10).encode("utf-16-le"), "encoding", None),
+    "utf-32 file": ("\n".join([json.dumps(OK)] * 10).encode("utf-32"), "encoding", None),
+    "pretty-printed json array": (PRETTY, "json-array", None),
+    "pretty-printed json object": (json.dumps(OK, indent=2).encode(), "json-array", None),
+    "binary file": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "binary", 3),  # NUL on line 3
+    "nul byte in a line": (ten(b'{"messages": [{"role": "user", "content": "q\x00"}]}'), "binary", 11),
+    # [order] tool-call order: microsoft-foundry/fine-tuning#23; the chat API's own refusals (gpustack/gpustack#6210).
+    "assistant right after a tool call": ([msgs(U, call("c1"), A)], "tool-call-order", 1),
+    "tool message answering no call": ([msgs(U, tool("c9"), A)], "tool-call-order", 1),
+    "tool message answering another id": ([msgs(U, call("c1"), tool("c2"), A)], "tool-call-order", 1),
+    "second call left unanswered": ([msgs(U, call("c1", "c2"), tool("c1"), A)], "tool-call-order", 1),
+    "tool message without its call id": ([msgs(U, call("c1"), {"role": "tool", "content": "42"}, A)],
+                                         "message-missing-key", 1),
+    "two tool calls with one id": ([msgs(U, call("c1", "c1"))], "tool-call-format", 1),
+    "tool calls on a user message": ([msgs({**U, **call("c1"), "role": "user"}, A)], "tool-call-format", 1),
+    "tools not a list": ([line({"messages": [U, A], "tools": {"name": "f"}})], "tools-format", 1),
+    "tool without a function": ([line({"messages": [U, A], "tools": [{"type": "function"}]})], "tools-format", 1),
+    # [azure-tools] the deprecated function-calling shape
+    "function message without a call": ([msgs(U, {"role": "function", "name": "f", "content": "42"}, A)],
+                                        "function-call-order", 1),
+    "function_call without arguments": ([msgs(U, {"role": "assistant", "function_call": {"name": "f"}})],
+                                        "function-call-format", 1),
+    "functions not a list of functions": ([line({"messages": [U, A], "functions": [{"description": "d"}]})],
+                                          "functions-format", 1),
+    # [azure-vision] rules that hold for every base model
+    "image in an assistant message": ([msgs(U, image(PNG, "assistant"))], "image-role", 1),
+    "image by http url": ([msgs(image("http://example.com/cat.png"), A)], "image-url", 1),
+    "gif image": ([msgs(image("data:image/gif;base64,R0lGODlhAQABAAAAACw="), A)], "image-type", 1),
+    "png label on jpeg bytes": ([msgs(image("data:image/png;base64,/9j/4AAQSkZJRgABAQAAAQABAAD"), A)], "image-type", 1),
+    "65 images": ([msgs({"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG}}] * 65}, A)],
+                  "image-count", 1),
+    "audio content part": ([msgs({"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}, A)],
+                           "content-part", 1),
+    # [azure-dpo] the preference format, and one method per file
+    "dpo without non-preferred output": ([line({"input": {"messages": [U]}, "preferred_output": [A]})],
+                                         "preference-format", 1),
+    "dpo output from the user": ([line({**DPO_OK, "preferred_output": [U]})], "preference-format", 1),
+    "dpo and supervised mixed": ([line(OK)] * 3 + [line(DPO_OK)], "mixed-methods", 4),
     "error on line 7 of 12": ([line(OK)] * 6 + [msgs(U)] + [line(OK)] * 5, "no-assistant-message", 7),
 }
 
@@ -87,7 +146,20 @@ def test_the_corpus_covers_at_least_25_broken_files_and_every_rule():
     assert {rule for _, rule, _ in CORPUS.values()} >= {
         "json", "encoding", "empty-file", "line-too-long", "data-type", "missing-messages", "message-type",
         "message-missing-key", "message-unrecognized-key", "unrecognized-role", "missing-content",
-        "no-assistant-message", "weight", "tool-call-format", "min-examples"}
+        "no-assistant-message", "weight", "tool-call-format", "min-examples", "json-array", "binary",
+        "tool-call-order", "function-call-order", "tools-format", "functions-format", "function-call-format",
+        "image-role", "image-url", "image-type", "image-count", "content-part", "preference-format", "mixed-methods"}
+
+
+WHOLE_FILE = ["utf-16 file", "utf-16 without bom", "utf-32 file", "pretty-printed json array",
+              "pretty-printed json object", "binary file"]
+
+
+@pytest.mark.parametrize("name", WHOLE_FILE)
+def test_a_whole_file_problem_is_one_finding(name):
+    content, rule, _ = CORPUS[name]
+    report = validate_stream(io.BytesIO(as_bytes(content)), f"{name}.jsonl")
+    assert [f.rule for f in report.findings] == [rule]
 
 
 def test_warnings_are_separate_from_errors():
@@ -99,9 +171,8 @@ def test_warnings_are_separate_from_errors():
 
 
 def test_a_valid_tool_call_and_weights_pass():
-    call = {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
-                                                  "function": {"name": "f", "arguments": "{}"}}]}
-    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, call, {**A, "weight": 0}, {**A, "weight": 1})] * 10)), "t")
+    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, call("c1"), tool("c1"), {**A, "weight": 0},
+                                                          {**A, "weight": 1})] * 10)), "t")
     assert report.errors == []
 
 
