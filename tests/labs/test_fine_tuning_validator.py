@@ -216,3 +216,60 @@ def test_no_input_crashes_the_validator(lines):
     report = validate_stream(io.BytesIO(b"\n".join(lines)), "fuzz.jsonl")
     for finding in report.findings:
         assert finding.rule and finding.message and finding.severity in ("error", "warning")
+
+
+# --- `labctl validate` as a user runs it --------------------------------------------------------------------------
+GOLDEN = Path(__file__).resolve().parent / "data"
+
+
+def labctl_validate(capsys, *args: str) -> tuple[int, str]:
+    from agent.cli import main
+
+    try:
+        main(["validate", *args])
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    captured = capsys.readouterr()
+    return code, " ".join((captured.out + captured.err).split())  # rich wraps long lines
+
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("tool_calls.jsonl", "gpt-4.1-mini-2025-04-14"), ("function_calling.jsonl", "gpt-4.1-mini-2025-04-14"),
+    ("vision.jsonl", "gpt-4o-2024-08-06"), ("preference.jsonl", "gpt-4.1-2025-04-14"),
+])
+def test_labctl_validate_passes_each_documented_format(capsys, name, model):
+    code, output = labctl_validate(capsys, str(GOLDEN / name), "--model", model)
+    assert code == 0, output
+    assert "10 examples, 0 errors" in output
+
+
+BROKEN_FOR_THE_CLI = {
+    "assistant right after a tool call": ("gpt-4.1-mini-2025-04-14", "tool-call-order"),
+    "tool message answering no call": ("gpt-4.1-mini-2025-04-14", "tool-call-order"),
+    "function message without a call": ("gpt-4.1-mini-2025-04-14", "function-call-order"),
+    "image in an assistant message": ("gpt-4o-2024-08-06", "image-role"),
+    "image by http url": ("gpt-4o-2024-08-06", "image-url"),
+    "gif image": ("gpt-4o-2024-08-06", "image-type"),
+    "65 images": ("gpt-4o-2024-08-06", "image-count"),
+    "vision on a text-only base": ("gpt-4.1-mini-2025-04-14", "vision-unsupported"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FOR_THE_CLI))
+def test_labctl_validate_names_line_and_rule_of_each_order_and_vision_violation(capsys, tmp_path, name):
+    model, rule = BROKEN_FOR_THE_CLI[name]
+    broken = msgs(image(PNG), A) if name == "vision on a text-only base" else CORPUS[name][0][0]
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(as_bytes(ten(broken)))  # the broken example is line 11
+    code, output = labctl_validate(capsys, str(path), "--model", model)
+    assert code == 2
+    assert f"data.jsonl:11: error [{rule}]" in output
+
+
+def test_labctl_validate_of_an_empty_file_says_so_without_none_figures(capsys, tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    code, output = labctl_validate(capsys, str(path))
+    assert code == 2
+    assert "[empty-file]" in output and "no examples to count" in output and "None" not in output
