@@ -1,0 +1,43 @@
+"""The twin's file processing takes every format Azure documents, and counts tools as the cookbook does.
+
+Sources: the golden files' SOURCE.md (Azure's tool-calling, vision and DPO guides); the OpenAI cookbook "How to count
+tokens with tiktoken", section 7: its weather tool with its two messages is 101 prompt tokens for gpt-4o (o200k_base)
+and 105 for gpt-3.5-turbo / gpt-4 (cl100k_base), as the API reported.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sandbox.fine_tuning_files import process_file
+from tests.labs.test_fine_tuning_golden import WEATHER_MESSAGES, WEATHER_TOOLS
+
+GOLDEN = Path(__file__).resolve().parents[1] / "labs" / "data"
+
+
+@pytest.mark.parametrize(("name", "images", "preference"), [
+    ("tool_calls.jsonl", 0, 0), ("function_calling.jsonl", 0, 0), ("vision.jsonl", 10, 0), ("preference.jsonl", 0, 10),
+])
+def test_the_twin_processes_each_documented_format(name, images, preference):
+    processed = process_file(GOLDEN / name, name)
+    assert processed.error is None and processed.examples == 10
+    assert (processed.image_examples, processed.preference_examples) == (images, preference)
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [("o200k_base", 101), ("cl100k_base", 105)])
+def test_the_twin_counts_tool_definitions_as_the_cookbook(tmp_path, encoding, expected):
+    # The example has no assistant message, so the twin would refuse it: count the prompt the way a file's line is.
+    from sandbox.fine_tuning_files import example_tokens
+    from sandbox.tokens import encoding as load
+
+    assert example_tokens(load(encoding), {"messages": WEATHER_MESSAGES, "tools": WEATHER_TOOLS}) == expected
+
+
+def test_a_dpo_file_on_lines_after_supervised_ones_is_refused_at_the_first_dpo_line(tmp_path):
+    # Azure's DPO guide: DPO files "have a different format than supervised fine-tuning"; a job trains one method.
+    supervised = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    dpo = json.loads((GOLDEN / "preference.jsonl").read_text().splitlines()[0])
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in [supervised] * 5 + [dpo]) + "\n")
+    assert process_file(path, "mixed.jsonl").error.startswith("mixed.jsonl line 6: [mixed-methods]")
