@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -165,7 +166,9 @@ def main() -> None:
         bare_loop, _ = timed("tiktoken loop", lambda: [encoding.encode_ordinary(t) for t in texts])
         ours, report = timed("labctl", lambda: validate_file(data, "training", MODEL))
         loop, _ = timed("cookbook", lambda: cookbook(data))
-        print(f"{args.megabytes:.0f} MB, {report.examples:,} examples, {sum(report.total_tokens):,} tokens")
+        print(f"{args.megabytes:.0f} MB, {report.examples:,} examples, {sum(report.total_tokens):,} tokens; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} after the timings (labctl's workers share "
+              "the CPUs with whatever else runs: its lead over the one-process loop shrinks on a busy machine)")
         print(f"{'cookbook loop':<24}{loop:8.2f} s")
         print(f"{'labctl validate':<24}{ours:8.2f} s   {loop / ours:5.2f}x faster than the cookbook loop")
         print(f"{'bare tiktoken batch':<24}{bare:8.2f} s   labctl takes {ours / bare:4.2f}x its time")
