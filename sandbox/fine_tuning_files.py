@@ -221,7 +221,7 @@ def check_message(message, where: str, line: int) -> None:
         raise FileProblem(line, "message-missing-key", f"{where} ({role}) has no `content`")
     if isinstance(content, list) and content:
         _check_parts(content, role, where, line)
-    elif not (calls_instead and content is None) and not (isinstance(content, str) and content.strip()):
+    elif not (calls_instead and content in (None, "")) and not (isinstance(content, str) and content.strip()):
         raise FileProblem(line, "missing-content", f"{where} ({role}) has no text content")
     if "weight" in message:
         _check_weight(message["weight"], role, where, line)

@@ -598,7 +598,7 @@ def _body_problems(where: str, message: dict, role: str) -> tuple[list[Problem],
     """Problems of a message's content, weight and calls; and the number of images it holds."""
     problems: list[Problem] = []
     tool_calls, function_call = message.get("tool_calls"), message.get("function_call")
-    # [azure-tools] an assistant that calls a tool or function may have no content (or null content).
+    # [azure-tools] an assistant that calls a tool or function may have no content (null or empty: the call is its answer).
     calls = role == "assistant" and bool(tool_calls or function_call)
     content = message.get("content")
     images = 0
@@ -607,7 +607,7 @@ def _body_problems(where: str, message: dict, role: str) -> tuple[list[Problem],
     elif isinstance(content, list) and content:
         part_problems, images = _part_problems(where, role, content)
         problems += part_problems
-    elif not (calls and content is None) and not (isinstance(content, str) and content.strip()):
+    elif not (calls and content in (None, "")) and not (isinstance(content, str) and content.strip()):
         problems.append(("missing-content", f"{where} ({role}) has empty content, or content that is neither text "
                                             "nor a list of content parts"))
     if "weight" in message:  # [azure-ft] weight 0 or 1, on assistant messages

@@ -176,6 +176,14 @@ def test_a_valid_tool_call_and_weights_pass():
     assert report.errors == []
 
 
+@pytest.mark.parametrize("content", [None, "", "Let me look that up."])
+def test_an_assistant_calling_a_tool_may_leave_its_content_null_or_empty(content):
+    # [azure-tools] Azure's example sets no content; microsoft-foundry/fine-tuning#23's sets it to null.
+    caller = {**call("c1"), "content": content}
+    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, caller, tool("c1"), A)] * 10)), "t")
+    assert report.errors == []
+
+
 def cookbook_figures(path: Path) -> dict:
     """The lab's cookbook counting, written out plainly: cl100k_base, 3 per message, every value, +3."""
     import tiktoken
