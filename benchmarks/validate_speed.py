@@ -8,7 +8,7 @@ Generates chat JSONL of its own (seeded random words), then times, side by side 
   tiktoken  - encode_ordinary_batch, and a plain encode_ordinary loop, of exactly the texts labctl encodes
               (extracted beforehand, not timed)
 and reports labctl's peak memory validating a --big-gigabytes file in a fresh process. Each time is the best of three
-runs, taken in turn.
+runs, the contenders taking turns in each round.
 
 Peak memory is each process's own high-water mark, VmHWM in /proc/<pid>/status (Linux, proc(5)): it starts afresh
 at exec, unlike getrusage's ru_maxrss, which keeps the resident size a child inherited from the benchmark (which
@@ -103,14 +103,18 @@ def cookbook(path: Path) -> int:
     return sum(convo_lens)
 
 
-def timed(label, action, repeat: int = 3):
-    """Best of `repeat` runs, as timeit reports: the least disturbed estimate on a shared machine."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = action()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+def timed_in_turn(contenders: dict, rounds: int = 3) -> dict[str, tuple[float, object]]:
+    """Best of `rounds` runs of each contender, as timeit reports, the contenders taking turns within each round:
+    on a shared machine whose load drifts, each meets about the same load, and the best is the least disturbed."""
+    best: dict[str, tuple[float, object]] = {}
+    for _ in range(rounds):
+        for label, action in contenders.items():
+            started = time.perf_counter()
+            result = action()
+            elapsed = time.perf_counter() - started
+            if label not in best or elapsed < best[label][0]:
+                best[label] = (elapsed, result)
+    return best
 
 
 PEAK_PROBE = """
@@ -162,10 +166,14 @@ def main() -> None:
         encoding = tiktoken.get_encoding("o200k_base")
         texts = [m["content"] for line in data.open() for m in json.loads(line)["messages"]]
         validate_file(data, "training", MODEL)  # warm caches once so every contender starts equal
-        bare, _ = timed("tiktoken", lambda: encoding.encode_ordinary_batch(texts))
-        bare_loop, _ = timed("tiktoken loop", lambda: [encoding.encode_ordinary(t) for t in texts])
-        ours, report = timed("labctl", lambda: validate_file(data, "training", MODEL))
-        loop, _ = timed("cookbook", lambda: cookbook(data))
+        times = timed_in_turn({
+            "tiktoken": lambda: encoding.encode_ordinary_batch(texts),
+            "tiktoken loop": lambda: [encoding.encode_ordinary(t) for t in texts],
+            "labctl": lambda: validate_file(data, "training", MODEL),
+            "cookbook": lambda: cookbook(data),
+        })
+        (bare, _), (bare_loop, _), (ours, report), (loop, _) = (
+            times[label] for label in ("tiktoken", "tiktoken loop", "labctl", "cookbook"))
         print(f"{args.megabytes:.0f} MB, {report.examples:,} examples, {sum(report.total_tokens):,} tokens; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} after the timings (labctl's workers share "
               "the CPUs with whatever else runs: its lead over the one-process loop shrinks on a busy machine)")

@@ -517,12 +517,13 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
         plain = False
         problems, roles, images, functions = _conversation_problems(messages)
         problems += _definition_problems(example)
-        _note_shapes(report, number, images, functions or "functions" in example)
     if roles is not None and "assistant" not in roles:
         problems.append(("no-assistant-message", "the example has no assistant message"))
     if problems:
         report.findings += [Finding(report.file, number, rule, message) for rule, message in problems]
         return None
+    if not plain and roles is not None:  # (a DPO example noted its own shapes)
+        _note_shapes(report, number, images, functions or "functions" in example)
     report.saw("preference" if roles is None else "supervised", number)
     if roles is not None and "system" not in roles:
         report.findings.append(Finding(report.file, number, "missing-system", "the example has no system message",

@@ -184,6 +184,13 @@ def test_an_assistant_calling_a_tool_may_leave_its_content_null_or_empty(content
     assert report.errors == []
 
 
+def test_a_broken_image_line_is_not_also_blamed_on_the_base():
+    # The line's own error is what to fix; vision-unsupported speaks of valid examples with images only.
+    report = validate_stream(io.BytesIO(b"\n".join(ten(msgs(U, image(PNG, "assistant"))))), "v.jsonl",
+                             model="gpt-4.1-mini-2025-04-14")
+    assert [(f.rule, f.line) for f in report.errors] == [("image-role", 11)]
+
+
 def cookbook_figures(path: Path) -> dict:
     """The lab's cookbook counting, written out plainly: cl100k_base, 3 per message, every value, +3."""
     import tiktoken
