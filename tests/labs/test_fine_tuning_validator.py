@@ -288,3 +288,24 @@ def test_labctl_validate_of_an_empty_file_says_so_without_none_figures(capsys, t
     code, output = labctl_validate(capsys, str(path))
     assert code == 2
     assert "[empty-file]" in output and "no examples to count" in output and "None" not in output
+
+
+# Values built of the whole format's keys (tools, calls, content parts, DPO), to reach the checks beyond plain chat.
+FORMAT_KEYS = ["messages", "role", "content", "weight", "name", "tool_calls", "tool_call_id", "function_call", "id",
+               "type", "function", "arguments", "tools", "functions", "parameters", "properties", "enum", "text",
+               "image_url", "url", "detail", "input", "preferred_output", "non_preferred_output"]
+FORMAT_TEXTS = st.sampled_from(["user", "assistant", "tool", "function", "system", "function", "text", "image_url",
+                                "c1", "f", "{}", "https://example.com/a.png", PNG, ""]) | st.text(max_size=8)
+FORMAT_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-1, 2) | FORMAT_TEXTS,
+                             lambda inner: st.lists(inner, max_size=4)
+                             | st.dictionaries(st.sampled_from(FORMAT_KEYS), inner, max_size=5), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FORMAT_VALUES.map(lambda v: json.dumps(v).encode()), max_size=12),
+       st.sampled_from(["gpt-4o-2024-08-06", "gpt-4.1-mini-2025-04-14", None]))
+def test_no_value_of_the_whole_format_crashes_the_validator(lines, model):
+    report = validate_stream(io.BytesIO(b"\n".join(lines)), "fuzz.jsonl", model=model)
+    assert report.examples == len(report.total_tokens)
+    for finding in report.findings:
+        assert finding.rule and finding.message and finding.severity in ("error", "warning")

@@ -9,9 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox.fine_tuning_files import process_file
 from tests.labs.test_fine_tuning_golden import WEATHER_MESSAGES, WEATHER_TOOLS
+from tests.labs.test_fine_tuning_validator import FORMAT_VALUES
 
 GOLDEN = Path(__file__).resolve().parents[1] / "labs" / "data"
 
@@ -41,3 +44,12 @@ def test_a_dpo_file_on_lines_after_supervised_ones_is_refused_at_the_first_dpo_l
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in [supervised] * 5 + [dpo]) + "\n")
     assert process_file(path, "mixed.jsonl").error.startswith("mixed.jsonl line 6: [mixed-methods]")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(FORMAT_VALUES.map(lambda v: json.dumps(v).encode()), max_size=12))
+def test_no_value_of_the_whole_format_crashes_the_twin(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    processed = process_file(path, "fuzz.jsonl")
+    assert processed.error or processed.examples == len(processed.tokens) > 0
