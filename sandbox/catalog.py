@@ -30,6 +30,7 @@ class CatalogModel(_Model):
     fine_tune_training: dict[str, list[str] | Literal["global"]] | None = Field(None, alias="fineTuneTraining")
     max_example_tokens: int = Field(65_536, alias="maxExampleTokens")
     fine_tuned_standard_regions: list[str] = Field(default_factory=list, alias="fineTunedStandardRegions")
+    vision_fine_tune: bool = Field(False, alias="visionFineTune")
 
     @property
     def base_model_id(self) -> str:

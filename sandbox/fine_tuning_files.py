@@ -29,7 +29,8 @@ Sources (the twin never imports the product's validator, which is what it is the
 - Azure OpenAI, "Vision fine-tuning" (how-to/fine-tuning-vision.md): user content may hold `image_url` parts, an
   https URL or a base64 data URI of a JPEG, PNG or WEBP image of at most 10 MB, at most 64 per example, 50,000
   examples with images per file; assistant messages hold no images. Whether the base takes images at all is
-  decided at job creation, from the file's `image_examples`.
+  decided at job creation, from the file's `image_examples` and the catalog's `visionFineTune`
+  (sandbox.aoai.fine_tuning_jobs).
 - Azure OpenAI, "Direct preference optimization" (how-to/fine-tuning-direct-preference-optimization.md): a line
   is {input: {messages, tools?}, preferred_output: [...], non_preferred_output: [...]}, outputs being assistant
   (and tool) messages; a job trains one method, so a file holds one format.

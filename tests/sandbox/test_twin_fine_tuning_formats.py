@@ -8,6 +8,7 @@ and 105 for gpt-3.5-turbo / gpt-4 (cl100k_base), as the API reported.
 import json
 from pathlib import Path
 
+import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from sandbox.fine_tuning_files import process_file
 from tests.labs.test_fine_tuning_golden import WEATHER_MESSAGES, WEATHER_TOOLS
 from tests.labs.test_fine_tuning_validator import FORMAT_VALUES
+from tests.sandbox.conftest import Lab
 
 GOLDEN = Path(__file__).resolve().parents[1] / "labs" / "data"
 
@@ -53,3 +55,19 @@ def test_no_value_of_the_whole_format_crashes_the_twin(tmp_path_factory, lines):
     path.write_bytes(b"\n".join(lines))
     processed = process_file(path, "fuzz.jsonl")
     assert processed.error or processed.examples == len(processed.tokens) > 0
+
+
+def test_a_job_on_images_needs_a_vision_base(sandbox):
+    # Azure's "Vision fine-tuning": "Vision fine-tuning is supported for the following models only": gpt-4o
+    # 2024-08-06 and gpt-4.1 2025-04-14. The file itself is fine; the job on a text-only base is refused.
+    client = Lab(sandbox).azure_client(max_retries=0)
+    with (GOLDEN / "vision.jsonl").open("rb") as stream:
+        uploaded = client.files.create(file=stream, purpose="fine-tune")
+    assert client.files.wait_for_processing(uploaded.id, poll_interval=0.1, max_wait_seconds=30).status == "processed"
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.fine_tuning.jobs.create(model="gpt-4.1-mini-2025-04-14", training_file=uploaded.id,
+                                       extra_body={"trainingType": "GlobalStandard"})
+    assert "does not support vision fine-tuning" in refused.value.message
+    job = client.fine_tuning.jobs.create(model="gpt-4.1-2025-04-14", training_file=uploaded.id,
+                                         extra_body={"trainingType": "GlobalStandard"})
+    assert job.model == "gpt-4.1-2025-04-14"
