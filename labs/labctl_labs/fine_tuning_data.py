@@ -101,7 +101,7 @@ MAX_IMAGES_PER_EXAMPLE = 64
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_EXAMPLES = 50_000
 IMAGE_TYPES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
-IMAGE_DETAILS = {"auto", "low", "high"}
+IMAGE_DETAILS = ("auto", "low", "high")  # a tuple: `in` must take any JSON value
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,8 @@ CORPUS = {
     # [azure-vision] rules that hold for every base model
     "image in an assistant message": ([msgs(U, image(PNG, "assistant"))], "image-role", 1),
     "image by http url": ([msgs(image("http://example.com/cat.png"), A)], "image-url", 1),
+    "image detail not a word": ([msgs({"role": "user", "content": [{"type": "image_url", "image_url": {
+        "url": "https://example.com/cat.png", "detail": ["high"]}}]}, A)], "image-url", 1),
     "gif image": ([msgs(image("data:image/gif;base64,R0lGODlhAQABAAAAACw="), A)], "image-type", 1),
     "png label on jpeg bytes": ([msgs(image("data:image/png;base64,/9j/4AAQSkZJRgABAQAAAQABAAD"), A)], "image-type", 1),
     "65 images": ([msgs({"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG}}] * 65}, A)],
