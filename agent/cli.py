@@ -229,7 +229,8 @@ def _cost_table(cost: dict):
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Chat fine-tuning JSONL files.")],
-    model: Annotated[str, typer.Option(help="Base model (sets the tokenizer and the per-example limit).")] = "gpt-4.1-mini-2025-04-14",
+    model: Annotated[str, typer.Option(help="Base model (sets the tokenizer, the per-example limit, and whether images "
+                                            "and DPO examples are taken).")] = "gpt-4.1-mini-2025-04-14",
     purpose: Annotated[str, typer.Option(help="training (at least 10 examples) or validation.")] = "training",
     prices: Annotated[Path | None, typer.Option(help="A price table like agent/data/prices.yaml.")] = None,
 ):
@@ -265,12 +266,13 @@ def validate(
             for finding in report.findings:
                 style = "red" if finding.severity == "error" else "yellow"
                 out.print(str(finding), style=style, markup=False, highlight=False, soft_wrap=True)
-            tokens = summary["total_tokens"] or {}
+            tokens = summary["total_tokens"]
+            figures = (f"tokens per example min {tokens['min']} / median {tokens['median']} / max {tokens['max']}; "
+                       f"{epochs} epochs -> {billed:,} billed tokens" if tokens else "no examples to count")
             out.print(f"{path}: {report.examples} examples, {len(report.errors)} errors, {len(report.warnings)} warnings; "
-                      f"tokens per example min {tokens.get('min')} / median {tokens.get('median')} / max {tokens.get('max')}; "
-                      f"{epochs} epochs -> {billed:,} billed tokens"
+                      + figures
                       + (f", about ${summary['training_cost_estimate']['usd']:.2f} (prices of {table['as_of']})"
-                         if "training_cost_estimate" in summary else ""), highlight=False, soft_wrap=True)
+                         if tokens and "training_cost_estimate" in summary else ""), highlight=False, soft_wrap=True)
     emit({"files": reports}, None)
     if any(r["errors"] for r in reports):
         raise typer.Exit(USAGE)

@@ -35,6 +35,7 @@ class CatalogModel(_Model):
     vision: bool = False
     fine_tune_methods: list[str] = Field(default_factory=list, alias="fineTuneMethods")
     lifecycle: Literal["GenerallyAvailable", "Preview"] = "GenerallyAvailable"
+    vision_fine_tune: bool = Field(False, alias="visionFineTune")
 
     @property
     def base_model_id(self) -> str:

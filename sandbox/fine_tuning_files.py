@@ -17,20 +17,39 @@ Sources (the twin never imports the product's validator, which is what it is the
   assistant message. Its "Data Warnings and Token Counts" counts each example as a conversation (see
   sandbox.tokens) and says examples over the limit are truncated, not refused.
 
-Tool calling takes the chat completions message shapes: an assistant's `tool_calls` (an assistant that calls
-tools needs no content), the `tool` role and `tool_call_id`. (Azure's "Fine-tuning and function calling" guide,
-how-to/fine-tuning-functions.md, shows the older `function_call` / `function` form, which the twin does not
-take.)
+- Azure OpenAI, "Fine-tuning and tool calling" (how-to/fine-tuning-functions.md): `tools` beside `messages`, an
+  assistant's `tool_calls` (it needs no content), `tool` messages with `tool_call_id`; the deprecated `functions`
+  / `function_call` / `function` role shape is still taken.
+- The order of tool calls: an assistant's tool calls are answered by tool messages, one per call id, before any
+  other message, and a tool message answers a call of the message before it. Azure refuses files that break it
+  (microsoft-foundry/fine-tuning#23: two assistant messages after a tool call, "contains invalid schema"), as the
+  chat API does ("An assistant message with 'tool_calls' must be followed by tool messages responding to each
+  'tool_call_id'", "messages with role 'tool' must be a response to a preceding message with 'tool_calls'",
+  quoted in gpustack/gpustack#6210). An example may end on the call: that is what it teaches.
+- Azure OpenAI, "Vision fine-tuning" (how-to/fine-tuning-vision.md): user content may hold `image_url` parts, an
+  https URL or a base64 data URI of a JPEG, PNG or WEBP image of at most 10 MB, at most 64 per example, 50,000
+  examples with images per file; assistant messages hold no images. Whether the base takes images at all is
+  decided at job creation, from the file's `image_examples` and the catalog's `visionFineTune`
+  (sandbox.aoai.fine_tuning_jobs).
+- Azure OpenAI, "Direct preference optimization" (how-to/fine-tuning-direct-preference-optimization.md): a line
+  is {input: {messages, tools?}, preferred_output: [...], non_preferred_output: [...]}, outputs being assistant
+  (and tool) messages; a job trains one method, so a file holds one format.
+
+Files that are not JSON Lines text at all (UTF-16 or UTF-32, NUL bytes, one pretty-printed JSON array or object)
+are refused as a whole: `<file> file: [encoding|binary|json-array]`.
 
 The twin reports the first problem it finds, as `<file> line <n>: [<rule>] <message>`, the way Azure's file
 status details name the line; rule names follow the cookbook's error types (`data-type`, `missing-messages`,
 `message-missing-key`, `message-unrecognized-key`, `unrecognized-role`, `missing-content`,
-`no-assistant-message`), plus `encoding`, `json`, `message-type`, `weight`, `tool-call-format`, `empty-file`
-and the twin's own memory guard `line-too-long`.
+`no-assistant-message`), plus `encoding`, `binary`, `json-array`, `json`, `message-type`, `content-part`,
+`weight`, `tool-call-format`, `function-call-format`, `tools-format`, `functions-format`, `tool-call-order`,
+`function-call-order`, `image-role`, `image-url`, `image-type`, `image-size`, `image-count`, `image-examples`,
+`preference-format`, `mixed-methods`, `empty-file` and the twin's own memory guard `line-too-long`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +62,19 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 EXAMPLE_CONTEXT_TOKENS = 65_536
 EXAMPLE_CONTEXT_TOKENS_BY_BASE = {"gpt-4.1-nano": 32_768}
 LINE_CAP = 8 * 1024 * 1024  # no example that fits the context can be this long; reading stays bounded
+HEAD_BYTES = 64 * 1024  # what the twin looks at to tell a file that is not JSON Lines text at all
 UTF8_BOM = b"\xef\xbb\xbf"
-ROLES = ("system", "user", "assistant", "tool")
-MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id"})
+ROLES = ("system", "user", "assistant", "tool", "function")
+MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"})
+IMAGES_PER_EXAMPLE = 64
+IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_EXAMPLES_PER_FILE = 50_000
+IMAGE_SIGNATURES = {"jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n", "webp": b"RIFF"}
+
+# Tool definitions in the prompt, per the OpenAI cookbook "How to count tokens with tiktoken", section 7 (its
+# num_tokens_for_tools, checked there against the API: 105 tokens with cl100k_base models, 101 with o200k_base).
+TOOL_FRAMING = {"cl100k_base": 10, "o200k_base": 7}
+PROPERTIES_FRAMING, PROPERTY_FRAMING, ENUM_FRAMING, ENUM_ITEM_FRAMING, TOOLS_END = 3, 3, -3, 3, 12
 
 
 class FileProblem(Exception):
@@ -59,6 +88,8 @@ class ProcessedFile:
     error: str | None = None
     examples: int = 0
     tokens: list[int] = field(default_factory=list)  # per example, in the cookbook's accounting
+    image_examples: int = 0  # examples holding images: the base must take vision fine-tuning
+    preference_examples: int = 0  # DPO examples: the job's method must be dpo, on a base that runs it
 
 
 def example_token_limit(base_model: str | None) -> int:
@@ -73,18 +104,55 @@ def process_file(path: Path, name: str, encoding_name: str = "o200k_base") -> Pr
     """Check an uploaded file and count its examples' tokens; the first problem ends the processing."""
     result = ProcessedFile()
     enc = encoding(encoding_name)
+    first_of: dict[str, int] = {}  # format -> its first line
     try:
         with path.open("rb") as stream:
+            check_head(stream.read(HEAD_BYTES))
+            stream.seek(0)
             for number, raw in _lines(stream):
-                messages = check_example(raw, number)
+                example = check_example(raw, number)
+                kind = "dpo" if "messages" not in example else "supervised"
+                first_of.setdefault(kind, number)
+                if len(first_of) > 1:
+                    raise FileProblem(number, "mixed-methods", "the file mixes supervised and DPO examples; a job "
+                                                               "trains one method")
                 result.examples += 1
-                result.tokens.append(prompt_tokens(enc, messages))
+                result.tokens.append(example_tokens(enc, example))
+                result.preference_examples += kind == "dpo"
+                if _images(example):
+                    result.image_examples += 1
+                    if result.image_examples > IMAGE_EXAMPLES_PER_FILE:
+                        raise FileProblem(number, "image-examples", f"more than {IMAGE_EXAMPLES_PER_FILE:,} examples "
+                                                                    "hold images")
         if result.examples == 0:
             raise FileProblem(None, "empty-file", "the file holds no examples")
     except FileProblem as problem:
         where = f"line {problem.line}" if problem.line else "file"
         result.error = f"{name} {where}: [{problem.rule}] {problem.message}"
     return result
+
+
+def check_head(head: bytes) -> None:
+    """Refuse, as a whole, a file that is not JSON Lines text: UTF-16/32, NUL bytes, a pretty-printed JSON value."""
+    if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise FileProblem(None, "encoding", "the file is UTF-32; fine-tuning files are UTF-8")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FileProblem(None, "encoding", "the file is UTF-16; fine-tuning files are UTF-8")
+    if b"\x00" in head:
+        if head[:256].count(b"\x00") >= len(head[:256]) // 3:  # UTF-16 text without its byte-order mark
+            raise FileProblem(None, "encoding", "the file is UTF-16 (no byte-order mark); fine-tuning files are UTF-8")
+        raise FileProblem(head.split(b"\x00", 1)[0].count(b"\n") + 1, "binary", "the file holds NUL bytes")
+    opening = head.removeprefix(UTF8_BOM).lstrip().split(b"\n", 1)[0].strip()
+    if opening in (b"[", b"{") or opening.startswith(b"[") and not _parses(opening):
+        raise FileProblem(None, "json-array", "the file is a JSON value spread over many lines, not JSON Lines")
+
+
+def _parses(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+        return True
+    except ValueError:
+        return False
 
 
 def _lines(stream: BinaryIO):
@@ -100,26 +168,40 @@ def _lines(stream: BinaryIO):
             yield number, raw
 
 
-def check_example(raw: bytes, line: int) -> list[dict]:
-    """The messages of one JSONL line, or the FileProblem that the line breaks."""
+def check_example(raw: bytes, line: int) -> dict:
+    """The example of one JSONL line (supervised or DPO), or the FileProblem that the line breaks."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as bad:
         raise FileProblem(line, "encoding", f"the line is not UTF-8 (byte {bad.start})") from None
+    if "\x00" in text:
+        raise FileProblem(line, "binary", "the line holds a NUL byte")
     try:
         example = json.loads(text)
     except json.JSONDecodeError as bad:
         raise FileProblem(line, "json", f"the line is not JSON ({bad.msg}, column {bad.colno})") from None
     if not isinstance(example, dict):
         raise FileProblem(line, "data-type", f"an example must be a JSON object, not {type(example).__name__}")
+    if "messages" not in example and ("input" in example or "preferred_output" in example):
+        _check_preference(example, line)
+        return example
     messages = example.get("messages")
     if not isinstance(messages, list) or not messages:
         raise FileProblem(line, "missing-messages", "the example needs a non-empty `messages` list")
-    for index, message in enumerate(messages, start=1):
-        check_message(message, f"message {index}", line)
+    _check_conversation(messages, line, "")
+    _check_definitions(example, line)
     if not any(m["role"] == "assistant" for m in messages):
         raise FileProblem(line, "no-assistant-message", "the example has no assistant message")
-    return messages
+    return example
+
+
+def _check_conversation(messages: list, line: int, prefix: str) -> None:
+    for index, message in enumerate(messages, start=1):
+        check_message(message, f"{prefix}message {index}", line)
+    pictures = sum(_message_images(m) for m in messages)
+    if pictures > IMAGES_PER_EXAMPLE:
+        raise FileProblem(line, "image-count", f"{pictures} images in one example; at most {IMAGES_PER_EXAMPLE}")
+    _check_call_order(messages, line)
 
 
 def check_message(message, where: str, line: int) -> None:
@@ -133,25 +215,120 @@ def check_message(message, where: str, line: int) -> None:
         raise FileProblem(line, "message-missing-key", f"{where} has no `role`")
     if role not in ROLES:
         raise FileProblem(line, "unrecognized-role", f"{where} has role {role!r}; the roles are {', '.join(ROLES)}")
-    calls = message.get("tool_calls")
-    calls_instead = role == "assistant" and bool(calls)  # an assistant may call tools instead of answering
+    calls, function_call = message.get("tool_calls"), message.get("function_call")
+    calls_instead = role == "assistant" and bool(calls or function_call)  # a call may stand in for an answer
+    content = message.get("content")
     if "content" not in message and not calls_instead:
         raise FileProblem(line, "message-missing-key", f"{where} ({role}) has no `content`")
-    if "content" in message and not _has_text(message["content"]) and not calls_instead:
+    if isinstance(content, list) and content:
+        _check_parts(content, role, where, line)
+    elif not (calls_instead and content in (None, "")) and not (isinstance(content, str) and content.strip()):
         raise FileProblem(line, "missing-content", f"{where} ({role}) has no text content")
     if "weight" in message:
         _check_weight(message["weight"], role, where, line)
-    if calls is not None and not _tool_calls_well_formed(calls):
-        raise FileProblem(line, "tool-call-format", f"{where} has `tool_calls` that are not a list of "
-                                                    "{id, type: function, function: {name, arguments}}")
+    if calls is not None and (role != "assistant" or not _tool_calls_well_formed(calls)):
+        raise FileProblem(line, "tool-call-format", f"{where} has `tool_calls` that are not an assistant's list of "
+                                                    "{id, type: function, function: {name, arguments}}, ids distinct")
+    if function_call is not None and (role != "assistant" or not _call_well_formed(function_call)):
+        raise FileProblem(line, "function-call-format", f"{where} has a `function_call` that is not an assistant's "
+                                                        "{name, arguments}")
+    if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+        raise FileProblem(line, "message-missing-key", f"{where} (tool) has no `tool_call_id`")
+    if role == "function" and not isinstance(message.get("name"), str):
+        raise FileProblem(line, "message-missing-key", f"{where} (function) has no `name`")
 
 
-def _has_text(content) -> bool:
-    if isinstance(content, str):
-        return content.strip() != ""
-    return (isinstance(content, list) and len(content) > 0
-            and all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-                    for p in content))
+def _check_parts(parts: list, role: str, where: str, line: int) -> None:
+    texts = []
+    for number, part in enumerate(parts, start=1):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
+            if role != "user":
+                raise FileProblem(line, "image-role", f"{where} ({role}) holds an image; images go in user messages")
+            _check_image(part["image_url"], f"{where} part {number}", line)
+        else:
+            raise FileProblem(line, "content-part", f"{where} part {number} is neither a text nor an image_url part")
+    if not _message_images({"content": parts}) and not "".join(texts).strip():
+        raise FileProblem(line, "missing-content", f"{where} ({role}) has no text content")
+
+
+def _check_image(image: dict, where: str, line: int) -> None:
+    url = image.get("url")
+    if image.get("detail", "auto") not in ("auto", "low", "high") or not isinstance(url, str):
+        raise FileProblem(line, "image-url", f"{where} needs a `url` (and a detail of auto, low or high)")
+    if url.startswith("https://"):
+        return
+    if not url.startswith("data:") or ";base64," not in url:
+        raise FileProblem(line, "image-url", f"{where} is neither an https URL nor a base64 data URI")
+    media, payload = url[len("data:"):].split(";base64,", 1)
+    kind = media.removeprefix("image/")
+    if not media.startswith("image/") or kind not in IMAGE_SIGNATURES:
+        raise FileProblem(line, "image-type", f"{where} is {media}; images are JPEG, PNG or WEBP")
+    if len(payload) // 4 * 3 > IMAGE_BYTES + 2:
+        raise FileProblem(line, "image-size", f"{where} is larger than 10 MB")
+    try:
+        head = base64.b64decode(payload[:16])
+    except ValueError:
+        raise FileProblem(line, "image-url", f"{where} is not valid base64") from None
+    if not head.startswith(IMAGE_SIGNATURES[kind]) or (kind == "webp" and head[8:12] != b"WEBP"):
+        raise FileProblem(line, "image-type", f"{where} does not hold {kind.upper()} data")
+
+
+def _check_call_order(messages: list[dict], line: int) -> None:
+    open_calls: list[str] = []
+    function_called = None
+    for message in messages:
+        role = message["role"]
+        if role == "tool":
+            if message["tool_call_id"] not in open_calls:
+                raise FileProblem(line, "tool-call-order", f"a tool message answers {message['tool_call_id']!r}, "
+                                                           "which no open tool call of the assistant made")
+            open_calls.remove(message["tool_call_id"])
+            continue
+        if open_calls:
+            raise FileProblem(line, "tool-call-order", f"a {role} message comes before tool messages answered "
+                                                       f"the tool call(s) {', '.join(open_calls)}")
+        if role == "function" and message["name"] != function_called:
+            raise FileProblem(line, "function-call-order", f"a function message answers {message['name']!r}, "
+                                                           "which the message before it did not call")
+        open_calls = [c["id"] for c in message.get("tool_calls") or []] if role == "assistant" else []
+        function_called = (message.get("function_call") or {}).get("name") if role == "assistant" else None
+    if open_calls and messages[-1]["role"] == "tool":
+        raise FileProblem(line, "tool-call-order", f"the example ends with the tool call(s) {', '.join(open_calls)} "
+                                                   "unanswered")
+
+
+def _check_definitions(shape: dict, line: int) -> None:
+    def function_ok(function) -> bool:
+        return (isinstance(function, dict) and isinstance(function.get("name"), str) and bool(function["name"])
+                and isinstance(function.get("description", ""), str)
+                and isinstance(function.get("parameters", {}), dict))
+
+    tools = shape.get("tools", [])
+    if not isinstance(tools, list) or not all(isinstance(t, dict) and t.get("type") == "function"
+                                              and function_ok(t.get("function")) for t in tools):
+        raise FileProblem(line, "tools-format", "`tools` must be a list of {type: function, function: {name, ...}}")
+    functions = shape.get("functions", [])
+    if not isinstance(functions, list) or not all(function_ok(f) for f in functions):
+        raise FileProblem(line, "functions-format", "`functions` must be a list of {name, description, parameters}")
+
+
+def _check_preference(example: dict, line: int) -> None:
+    given = example.get("input")
+    if not isinstance(given, dict) or not isinstance(given.get("messages"), list) or not given["messages"]:
+        raise FileProblem(line, "preference-format", "a DPO example needs `input.messages`")
+    _check_conversation(given["messages"], line, "input ")
+    _check_definitions(given, line)
+    for key in ("preferred_output", "non_preferred_output"):
+        output = example.get(key)
+        if not isinstance(output, list) or not output:
+            raise FileProblem(line, "preference-format", f"a DPO example needs a non-empty `{key}`")
+        _check_conversation(output, line, f"{key} ")
+        roles = {m["role"] for m in output}
+        if not roles <= {"assistant", "tool"} or "assistant" not in roles:
+            raise FileProblem(line, "preference-format", f"`{key}` must hold assistant messages")
 
 
 def _check_weight(weight, role: str, where: str, line: int) -> None:
@@ -161,10 +338,63 @@ def _check_weight(weight, role: str, where: str, line: int) -> None:
         raise FileProblem(line, "weight", f"{where} has weight {weight!r}; Azure takes 0 or 1")
 
 
+def _call_well_formed(function) -> bool:
+    return isinstance(function, dict) and isinstance(function.get("name"), str) and isinstance(function.get("arguments"), str)
+
+
 def _tool_calls_well_formed(calls) -> bool:
     def well_formed(call) -> bool:
-        function = call.get("function") if isinstance(call, dict) else None
-        return (isinstance(function, dict) and isinstance(call.get("id"), str) and call.get("type") == "function"
-                and isinstance(function.get("name"), str) and isinstance(function.get("arguments"), str))
+        return isinstance(call, dict) and isinstance(call.get("id"), str) and call.get("type") == "function" \
+            and _call_well_formed(call.get("function"))
 
-    return isinstance(calls, list) and len(calls) > 0 and all(well_formed(c) for c in calls)
+    return (isinstance(calls, list) and len(calls) > 0 and all(well_formed(c) for c in calls)
+            and len({c["id"] for c in calls}) == len(calls))
+
+
+def _message_images(message: dict) -> int:
+    content = message.get("content")
+    return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url") \
+        if isinstance(content, list) else 0
+
+
+def _images(example: dict) -> int:
+    if "messages" in example:
+        return sum(_message_images(m) for m in example["messages"])
+    return sum(_message_images(m) for m in example["input"]["messages"])
+
+
+def example_tokens(enc, example: dict) -> int:
+    """Tokens of one checked example: its messages in the cookbook's accounting (sandbox.tokens), what the calls
+    write (function names and arguments), and the tool or function definitions (the cookbook's section 7).
+    A DPO example counts its input and both outputs."""
+    if "messages" in example:
+        shape, messages = example, example["messages"]
+    else:
+        shape = example["input"]
+        messages = shape["messages"] + example["preferred_output"] + example["non_preferred_output"]
+    count = prompt_tokens(enc, messages)
+    for message in messages:
+        calls = [c["function"] for c in message.get("tool_calls") or []] + [message.get("function_call") or {}]
+        count += sum(len(enc.encode_ordinary(c[key])) for c in calls if c for key in ("name", "arguments"))
+    definitions = [t["function"] for t in shape.get("tools") or []] + list(shape.get("functions") or [])
+    return count + definition_tokens(enc, definitions)
+
+
+def definition_tokens(enc, functions: list[dict]) -> int:
+    if not functions:
+        return 0
+    count = TOOLS_END
+    for function in functions:
+        description = function.get("description", "")
+        count += TOOL_FRAMING.get(enc.name, 7) + len(enc.encode_ordinary(
+            function["name"] + ":" + (description[:-1] if description.endswith(".") else description)))
+        properties = (function.get("parameters") or {}).get("properties") or {}
+        count += PROPERTIES_FRAMING if properties else 0
+        for key, spec in properties.items():
+            spec = spec if isinstance(spec, dict) else {}
+            count += PROPERTY_FRAMING
+            if isinstance(spec.get("enum"), list):
+                count += ENUM_FRAMING + sum(ENUM_ITEM_FRAMING + len(enc.encode_ordinary(str(v))) for v in spec["enum"])
+            text = str(spec.get("description", ""))
+            count += len(enc.encode_ordinary(f"{key}:{spec.get('type', '')}:{text[:-1] if text.endswith('.') else text}"))
+    return count

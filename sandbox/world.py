@@ -64,6 +64,7 @@ class AoaiFile:
     examples: int = 0
     tokens: int = 0
     token_counts: list[int] = field(default_factory=list)
+    image_examples: int = 0  # examples holding images: only a vision base trains on them
 
 
 @dataclass

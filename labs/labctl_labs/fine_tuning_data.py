@@ -1,32 +1,83 @@
 """Streaming validation of chat fine-tuning data, with the checks Azure OpenAI applies.
 
-Used by `labctl validate`, by the fine-tuning lab before it uploads anything, and by the sandbox's
-file processing, so one set of rules answers everywhere. The file is read line by line in binary
-with a cap on a line's size, so memory stays bounded whatever the file holds.
+Used by `labctl validate`, by the fine-tuning lab before it uploads anything, and by `labctl stage`, so one
+set of rules answers everywhere. The file is read line by line in binary with a cap on a line's size, so
+memory stays bounded whatever the file holds.
 
-Rules (the `rule` of each finding):
-  encoding                 a line is not valid UTF-8 (a UTF-8 byte-order mark is accepted)
+Sources of the rules (cited again beside each check):
+  [azure-ft]     Azure OpenAI, "Customize a model with fine-tuning", "Prepare your training and validation data"
+                 (https://learn.microsoft.com/azure/ai-foundry/openai/how-to/fine-tuning): JSON Lines in the chat
+                 completions format, UTF-8, < 512 MB, `weight` 0 or 1 on assistant messages, at least 10
+                 training examples; per-example context 65,536 tokens (32,768 for gpt-4.1-nano).
+  [azure-tools]  Azure OpenAI, "Fine-tuning and tool calling" (how-to/fine-tuning-functions): `tools` beside
+                 `messages`, assistant `tool_calls`, `tool` messages with `tool_call_id`; the older `functions` /
+                 `function_call` shape "has been deprecated" but is still taken.
+  [azure-vision] Azure OpenAI, "Vision fine-tuning" (how-to/fine-tuning-vision): gpt-4o 2024-08-06 and gpt-4.1
+                 2025-04-14 only; images by URL or base64 data URI; at most 64 images per example, 10 MB per image,
+                 50,000 examples with images per file; JPEG, PNG or WEBP; no images in assistant messages.
+  [azure-dpo]    Azure OpenAI, "Direct preference optimization" (how-to/fine-tuning-direct-preference-optimization):
+                 each line is {input: {messages, tools?, parallel_tool_calls?}, preferred_output: [...],
+                 non_preferred_output: [...]}, outputs of assistant (or tool) messages; DPO runs on gpt-4o 2024-08-06
+                 and the gpt-4.1 family (supported-models table), not gpt-4o-mini.
+  [order]        microsoft-foundry/fine-tuning#23 (two assistant messages after a tool call: the file fails with
+                 "contains invalid schema"), and the chat completions API's refusals "An assistant message with
+                 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'" / "messages
+                 with role 'tool' must be a response to a preceding message with 'tool_calls'" (quoted in
+                 gpustack/gpustack#6210).
+  [prep]         OpenAI cookbook, "Data preparation and analysis for chat model fine-tuning"
+                 (examples/Chat_finetuning_data_prep.ipynb): the format checks, 3 tokens per message + every
+                 value + 1 per name + 3 to prime the reply, and the default-epochs estimate.
+  [count]        OpenAI cookbook, "How to count tokens with tiktoken", section 7 "Counting tokens for chat
+                 completions with tool calls": the tokens of `tools` definitions.
+
+Rules (the `rule` of each finding). Whole-file problems are one finding each, and stop the line checks:
+  encoding                 the file is UTF-16/UTF-32, or a line is not valid UTF-8 (a UTF-8 byte-order mark is fine)
+  json-array               the file is one pretty-printed JSON array (or object), not JSON Lines
+  binary                   NUL bytes: binary data, not text
   empty-file               no examples at all
   line-too-long            a line larger than the per-line cap (no example can be that big)
   json                     a line is not valid JSON (also a truncated last line)
   data-type                an example is not a JSON object
   missing-messages         an example has no `messages` list, or it is empty
   message-type             a message is not an object
-  message-missing-key      a message has no `role`, or no `content` (an assistant may have tool_calls instead)
-  message-unrecognized-key a message has a key other than role, content, name, weight, tool_calls, tool_call_id
-  unrecognized-role        a role other than system, user, assistant, tool
-  missing-content          content that is empty or not text
+  message-missing-key      a message has no `role`, or no `content` (an assistant may call a tool instead); a tool
+                           message has no `tool_call_id`, a function message no `name`
+  message-unrecognized-key a message has a key other than role, content, name, weight, tool_calls, tool_call_id,
+                           function_call
+  unrecognized-role        a role other than system, user, assistant, tool, function
+  missing-content          content that is empty, or neither text nor a list of content parts
+  content-part             a content part that is not {type: text, text} or {type: image_url, image_url: {url}}
   no-assistant-message     an example without an assistant message
   weight                   `weight` not 0 or 1, or on a message that is not the assistant's
-  tool-call-format         tool_calls not a list of {id, type: function, function: {name, arguments}}
+  tool-call-format         tool_calls not a list of {id, type: function, function: {name, arguments}}, or a repeated id
+  function-call-format     function_call not {name, arguments}, or on a message that is not the assistant's
+  tools-format             `tools` not a list of {type: function, function: {name, ...}}
+  functions-format         `functions` not a list of {name, ...}
+  tool-call-order          a tool call not answered by tool messages before the next message, or a tool message
+                           answering no earlier call
+  function-call-order      a function message that does not answer the assistant's function_call just before it
+  image-role               an image part outside a user message
+  image-url                an image URL that is neither https nor a base64 data URI
+  image-type               an image that is not JPEG, PNG or WEBP
+  image-size               an image over 10 MB
+  image-count              more than 64 images in one example
+  image-examples           more than 50,000 examples with images in one file
+  vision-unsupported       images for a base model that does not take them in fine-tuning
+  preference-format        a DPO example without `input.messages`, `preferred_output` or `non_preferred_output`
+  preference-unsupported   DPO examples for a base model that does not run DPO
+  mixed-methods            supervised and DPO examples in one file (a job trains one method)
   min-examples             a training file with fewer than 10 examples
   file-size                a file over 512 MB
 Warnings: missing-system (no system message), example-tokens (over the base model's per-example limit:
-the service truncates it).
+the service truncates it), functions-deprecated (one per file: the deprecated function-calling shape).
+
+Images are counted in the per-example image limit, not in tokens: their token cost depends on their pixel size
+and detail, which the file does not state for URLs.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import statistics
@@ -40,10 +91,42 @@ MIN_TRAINING_EXAMPLES = 10
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_LINE_BYTES = 8 * 1024 * 1024
 DEFAULT_EXAMPLE_TOKEN_LIMIT = 65_536
-EXAMPLE_TOKEN_LIMITS = {"gpt-4.1-nano": 32_768}
-ROLES = {"system", "user", "assistant", "tool"}
-MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id"}
+ROLES = {"system", "user", "assistant", "tool", "function"}
+MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"}
 BOM = b"\xef\xbb\xbf"
+SNIFF_BYTES = 64 * 1024  # enough of the file's head to tell UTF-16, binary or a JSON array
+
+# [azure-vision] image limits
+MAX_IMAGES_PER_EXAMPLE = 64
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_EXAMPLES = 50_000
+IMAGE_TYPES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
+IMAGE_DETAILS = ("auto", "low", "high")  # a tuple: `in` must take any JSON value
+
+
+@dataclass(frozen=True)
+class FineTuneBase:
+    """What Azure OpenAI takes for fine-tuning one base-model family.
+
+    encoding: tiktoken encoding; example_tokens: the training example context length [azure-ft];
+    vision: image input in training data [azure-vision]; preference: DPO [azure-dpo]."""
+    encoding: str
+    example_tokens: int = DEFAULT_EXAMPLE_TOKEN_LIMIT
+    vision: bool = False
+    preference: bool = False
+
+
+# The one table of base-model-dependent rules: every family preflight may choose (agent.preflight
+# DEFAULT_FINE_TUNE_PREFERENCES) and every family `labctl validate --model` takes (infra.config FINE_TUNE_FAMILIES).
+FINE_TUNE_BASES: dict[str, FineTuneBase] = {
+    "gpt-35-turbo": FineTuneBase("cl100k_base"),
+    "gpt-4o": FineTuneBase("o200k_base", vision=True, preference=True),
+    "gpt-4o-mini": FineTuneBase("o200k_base"),
+    "gpt-4.1": FineTuneBase("o200k_base", vision=True, preference=True),
+    "gpt-4.1-mini": FineTuneBase("o200k_base", preference=True),
+    "gpt-4.1-nano": FineTuneBase("o200k_base", example_tokens=32_768, preference=True),
+    "o4-mini": FineTuneBase("o200k_base"),
+}
 
 # The cookbook's chat token accounting: each message costs 3 tokens of framing (+1 for a name),
 # and every reply is primed with 3 more.
@@ -107,7 +190,14 @@ class Report:
     messages_per_example: array = field(default_factory=lambda: array("I"))
     total_tokens: array = field(default_factory=lambda: array("I"))
     assistant_tokens: array = field(default_factory=lambda: array("I"))
+    model: str | None = None
+    # Whole-file facts, merged across the parallel parts: (examples, first line) of each shape.
+    shapes: dict = field(default_factory=dict)
     _lengths: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def saw(self, shape: str, line: int) -> None:
+        count, first = self.shapes.get(shape, (0, line))
+        self.shapes[shape] = (count + 1, min(first, line))
 
     @property
     def errors(self) -> list[Finding]:
@@ -137,18 +227,30 @@ class Report:
         }
 
 
+def fine_tune_base(model: str | None) -> FineTuneBase | None:
+    """The table's entry for a base model id or family ('gpt-4.1-mini-2025-04-14', 'gpt-4.1-mini', or a fine-tuned
+    model built on it); None for a model the table does not know."""
+    if not model:
+        return None
+    family = max((f for f in FINE_TUNE_BASES if model == f or model.startswith((f + "-", f + "."))),
+                 key=len, default=None)
+    return FINE_TUNE_BASES.get(family) if family else None
+
+
 def encoding_for(model: str | None) -> str:
-    """tiktoken encoding of a base model: o200k_base for gpt-4o, gpt-4.1, gpt-5 and o-series."""
+    """tiktoken encoding of a base model: o200k_base for gpt-4o, gpt-4.1, gpt-5 and o-series, cl100k_base before."""
+    base = fine_tune_base(model)
+    if base:
+        return base.encoding
     if model and model.startswith(("gpt-35", "gpt-3.5", "gpt-4-")) and not model.startswith("gpt-4o"):
         return "cl100k_base"
     return "o200k_base"
 
 
 def example_token_limit(model: str | None) -> int:
-    for prefix, limit in EXAMPLE_TOKEN_LIMITS.items():
-        if model and model.startswith(prefix):
-            return limit
-    return DEFAULT_EXAMPLE_TOKEN_LIMIT
+    """Tokens of one training example that count [azure-ft]; longer ones are truncated."""
+    base = fine_tune_base(model)
+    return base.example_tokens if base else DEFAULT_EXAMPLE_TOKEN_LIMIT
 
 
 def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model: str | None = None,
@@ -164,10 +266,13 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
 
     import tiktoken
 
+    report = Report(file=path.name, purpose=purpose, encoding=encoding_for(model), model=model)
+    _check_size(report, size)
+    with path.open("rb") as stream:
+        if _check_whole_file(stream.read(SNIFF_BYTES), report):
+            return _finish(report)
     tiktoken.get_encoding(encoding_for(model))  # loaded once here, inherited by the forked workers
     ranges = _ranges(path, size)
-    report = Report(file=path.name, purpose=purpose, encoding=encoding_for(model))
-    _check_size(report, size)
     with ProcessPoolExecutor(workers) as pool:
         parts = pool.map(_validate_range, [(str(path), start, end, model) for start, end in ranges])
         offset = 0
@@ -179,6 +284,9 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
             report.messages_per_example.extend(part.messages_per_example)
             report.total_tokens.extend(part.total_tokens)
             report.assistant_tokens.extend(part.assistant_tokens)
+            for shape, (count, first) in part.shapes.items():
+                had, seen = report.shapes.get(shape, (0, first + offset))
+                report.shapes[shape] = (had + count, min(seen, first + offset))
             offset += lines
     return _finish(report)
 
@@ -207,7 +315,7 @@ def _validate_range(job: tuple[str, int, int, str | None]) -> tuple[Report, int]
     path, start, end, model = job
     with open(path, "rb") as stream:
         stream.seek(start)
-        report = Report(file=Path(path).name, purpose="validation", encoding=encoding_for(model))
+        report = Report(file=Path(path).name, purpose="validation", encoding=encoding_for(model), model=model)
         lines = _check_lines(stream, report, model, end=end, first=start == 0)
     report._lengths = {}  # a cache, not a result: do not ship it back to the parent
     return report, lines
@@ -216,10 +324,56 @@ def _validate_range(job: tuple[str, int, int, str | None]) -> tuple[Report, int]
 def validate_stream(
     stream: BinaryIO, name: str, purpose: Purpose = "training", model: str | None = None, size: int | None = None
 ) -> Report:
-    report = Report(file=name, purpose=purpose, encoding=encoding_for(model))
+    """Validate a seekable binary stream of JSON Lines; `model` picks the rules of FINE_TUNE_BASES."""
+    report = Report(file=name, purpose=purpose, encoding=encoding_for(model), model=model)
     _check_size(report, size)
-    _check_lines(stream, report, model)
+    start = stream.tell()
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(start)
+    if not _check_whole_file(head, report):
+        _check_lines(stream, report, model)
     return _finish(report)
+
+
+def _check_whole_file(head: bytes, report: Report) -> bool:
+    """Add the one finding of a whole-file problem seen in the file's head; True if there is one (the lines are
+    then not worth checking one by one: each would fail the same way)."""
+    problem = _whole_file_problem(head)
+    if problem:
+        rule, message, line = problem
+        report.findings.append(Finding(report.file, line, rule, message))
+    return problem is not None
+
+
+def _whole_file_problem(head: bytes) -> tuple[str, str, int | None] | None:
+    # [azure-ft] files are UTF-8; a UTF-16/32 file fails on every line, so it is named once, as the file's encoding.
+    for marks, name in (((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"), "UTF-32"), ((b"\xff\xfe", b"\xfe\xff"), "UTF-16")):
+        if head.startswith(marks):
+            return "encoding", f"the file is {name} (it starts with a {name} byte-order mark); save it as UTF-8", None
+    if b"\x00" in head:
+        sample = head[:512]
+        if sample.count(0) * 3 >= len(sample):  # ASCII text in UTF-16 has a NUL beside every character
+            return "encoding", "the file looks like UTF-16 without a byte-order mark (NUL bytes between characters); " \
+                               "save it as UTF-8", None
+        line = head[:head.index(b"\x00")].count(b"\n") + 1
+        return "binary", "the file holds NUL bytes: it is binary data, not JSON Lines text", line
+    text = head.removeprefix(BOM).lstrip()
+    if text[:1] in (b"[", b"{"):
+        first = text.split(b"\n", 1)[0].strip()
+        # A pretty-printed array or object breaks on its first line; a one-line value is checked as a line.
+        if first in (b"[", b"{") or (first[:1] == b"[" and not _is_json(first)):
+            shape = "JSON array" if first[:1] == b"[" else "JSON object"
+            return "json-array", f"the file is one {shape} written over several lines; fine-tuning data is JSON " \
+                                 "Lines: one example object per line", None
+    return None
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_lines(stream: BinaryIO, report: Report, model: str | None, end: int | None = None, first: bool = True) -> int:
@@ -228,15 +382,16 @@ def _check_lines(stream: BinaryIO, report: Report, model: str | None, end: int |
 
     encoding = tiktoken.get_encoding(encoding_for(model))
     limit = example_token_limit(model)
-    pending: list[tuple[int, list[dict]]] = []
+    pending: list[tuple[int, dict, bool]] = []
     pending_texts = 0
     counter = _LineCounter()
     for number, raw in _lines(stream, report, end=end, first=first, counter=counter):
-        example = _parse(raw, number, report)
-        if example is None:
+        parsed = _parse(raw, number, report)
+        if parsed is None:
             continue
-        pending.append((number, example["messages"]))
-        pending_texts += len(example["messages"])
+        example, plain = parsed
+        pending.append((number, example, plain))
+        pending_texts += len(example["messages"]) if plain else 8
         if pending_texts >= BATCH_TEXTS:
             _count_batch(encoding, pending, limit, report)
             pending, pending_texts = [], 0
@@ -255,14 +410,52 @@ class _LineCounter:
 
 
 def _finish(report: Report) -> Report:
+    """The file-level findings: emptiness, too few examples, and the rules that depend on the base model."""
     name = report.file
+    report.findings += _shape_findings(report)
     if report.examples == 0 and not report.errors:
         report.findings.append(Finding(name, None, "empty-file", "the file holds no examples"))
     elif report.purpose == "training" and report.ok and report.examples < MIN_TRAINING_EXAMPLES:
+        # [azure-ft] "Fine-tuning jobs won't proceed without at least 10" examples.
         report.findings.append(Finding(name, None, "min-examples",
                                        f"{report.examples} examples; a training file needs at least "
                                        f"{MIN_TRAINING_EXAMPLES}"))
     return report
+
+
+def _shape_findings(report: Report) -> list[Finding]:
+    """One finding per file for each shape the base model refuses (or that is deprecated), at its first line."""
+    name, shapes, model = report.file, report.shapes, report.model
+    base = fine_tune_base(model)
+    found = []
+    if "images" in shapes:
+        count, line = shapes["images"]
+        if base is None or not base.vision:
+            takes = ", ".join(f for f, b in FINE_TUNE_BASES.items() if b.vision)
+            found.append(Finding(name, line, "vision-unsupported",
+                                 f"{count} example(s) hold images (the first on this line), but {model or 'the base model'}"
+                                 f" does not take images in fine-tuning; vision fine-tuning takes {takes}"))
+        elif count > MAX_IMAGE_EXAMPLES:
+            found.append(Finding(name, line, "image-examples", f"{count:,} examples hold images; a file may hold "
+                                                               f"{MAX_IMAGE_EXAMPLES:,}"))
+    if "preference" in shapes:
+        count, line = shapes["preference"]
+        if "supervised" in shapes:
+            other = shapes["supervised"][1]
+            found.append(Finding(name, max(line, other), "mixed-methods",
+                                 f"the file mixes DPO examples (first on line {line}) with supervised ones (first on line "
+                                 f"{other}); a fine-tuning job trains one method, so a file holds one format"))
+        elif base is None or not base.preference:
+            takes = ", ".join(f for f, b in FINE_TUNE_BASES.items() if b.preference)
+            found.append(Finding(name, line, "preference-unsupported",
+                                 f"{count} DPO example(s) (the first on this line), but {model or 'the base model'} "
+                                 f"does not run direct preference optimization; DPO runs on {takes}"))
+    if "functions" in shapes:
+        count, line = shapes["functions"]
+        found.append(Finding(name, line, "functions-deprecated",
+                             f"{count} example(s) use the deprecated `functions`/`function_call` shape (the first on "
+                             "this line); Azure still takes it, but `tools`/`tool_calls` is the current one", "warning"))
+    return found
 
 
 def _lines(stream: BinaryIO, report: Report, end: int | None = None, first: bool = True,
@@ -290,69 +483,98 @@ def _lines(stream: BinaryIO, report: Report, end: int | None = None, first: bool
 
 
 PLAIN_KEYS = frozenset({"role", "content"})
+PLAIN_ROLES = frozenset({"system", "user", "assistant"})
+EXAMPLE_SHAPE_KEYS = ("tools", "functions", "input", "preferred_output", "non_preferred_output")
 
 
 def _plain(message) -> bool:
-    """The common case, checked in one go: {role, content} with a known role and non-empty text."""
+    """The common case, checked in one go: {role, content} with a system/user/assistant role and non-empty text."""
     return (type(message) is dict and message.keys() <= PLAIN_KEYS and type(message.get("role")) is str
-            and message["role"] in ROLES
+            and message["role"] in PLAIN_ROLES
             and type(message.get("content")) is str and not message["content"].isspace() and message["content"] != "")
-
-
-def _parse(raw: bytes, number: int, report: Report) -> dict | None:
-    """The line's example, or None with its errors added to the report (a missing system message only warns)."""
-    example, problem = _envelope(raw)
-    if problem:
-        report.findings.append(Finding(report.file, number, *problem))
-        return None
-    messages = example["messages"]
-    if all(_plain(m) for m in messages):
-        problems, roles = [], {m["role"] for m in messages}
-    else:
-        problems, roles = _message_problems(messages)
-    if "assistant" not in roles:
-        problems.append(("no-assistant-message", "the example has no assistant message"))
-    if problems:
-        report.findings += [Finding(report.file, number, rule, message) for rule, message in problems]
-        return None
-    if "system" not in roles:
-        report.findings.append(Finding(report.file, number, "missing-system", "the example has no system message",
-                                       "warning"))
-    return example
 
 
 Problem = tuple[str, str]  # (rule, message) of an error finding
 
 
+def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
+    """The line's example and whether it is plain text chat, or None with its errors added to the report (a
+    missing system message only warns)."""
+    example, problem = _envelope(raw)
+    if problem:
+        report.findings.append(Finding(report.file, number, *problem))
+        return None
+    messages = example.get("messages")
+    if (isinstance(messages, list) and messages and all(_plain(m) for m in messages)
+            and not any(key in example for key in EXAMPLE_SHAPE_KEYS)):
+        plain, roles, problems = True, {m["role"] for m in messages}, []
+    elif "messages" not in example and ("input" in example or "preferred_output" in example):
+        plain, roles, problems = False, None, _preference_problems(example, number, report)
+    elif not isinstance(messages, list) or not messages:
+        problems = [("missing-messages", "the example has no non-empty `messages` list")]
+        plain, roles = False, None
+    else:
+        plain = False
+        problems, roles, images, functions = _conversation_problems(messages)
+        problems += _definition_problems(example)
+    if roles is not None and "assistant" not in roles:
+        problems.append(("no-assistant-message", "the example has no assistant message"))
+    if problems:
+        report.findings += [Finding(report.file, number, rule, message) for rule, message in problems]
+        return None
+    if not plain and roles is not None:  # (a DPO example noted its own shapes)
+        _note_shapes(report, number, images, functions or "functions" in example)
+    report.saw("preference" if roles is None else "supervised", number)
+    if roles is not None and "system" not in roles:
+        report.findings.append(Finding(report.file, number, "missing-system", "the example has no system message",
+                                       "warning"))
+    return example, plain
+
+
+def _note_shapes(report: Report, number: int, images: int, functions: bool) -> None:
+    if images:
+        report.saw("images", number)
+    if functions:
+        report.saw("functions", number)
+
+
 def _envelope(raw: bytes) -> tuple[dict | None, Problem | None]:
-    """The example a line holds, or the first reason it holds none: encoding, JSON, type, `messages` list."""
+    """The example a line holds, or the first reason it holds none: encoding, binary, JSON, type."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return None, ("encoding", f"not UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})")
+    if "\x00" in text:  # json's own message ("Expecting value") would not say what is wrong
+        return None, ("binary", f"the line holds a NUL byte at column {text.index(chr(0)) + 1}: binary data, not text")
     try:
         example = json.loads(text)
     except json.JSONDecodeError as error:
         return None, ("json", f"not valid JSON ({error.msg} at column {error.colno})")
     if not isinstance(example, dict):
         return None, ("data-type", f"an example is a JSON object, not {type(example).__name__}")
-    messages = example.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return None, ("missing-messages", "the example has no non-empty `messages` list")
     return example, None
 
 
-def _message_problems(messages: list) -> tuple[list[Problem], set[str]]:
-    """Every message's problems, in order, and the (valid) roles seen."""
+def _conversation_problems(messages: list, where_prefix: str = "") -> tuple[list[Problem], set[str], int, bool]:
+    """Every message's problems in order, then the tool-call order's; the (valid) roles seen, the images, and
+    whether the deprecated function-calling shape is used."""
     problems: list[Problem] = []
     roles: set[str] = set()
+    images, functions = 0, False
     for index, message in enumerate(messages, start=1):
-        where = f"message {index}"
+        where = f"{where_prefix}message {index}"
         role = _role(where, message, problems)
         if role is not None:
             roles.add(role)
-            problems += _body_problems(where, message, role)
-    return problems, roles
+            found, count = _body_problems(where, message, role)
+            problems += found
+            images += count
+            functions = functions or role == "function" or "function_call" in message
+    if images > MAX_IMAGES_PER_EXAMPLE:  # [azure-vision]
+        problems.append(("image-count", f"the example holds {images} images; the limit is {MAX_IMAGES_PER_EXAMPLE}"))
+    if not problems:  # the order is only worth checking between well-formed messages
+        problems += _order_problems(messages, where_prefix)
+    return problems, roles, images, functions
 
 
 def _role(where: str, message, problems: list[Problem]) -> str | None:
@@ -373,47 +595,186 @@ def _role(where: str, message, problems: list[Problem]) -> str | None:
     return role
 
 
-def _body_problems(where: str, message: dict, role: str) -> list[Problem]:
-    """Problems of a message's content, weight and tool calls."""
+def _body_problems(where: str, message: dict, role: str) -> tuple[list[Problem], int]:
+    """Problems of a message's content, weight and calls; and the number of images it holds."""
     problems: list[Problem] = []
-    tool_calls = message.get("tool_calls")
-    calls_tools = role == "assistant" and bool(tool_calls)  # an assistant's tool call may stand in for content
-    if "content" not in message and not calls_tools:
+    tool_calls, function_call = message.get("tool_calls"), message.get("function_call")
+    # [azure-tools] an assistant that calls a tool or function may have no content (null or empty: the call is its answer).
+    calls = role == "assistant" and bool(tool_calls or function_call)
+    content = message.get("content")
+    images = 0
+    if "content" not in message and not calls:
         problems.append(("message-missing-key", f"{where} ({role}) has no `content`"))
-    elif "content" in message and not _is_text(message["content"]) and not calls_tools:
-        problems.append(("missing-content", f"{where} ({role}) has empty or non-text content"))
-    if "weight" in message:
+    elif isinstance(content, list) and content:
+        part_problems, images = _part_problems(where, role, content)
+        problems += part_problems
+    elif not (calls and content in (None, "")) and not (isinstance(content, str) and content.strip()):
+        problems.append(("missing-content", f"{where} ({role}) has empty content, or content that is neither text "
+                                            "nor a list of content parts"))
+    if "weight" in message:  # [azure-ft] weight 0 or 1, on assistant messages
         if role != "assistant":
             problems.append(("weight", f"{where} ({role}) has a weight; only assistant messages take one"))
         elif message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
             problems.append(("weight", f"{where} has weight {message['weight']!r}; it must be 0 or 1"))
-    if tool_calls is not None and not _valid_tool_calls(tool_calls):
-        problems.append(("tool-call-format", f"{where} has tool_calls that are not a list of "
-                                             "{id, type: function, function: {name, arguments}}"))
+    if tool_calls is not None and (role != "assistant" or not _valid_tool_calls(tool_calls)):
+        problems.append(("tool-call-format", f"{where} ({role}) has tool_calls that are not an assistant's list of "
+                                             "{id, type: function, function: {name, arguments}} with distinct ids"))
+    if function_call is not None and (role != "assistant" or not _valid_call(function_call)):
+        problems.append(("function-call-format", f"{where} ({role}) has a function_call that is not an assistant's "
+                                                 "{name, arguments}"))
+    if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+        problems.append(("message-missing-key", f"{where} (tool) has no `tool_call_id` naming the call it answers"))
+    if role == "function" and not isinstance(message.get("name"), str):
+        problems.append(("message-missing-key", f"{where} (function) has no `name` naming the function it answers"))
+    return problems, images
+
+
+def _part_problems(where: str, role: str, parts: list) -> tuple[list[Problem], int]:
+    """Problems of a list of content parts (chat completions' text and image_url parts), and the images."""
+    problems: list[Problem] = []
+    images = 0
+    text = ""
+    for index, part in enumerate(parts, start=1):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            text += part["text"]
+        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
+            images += 1
+            if role != "user":  # [azure-vision] "You can't include images as output from messages with the assistant role"
+                problems.append(("image-role", f"{where} ({role}) part {index} is an image; only user messages "
+                                               "take images"))
+            problems += [(rule, f"{where} part {index}: {message}") for rule, message in _image_problems(part["image_url"])]
+        else:
+            problems.append(("content-part", f"{where} part {index} is not {{type: text, text}} or "
+                                             "{type: image_url, image_url: {url}}"))
+    if not images and not text.strip() and not problems:
+        problems.append(("missing-content", f"{where} ({role}) has content parts without text"))
+    return problems, images
+
+
+def _image_problems(image: dict) -> list[Problem]:
+    """[azure-vision] an image is an https URL or a base64 data URI of a JPEG, PNG or WEBP of at most 10 MB."""
+    url, detail = image.get("url"), image.get("detail", "auto")
+    if detail not in IMAGE_DETAILS:
+        return [("image-url", f"detail {detail!r} is not one of auto, low, high")]
+    if not isinstance(url, str):
+        return [("image-url", "the image has no `url`")]
+    if url.startswith("https://"):
+        return []  # type and size are the service's to check when it downloads it
+    header, comma, data = url.partition(",")
+    if not (url.startswith("data:") and comma and header.endswith(";base64")):
+        return [("image-url", f"the image URL {url[:40]!r} is neither https:// nor a base64 data URI")]
+    media = header[len("data:"):-len(";base64")]
+    if media not in IMAGE_TYPES:
+        return [("image-type", f"the image is {media or 'untyped'}; images are JPEG, PNG or WEBP")]
+    size = len(data) * 3 // 4 - data[-2:].count("=")
+    if size > MAX_IMAGE_BYTES:
+        return [("image-size", f"the image is {size:,} bytes; the limit is 10 MB")]
+    try:
+        start = base64.b64decode(data[:16], validate=True)
+    except ValueError:
+        return [("image-url", "the data URI is not valid base64")]
+    if not start.startswith(IMAGE_TYPES[media]) or (media == "image/webp" and start[8:12] != b"WEBP"):
+        return [("image-type", f"the data is not a {media.split('/')[1].upper()} image (its first bytes do not say so)")]
+    return []
+
+
+def _order_problems(messages: list[dict], where_prefix: str = "") -> list[Problem]:
+    """[order] Tool calls are answered, each by a tool message naming its id, before any other message; a tool
+    message answers a call of the assistant message before it. The same for the deprecated function_call and
+    function messages. An example may end on a call: that call is what the model learns to make."""
+    problems: list[Problem] = []
+    waiting: list[str] = []  # ids of the last assistant's tool_calls not answered yet
+    calling: str | None = None  # the name of the function_call just made
+    for index, message in enumerate(messages, start=1):
+        where, role = f"{where_prefix}message {index}", message["role"]
+        if role == "tool":
+            answered = message["tool_call_id"]
+            if answered not in waiting:
+                problems.append(("tool-call-order", f"{where} (tool) answers tool call {answered!r}, which the "
+                                                    "assistant message before it did not make (or was answered)"))
+            else:
+                waiting.remove(answered)
+            continue
+        if waiting:
+            problems.append(("tool-call-order", f"{where} ({role}) comes before tool messages answered the "
+                                                f"assistant's tool call(s) {', '.join(map(repr, waiting))}"))
+            waiting = []
+        if role == "function":
+            if calling != message["name"]:
+                problems.append(("function-call-order", f"{where} (function) answers {message['name']!r}, but the "
+                                                        "message before it is not an assistant's function_call of it"))
+        calling = None
+        if role == "assistant":
+            waiting = [call["id"] for call in message.get("tool_calls") or []]
+            calling = (message.get("function_call") or {}).get("name")
+    last = messages[-1]["role"]
+    if waiting and last == "tool":
+        problems.append(("tool-call-order", f"the example ends before tool messages answered the assistant's tool "
+                                            f"call(s) {', '.join(map(repr, waiting))}"))
     return problems
 
 
-def _is_text(content) -> bool:
-    if isinstance(content, str):
-        return bool(content.strip())
-    if isinstance(content, list):
-        return bool(content) and all(
-            isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
-            for part in content
-        )
-    return False
+def _definition_problems(example: dict) -> list[Problem]:
+    """[azure-tools] `tools` is a list of {type: function, function: {name, description?, parameters?}};
+    the deprecated `functions` a list of {name, description?, parameters?}."""
+    problems: list[Problem] = []
+    if "tools" in example:
+        tools = example["tools"]
+        if not (isinstance(tools, list) and all(isinstance(t, dict) and t.get("type") == "function"
+                                                  and _valid_function(t.get("function")) for t in tools)):
+            problems.append(("tools-format", "`tools` is not a list of {type: function, function: {name, "
+                                             "description, parameters}}"))
+    if "functions" in example:
+        functions = example["functions"]
+        if not (isinstance(functions, list) and all(_valid_function(f) for f in functions)):
+            problems.append(("functions-format", "`functions` is not a list of {name, description, parameters}"))
+    return problems
+
+
+def _valid_function(function) -> bool:
+    return (isinstance(function, dict) and isinstance(function.get("name"), str) and function["name"] != ""
+            and isinstance(function.get("description", ""), str) and isinstance(function.get("parameters", {}), dict))
+
+
+def _preference_problems(example: dict, number: int, report: Report) -> list[Problem]:
+    """[azure-dpo] {input: {messages, tools?, parallel_tool_calls?}, preferred_output, non_preferred_output}."""
+    given = example.get("input")
+    messages = given.get("messages") if isinstance(given, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return [("preference-format", "a DPO example needs `input` with a non-empty `messages` list")]
+    problems, _, images, functions = _conversation_problems(messages, "input ")
+    problems += _definition_problems(given)
+    for key in ("preferred_output", "non_preferred_output"):
+        output = example.get(key)
+        if not isinstance(output, list) or not output:
+            problems.append(("preference-format", f"a DPO example needs a non-empty `{key}` list of messages"))
+            continue
+        found, roles, count, _ = _conversation_problems(output, f"{key} ")
+        problems += found
+        images += count
+        if not roles <= {"assistant", "tool"} or "assistant" not in roles:
+            problems.append(("preference-format", f"`{key}` holds {', '.join(sorted(roles)) or 'no'} messages; an "
+                                                  "output is assistant (and tool) messages"))
+    if not problems:
+        _note_shapes(report, number, images, functions)
+    return problems
 
 
 def _valid_tool_calls(tool_calls) -> bool:
     if not isinstance(tool_calls, list) or not tool_calls:
         return False
+    ids = set()
     for call in tool_calls:
-        function = call.get("function") if isinstance(call, dict) else None
         if not (isinstance(call, dict) and isinstance(call.get("id"), str) and call.get("type") == "function"
-                and isinstance(function, dict) and isinstance(function.get("name"), str)
-                and isinstance(function.get("arguments"), str)):
+                and _valid_call(call.get("function"))) or call["id"] in ids:
             return False
+        ids.add(call["id"])
     return True
+
+
+def _valid_call(function) -> bool:
+    return isinstance(function, dict) and isinstance(function.get("name"), str) and isinstance(function.get("arguments"), str)
 
 
 def text_of(content) -> str:
@@ -421,11 +782,12 @@ def text_of(content) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return "".join(part.get("text", "") for part in content
+                       if isinstance(part, dict) and isinstance(part.get("text"), str))
     return ""
 
 
-def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, report: Report) -> None:
+def _count_batch(encoding, examples: list[tuple[int, dict, bool]], limit: int, report: Report) -> None:
     """Token counts of many examples at once. A plain loop over encode_ordinary: for chat-sized texts it is
     2-3x faster than tiktoken's thread-pool batch call, whose per-item overhead dominates (measured in
     benchmarks/validate_speed.py)."""
@@ -438,27 +800,29 @@ def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, r
     role_tokens = {role: _role_tokens(encoding, role) for role in ROLES}
     add_messages, add_total, add_assistant = (report.messages_per_example.append, report.total_tokens.append,
                                               report.assistant_tokens.append)
-    for number, messages in examples:
-        # The cookbook's accounting, inlined for speed (see _tally, which chat_tokens uses).
-        total = REPLY_PRIMING
-        assistant = 0
-        for message in messages:
-            content = message.get("content")
-            text = content if type(content) is str else text_of(content)
-            if len(text) <= CACHE_TEXT_CHARS:
-                length = known.get(text)
-                if length is None:
-                    length = known[text] = len(encode(text))
-            else:
-                length = len(encode(text))
-            role = message.get("role")
-            total += TOKENS_PER_MESSAGE + length + (role_tokens.get(role) if role in role_tokens else 0)
-            if "name" in message and isinstance(message["name"], str):
-                total += TOKENS_PER_NAME + len(encode(message["name"]))
-            if role == "assistant":
-                assistant += length
+    for number, example, plain in examples:
+        if not plain:
+            total, assistant, count = _example_tokens(encoding, example)
+        else:
+            # The cookbook's accounting for text-only messages, inlined for speed (see _messages_tokens).
+            messages = example["messages"]
+            count = len(messages)
+            total = REPLY_PRIMING
+            assistant = 0
+            for message in messages:
+                text = message["content"]
+                if len(text) <= CACHE_TEXT_CHARS:
+                    length = known.get(text)
+                    if length is None:
+                        length = known[text] = len(encode(text))
+                else:
+                    length = len(encode(text))
+                role = message["role"]
+                total += TOKENS_PER_MESSAGE + length + role_tokens[role]
+                if role == "assistant":
+                    assistant += length
         report.examples += 1
-        add_messages(len(messages))
+        add_messages(count)
         add_total(total)
         add_assistant(assistant)
         if total > limit:
@@ -466,19 +830,74 @@ def _count_batch(encoding, examples: list[tuple[int, list[dict]]], limit: int, r
                                            f"{total} tokens; examples over {limit} tokens are truncated", "warning"))
 
 
-def _tally(encoding, messages: list[dict], content_lengths: list[int]) -> tuple[int, int]:
-    """The cookbook's accounting: 3 per message, every string value (role, content, name) encoded, +1 for a
-    name, +3 to prime the reply; assistant tokens are the assistant messages' content."""
-    total = REPLY_PRIMING
-    assistant = 0
-    for message, length in zip(messages, content_lengths):
+def _example_tokens(encoding, example: dict) -> tuple[int, int, int]:
+    """(total tokens, assistant tokens, messages) of a valid example of any shape. A DPO example counts its
+    input and both outputs, all of which the service reads."""
+    if "messages" in example:
+        shape, messages = example, example["messages"]
+    else:
+        shape = example["input"]
+        messages = shape["messages"] + example["preferred_output"] + example["non_preferred_output"]
+    total, assistant = _messages_tokens(encoding, messages)
+    total += tools_tokens(encoding, [tool["function"] for tool in shape.get("tools") or []])
+    total += tools_tokens(encoding, shape.get("functions") or [])
+    return total, assistant, len(messages)
+
+
+def _messages_tokens(encoding, messages: list[dict]) -> tuple[int, int]:
+    """[prep] 3 per message, the tokens of every text value (role, content's text, name, tool_call_id; and of
+    each tool call or function call, its name and arguments: the text the model writes), 1 more for a name,
+    3 to prime the reply. Assistant tokens are the assistant's text and calls."""
+    encode = encoding.encode_ordinary
+    total, assistant = REPLY_PRIMING, 0
+    for message in messages:
         role = message.get("role", "")
-        total += TOKENS_PER_MESSAGE + length + _role_tokens(encoding, role)
-        if "name" in message and isinstance(message["name"], str):
-            total += TOKENS_PER_NAME + len(encoding.encode_ordinary(message["name"]))
+        total += TOKENS_PER_MESSAGE + _role_tokens(encoding, role)
+        written = len(encode(text_of(message.get("content"))))
+        calls = [call["function"] for call in message.get("tool_calls") or []]
+        if message.get("function_call"):
+            calls.append(message["function_call"])
+        for call in calls:
+            written += len(encode(call["name"])) + len(encode(call["arguments"]))
+        total += written
+        for key in ("name", "tool_call_id"):
+            if isinstance(message.get(key), str):
+                total += len(encode(message[key])) + (TOKENS_PER_NAME if key == "name" else 0)
         if role == "assistant":
-            assistant += length
+            assistant += written
     return total, assistant
+
+
+# [count] section 7: a tool definition costs these tokens of framing besides its text; the cookbook measured
+# them against the API for gpt-4o / gpt-4o-mini (o200k_base) and gpt-3.5-turbo / gpt-4 (cl100k_base).
+FUNCTION_INIT = {"o200k_base": 7, "cl100k_base": 10}
+PROPERTY_INIT, PROPERTY_KEY, ENUM_INIT, ENUM_ITEM, FUNCTIONS_END = 3, 3, -3, 3, 12
+
+
+def tools_tokens(encoding, functions: list[dict]) -> int:
+    """Prompt tokens of function definitions ({name, description?, parameters?}), by the cookbook's
+    num_tokens_for_tools [count]: per function its framing and "name:description"; per property its framing,
+    "name:type:description" and each enum item; 12 to close. 0 for no functions."""
+    if not functions:
+        return 0
+    encode = encoding.encode_ordinary
+    count = FUNCTIONS_END
+    for function in functions:
+        count += FUNCTION_INIT.get(encoding.name, FUNCTION_INIT["o200k_base"])
+        count += len(encode(f"{function['name']}:{function.get('description', '').removesuffix('.')}"))
+        properties = (function.get("parameters") or {}).get("properties") or {}
+        if properties:
+            count += PROPERTY_INIT
+            for key, schema in properties.items():
+                schema = schema if isinstance(schema, dict) else {}
+                count += PROPERTY_KEY
+                if "enum" in schema and isinstance(schema["enum"], list):
+                    count += ENUM_INIT
+                    for item in schema["enum"]:
+                        count += ENUM_ITEM + len(encode(str(item)))
+                description = str(schema.get("description", "")).removesuffix(".")
+                count += len(encode(f"{key}:{schema.get('type', '')}:{description}"))
+    return count
 
 
 _ROLE_CACHE: dict[tuple[str, str], int] = {}
@@ -491,10 +910,11 @@ def _role_tokens(encoding, role: str) -> int:
     return _ROLE_CACHE[key]
 
 
-def chat_tokens(encoding, messages: list[dict]) -> int:
-    """Prompt tokens of a chat request, counted the way fine-tuning data is (see _tally)."""
-    lengths = [len(encoding.encode_ordinary(text_of(m.get("content")))) for m in messages]
-    return _tally(encoding, messages, lengths)[0]
+def chat_tokens(encoding, messages: list[dict], tools: list[dict] | None = None) -> int:
+    """Prompt tokens of a chat request (messages, and `tools` in the chat completions shape), counted the way
+    fine-tuning data is (see _messages_tokens and tools_tokens)."""
+    return (_messages_tokens(encoding, messages)[0]
+            + tools_tokens(encoding, [tool["function"] for tool in tools or []]))
 
 
 def default_epochs(examples: int) -> int:

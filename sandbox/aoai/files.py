@@ -100,7 +100,8 @@ async def store_upload(world: World, account: Account, purpose, upload) -> dict:
     processed = await asyncio.to_thread(process_file, path, name)
     now = world.now()
     file = AoaiFile(file_id, name, purpose, size, now, now + world.config.timings.file_processing, path,
-                    processed.error, processed.examples, sum(processed.tokens), processed.tokens)
+                    processed.error, processed.examples, sum(processed.tokens), processed.tokens,
+                    image_examples=processed.image_examples)
     with world.lock:
         account.files[file_id] = file
     return file_json(world, file)

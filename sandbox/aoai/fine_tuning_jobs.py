@@ -93,6 +93,8 @@ def create_job(world: World, account: Account, body: dict) -> dict:
             raise OpenAiError(400, "invalidPayload", f"The training file '{training.id}' has {training.examples} "
                               f"examples; at least {MIN_TRAINING_EXAMPLES} are required.", param="training_file")
         validation = body.get("validation_file") and ready_file(world, account, body["validation_file"], "validation")
+        for role, file in (("training", training), ("validation", validation)):
+            refuse_images(world, base, file, role)
         active = [j for j in account.jobs.values() if job_status(world, j) not in TERMINAL]
         if len(active) >= MAX_ACTIVE_JOBS:
             raise OpenAiError(429, "quotaExceeded", f"This resource already runs {len(active)} fine-tuning jobs; "
@@ -129,6 +131,15 @@ def base_model(world: World, account: Account, model: str, training_type: str) -
     if refusal:
         raise OpenAiError(400, "invalidPayload", refusal, param="model")
     return base
+
+
+def refuse_images(world: World, base: str, file: AoaiFile | None, role: str) -> None:
+    """Images train only on a vision base (Microsoft Learn, "Vision fine-tuning": gpt-4o 2024-08-06, gpt-4.1
+    2025-04-14); the catalog's visionFineTune says which."""
+    model = world.catalog.find_base(base)
+    if file and file.image_examples and not (model and model.vision_fine_tune):
+        raise OpenAiError(400, "invalidPayload", f"The {role} file '{file.id}' has {file.image_examples} examples with "
+                          f"images; {base} does not support vision fine-tuning.", param=f"{role}_file")
 
 
 def ready_file(world: World, account: Account, file_id: str | None, role: str) -> AoaiFile:

@@ -129,3 +129,106 @@ def test_the_labs_training_set_bills_ten_epochs_of_its_tokens():
 ])
 def test_default_epochs_follow_the_cookbooks_rule(examples, epochs):
     assert default_epochs(examples) == epochs
+
+
+# --- Tools, tool calls, vision and DPO (issue 19) ---------------------------------------------------------------------
+# [tools]  OpenAI cookbook, "How to count tokens with tiktoken", section 7 "Counting tokens for chat completions with
+#          tool calls": its get_current_weather tool with the two example messages is 105 prompt tokens for
+#          gpt-3.5-turbo / gpt-4 and 101 for gpt-4o / gpt-4o-mini, as counted by num_tokens_for_tools and by the API.
+# [azure-vision] Azure OpenAI "Vision fine-tuning": vision fine-tuning takes gpt-4o 2024-08-06 and gpt-4.1 2025-04-14.
+# [azure-dpo]    Azure OpenAI supported fine-tuning models table: DPO on gpt-4o 2024-08-06 and the gpt-4.1 family.
+GOLDEN = Path(__file__).resolve().parent / "data"
+WEATHER_TOOLS = [{"type": "function", "function": {
+    "name": "get_current_weather", "description": "Get the current weather in a given location",
+    "parameters": {"type": "object", "properties": {
+        "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+        "unit": {"type": "string", "description": "The unit of temperature to return", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["location"]}}}]
+WEATHER_MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant that can answer to questions about the weather."},
+    {"role": "user", "content": "What's the weather like in San Francisco?"},
+]
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    ("gpt-35-turbo-0125", 105), ("gpt-4-0613", 105), ("gpt-4o-2024-08-06", 101), ("gpt-4o-mini-2024-07-18", 101),
+])
+def test_tool_definitions_count_as_the_cookbooks_api_checked_count(model, expected):
+    encoding = tiktoken.get_encoding(encoding_for(model))
+    assert chat_tokens(encoding, WEATHER_MESSAGES, WEATHER_TOOLS) == expected
+
+
+def test_a_training_example_counts_its_tools_and_its_tool_call(tmp_path):
+    # [tools] 101 for the prompt and its tools (o200k_base); [prep] the assistant's message adds 3 + its role + what
+    # it writes: here a tool call, whose function name and arguments are the text the model is trained to write.
+    encoding = tiktoken.get_encoding("o200k_base")
+    name, arguments = "get_current_weather", '{"location": "San Francisco, CA"}'
+    reply = {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                                  "function": {"name": name, "arguments": arguments}}]}
+    path = tmp_path / "weather.jsonl"
+    path.write_text(json.dumps({"messages": WEATHER_MESSAGES + [reply], "tools": WEATHER_TOOLS}) + "\n")
+    report = validate_file(path, purpose="validation", model="gpt-4.1-mini-2025-04-14")
+    written = len(encoding.encode(name)) + len(encoding.encode(arguments))
+    assert report.errors == []
+    assert list(report.total_tokens) == [101 + 3 + len(encoding.encode("assistant")) + written]
+    assert list(report.assistant_tokens) == [written]
+
+
+def findings(report):
+    return [(f.rule, f.line, f.severity) for f in report.findings]
+
+
+@pytest.mark.parametrize("model", ["gpt-4.1-mini-2025-04-14", "gpt-4o-2024-08-06", "gpt-35-turbo-0125"])
+def test_the_tool_calling_file_is_valid_for_every_base(model):
+    report = validate_file(GOLDEN / "tool_calls.jsonl", model=model)
+    assert report.ok and report.examples == 10 and not report.warnings
+
+
+def test_the_function_calling_file_is_valid_with_one_deprecation_warning():
+    report = validate_file(GOLDEN / "function_calling.jsonl", model="gpt-4.1-mini-2025-04-14")
+    assert report.examples == 10
+    assert [(f.rule, f.line, f.severity) for f in report.findings if f.rule != "missing-system"] == [
+        ("functions-deprecated", 1, "warning")]
+
+
+@pytest.mark.parametrize(("model", "vision"), [
+    ("gpt-4o-2024-08-06", True), ("gpt-4.1-2025-04-14", True),  # [azure-vision]'s two bases
+    ("gpt-4.1-mini-2025-04-14", False), ("gpt-4o-mini-2024-07-18", False), ("gpt-4.1-nano-2025-04-14", False),
+])
+def test_the_vision_file_is_valid_for_vision_bases_only(model, vision):
+    report = validate_file(GOLDEN / "vision.jsonl", model=model)
+    assert findings(report) == ([] if vision else [("vision-unsupported", 1, "error")])
+
+
+@pytest.mark.parametrize(("model", "dpo"), [
+    ("gpt-4.1-mini-2025-04-14", True), ("gpt-4.1-nano-2025-04-14", True), ("gpt-4o-2024-08-06", True),
+    ("gpt-4o-mini-2024-07-18", False),
+])
+def test_the_preference_file_is_valid_for_dpo_bases_only(model, dpo):
+    report = validate_file(GOLDEN / "preference.jsonl", model=model)
+    assert report.examples == 10
+    assert findings(report) == ([] if dpo else [("preference-unsupported", 1, "error")])
+
+
+def test_the_base_rules_cover_every_base_preflight_or_validate_may_pick():
+    from agent.preflight import DEFAULT_FINE_TUNE_PREFERENCES
+    from infra.config import FINE_TUNE_FAMILIES
+    from labctl_labs.fine_tuning_data import FINE_TUNE_BASES
+
+    assert set(DEFAULT_FINE_TUNE_PREFERENCES) | set(FINE_TUNE_FAMILIES) <= set(FINE_TUNE_BASES)
+
+
+def test_a_split_file_names_the_first_image_line_of_the_whole_file(tmp_path, monkeypatch):
+    # Large files are validated in parts by several processes: line numbers must survive the merge.
+    from labctl_labs import fine_tuning_data
+
+    monkeypatch.setattr(fine_tuning_data, "PARALLEL_MIN_BYTES", 1024)
+    monkeypatch.setattr(fine_tuning_data, "RANGE_BYTES", 2048)
+    plain = json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                                     {"role": "assistant", "content": "a"}]})
+    pictured = (GOLDEN / "vision.jsonl").read_text().splitlines()[0]
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join([plain] * 300 + [pictured] * 3 + [plain] * 50) + "\n")
+    report = fine_tuning_data.validate_file(path, model="gpt-4.1-mini-2025-04-14", workers=2)
+    assert report.examples == 353
+    assert findings(report) == [("vision-unsupported", 301, "error")]

@@ -31,13 +31,33 @@ def msgs(*messages) -> bytes:
 
 U, A = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
 
+
+def call(*ids: str) -> dict:
+    return {"role": "assistant", "tool_calls": [{"id": i, "type": "function",
+                                                 "function": {"name": "f", "arguments": "{}"}} for i in ids]}
+
+
+def tool(answers: str) -> dict:
+    return {"role": "tool", "tool_call_id": answers, "content": "42"}
+
+
+def image(url: str, role: str = "user") -> dict:
+    return {"role": role, "content": [{"type": "text", "text": "what is it?"},
+                                      {"type": "image_url", "image_url": {"url": url}}]}
+
+
+# The smallest valid PNG header (8-byte signature + IHDR start), base64: enough for the type check.
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PRETTY = json.dumps([OK, OK], indent=2).encode()
+DPO_OK = {"input": {"messages": [U]}, "preferred_output": [A], "non_preferred_output": [{**A, "content": "b"}]}
+
 # name -> (lines of the file, or raw bytes, rule expected, line expected)
 CORPUS = {
     "truncated last line": (ten(b'{"messages": [{"role": "user", "content": "q"'), "json", 11),
     "not json at all": ([b"hello world"], "json", 1),
     "trailing comma": ([b'{"messages": [],}'], "json", 1),
     "latin-1 text": (ten('{"messages": "caf\u00e9"}'.encode("latin-1")), "encoding", 11),
-    "utf-16 file": ('{"messages": []}\n'.encode("utf-16"), "encoding", 1),
+    "utf-16 file": ('{"messages": []}\n'.encode("utf-16"), "encoding", None),
     "bom in the middle": (ten(b"\xef\xbb\xbf" + line(OK)), "json", 11),
     "empty file": (b"", "empty-file", None),
     "only blank lines": (b"\n\n  \n", "empty-file", None),
@@ -64,6 +84,47 @@ CORPUS = {
     "tool call arguments not text": ([msgs(U, {"role": "assistant", "tool_calls": [
         {"id": "1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]})], "tool-call-format", 1),
     "nine examples": ([line(OK)] * 9, "min-examples", None),
+    # Whole-file problems: one finding for the file, not one per line.
+    "utf-16 without bom": ("\n".join([json.dumps(OK)] * 10).encode("utf-16-le"), "encoding", None),
+    "utf-32 file": ("\n".join([json.dumps(OK)] * 10).encode("utf-32"), "encoding", None),
+    "pretty-printed json array": (PRETTY, "json-array", None),
+    "pretty-printed json object": (json.dumps(OK, indent=2).encode(), "json-array", None),
+    "binary file": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "binary", 3),  # NUL on line 3
+    "nul byte in a line": (ten(b'{"messages": [{"role": "user", "content": "q\x00"}]}'), "binary", 11),
+    # [order] tool-call order: microsoft-foundry/fine-tuning#23; the chat API's own refusals (gpustack/gpustack#6210).
+    "assistant right after a tool call": ([msgs(U, call("c1"), A)], "tool-call-order", 1),
+    "tool message answering no call": ([msgs(U, tool("c9"), A)], "tool-call-order", 1),
+    "tool message answering another id": ([msgs(U, call("c1"), tool("c2"), A)], "tool-call-order", 1),
+    "second call left unanswered": ([msgs(U, call("c1", "c2"), tool("c1"), A)], "tool-call-order", 1),
+    "tool message without its call id": ([msgs(U, call("c1"), {"role": "tool", "content": "42"}, A)],
+                                         "message-missing-key", 1),
+    "two tool calls with one id": ([msgs(U, call("c1", "c1"))], "tool-call-format", 1),
+    "tool calls on a user message": ([msgs({**U, **call("c1"), "role": "user"}, A)], "tool-call-format", 1),
+    "tools not a list": ([line({"messages": [U, A], "tools": {"name": "f"}})], "tools-format", 1),
+    "tool without a function": ([line({"messages": [U, A], "tools": [{"type": "function"}]})], "tools-format", 1),
+    # [azure-tools] the deprecated function-calling shape
+    "function message without a call": ([msgs(U, {"role": "function", "name": "f", "content": "42"}, A)],
+                                        "function-call-order", 1),
+    "function_call without arguments": ([msgs(U, {"role": "assistant", "function_call": {"name": "f"}})],
+                                        "function-call-format", 1),
+    "functions not a list of functions": ([line({"messages": [U, A], "functions": [{"description": "d"}]})],
+                                          "functions-format", 1),
+    # [azure-vision] rules that hold for every base model
+    "image in an assistant message": ([msgs(U, image(PNG, "assistant"))], "image-role", 1),
+    "image by http url": ([msgs(image("http://example.com/cat.png"), A)], "image-url", 1),
+    "image detail not a word": ([msgs({"role": "user", "content": [{"type": "image_url", "image_url": {
+        "url": "https://example.com/cat.png", "detail": ["high"]}}]}, A)], "image-url", 1),
+    "gif image": ([msgs(image("data:image/gif;base64,R0lGODlhAQABAAAAACw="), A)], "image-type", 1),
+    "png label on jpeg bytes": ([msgs(image("data:image/png;base64,/9j/4AAQSkZJRgABAQAAAQABAAD"), A)], "image-type", 1),
+    "65 images": ([msgs({"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG}}] * 65}, A)],
+                  "image-count", 1),
+    "audio content part": ([msgs({"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}, A)],
+                           "content-part", 1),
+    # [azure-dpo] the preference format, and one method per file
+    "dpo without non-preferred output": ([line({"input": {"messages": [U]}, "preferred_output": [A]})],
+                                         "preference-format", 1),
+    "dpo output from the user": ([line({**DPO_OK, "preferred_output": [U]})], "preference-format", 1),
+    "dpo and supervised mixed": ([line(OK)] * 3 + [line(DPO_OK)], "mixed-methods", 4),
     "error on line 7 of 12": ([line(OK)] * 6 + [msgs(U)] + [line(OK)] * 5, "no-assistant-message", 7),
 }
 
@@ -87,7 +148,20 @@ def test_the_corpus_covers_at_least_25_broken_files_and_every_rule():
     assert {rule for _, rule, _ in CORPUS.values()} >= {
         "json", "encoding", "empty-file", "line-too-long", "data-type", "missing-messages", "message-type",
         "message-missing-key", "message-unrecognized-key", "unrecognized-role", "missing-content",
-        "no-assistant-message", "weight", "tool-call-format", "min-examples"}
+        "no-assistant-message", "weight", "tool-call-format", "min-examples", "json-array", "binary",
+        "tool-call-order", "function-call-order", "tools-format", "functions-format", "function-call-format",
+        "image-role", "image-url", "image-type", "image-count", "content-part", "preference-format", "mixed-methods"}
+
+
+WHOLE_FILE = ["utf-16 file", "utf-16 without bom", "utf-32 file", "pretty-printed json array",
+              "pretty-printed json object", "binary file"]
+
+
+@pytest.mark.parametrize("name", WHOLE_FILE)
+def test_a_whole_file_problem_is_one_finding(name):
+    content, rule, _ = CORPUS[name]
+    report = validate_stream(io.BytesIO(as_bytes(content)), f"{name}.jsonl")
+    assert [f.rule for f in report.findings] == [rule]
 
 
 def test_warnings_are_separate_from_errors():
@@ -99,10 +173,24 @@ def test_warnings_are_separate_from_errors():
 
 
 def test_a_valid_tool_call_and_weights_pass():
-    call = {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
-                                                  "function": {"name": "f", "arguments": "{}"}}]}
-    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, call, {**A, "weight": 0}, {**A, "weight": 1})] * 10)), "t")
+    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, call("c1"), tool("c1"), {**A, "weight": 0},
+                                                          {**A, "weight": 1})] * 10)), "t")
     assert report.errors == []
+
+
+@pytest.mark.parametrize("content", [None, "", "Let me look that up."])
+def test_an_assistant_calling_a_tool_may_leave_its_content_null_or_empty(content):
+    # [azure-tools] Azure's example sets no content; microsoft-foundry/fine-tuning#23's sets it to null.
+    caller = {**call("c1"), "content": content}
+    report = validate_stream(io.BytesIO(b"\n".join([msgs(U, caller, tool("c1"), A)] * 10)), "t")
+    assert report.errors == []
+
+
+def test_a_broken_image_line_is_not_also_blamed_on_the_base():
+    # The line's own error is what to fix; vision-unsupported speaks of valid examples with images only.
+    report = validate_stream(io.BytesIO(b"\n".join(ten(msgs(U, image(PNG, "assistant"))))), "v.jsonl",
+                             model="gpt-4.1-mini-2025-04-14")
+    assert [(f.rule, f.line) for f in report.errors] == [("image-role", 11)]
 
 
 def cookbook_figures(path: Path) -> dict:
@@ -143,5 +231,83 @@ def test_the_labs_datasets_validate_clean_with_the_cookbooks_figures(name, purpo
 @given(jsonl_lines(line_bytes=200, text=20, leaves=20, lines=15))
 def test_no_input_crashes_the_validator(lines):
     report = validate_stream(io.BytesIO(b"\n".join(lines)), "fuzz.jsonl")
+    for finding in report.findings:
+        assert finding.rule and finding.message and finding.severity in ("error", "warning")
+
+
+# --- `labctl validate` as a user runs it --------------------------------------------------------------------------
+GOLDEN = Path(__file__).resolve().parent / "data"
+
+
+def labctl_validate(capsys, *args: str) -> tuple[int, str]:
+    from agent.cli import main
+
+    try:
+        main(["validate", *args])
+        code = 0
+    except SystemExit as done:
+        code = done.code
+    captured = capsys.readouterr()
+    return code, " ".join((captured.out + captured.err).split())  # rich wraps long lines
+
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("tool_calls.jsonl", "gpt-4.1-mini-2025-04-14"), ("function_calling.jsonl", "gpt-4.1-mini-2025-04-14"),
+    ("vision.jsonl", "gpt-4o-2024-08-06"), ("preference.jsonl", "gpt-4.1-2025-04-14"),
+])
+def test_labctl_validate_passes_each_documented_format(capsys, name, model):
+    code, output = labctl_validate(capsys, str(GOLDEN / name), "--model", model)
+    assert code == 0, output
+    assert "10 examples, 0 errors" in output
+
+
+BROKEN_FOR_THE_CLI = {
+    "assistant right after a tool call": ("gpt-4.1-mini-2025-04-14", "tool-call-order"),
+    "tool message answering no call": ("gpt-4.1-mini-2025-04-14", "tool-call-order"),
+    "function message without a call": ("gpt-4.1-mini-2025-04-14", "function-call-order"),
+    "image in an assistant message": ("gpt-4o-2024-08-06", "image-role"),
+    "image by http url": ("gpt-4o-2024-08-06", "image-url"),
+    "gif image": ("gpt-4o-2024-08-06", "image-type"),
+    "65 images": ("gpt-4o-2024-08-06", "image-count"),
+    "vision on a text-only base": ("gpt-4.1-mini-2025-04-14", "vision-unsupported"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FOR_THE_CLI))
+def test_labctl_validate_names_line_and_rule_of_each_order_and_vision_violation(capsys, tmp_path, name):
+    model, rule = BROKEN_FOR_THE_CLI[name]
+    broken = msgs(image(PNG), A) if name == "vision on a text-only base" else CORPUS[name][0][0]
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(as_bytes(ten(broken)))  # the broken example is line 11
+    code, output = labctl_validate(capsys, str(path), "--model", model)
+    assert code == 2
+    assert f"data.jsonl:11: error [{rule}]" in output
+
+
+def test_labctl_validate_of_an_empty_file_says_so_without_none_figures(capsys, tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    code, output = labctl_validate(capsys, str(path))
+    assert code == 2
+    assert "[empty-file]" in output and "no examples to count" in output and "None" not in output
+
+
+# Values built of the whole format's keys (tools, calls, content parts, DPO), to reach the checks beyond plain chat.
+FORMAT_KEYS = ["messages", "role", "content", "weight", "name", "tool_calls", "tool_call_id", "function_call", "id",
+               "type", "function", "arguments", "tools", "functions", "parameters", "properties", "enum", "text",
+               "image_url", "url", "detail", "input", "preferred_output", "non_preferred_output"]
+FORMAT_TEXTS = st.sampled_from(["user", "assistant", "tool", "function", "system", "function", "text", "image_url",
+                                "c1", "f", "{}", "https://example.com/a.png", PNG, ""]) | st.text(max_size=8)
+FORMAT_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-1, 2) | FORMAT_TEXTS,
+                             lambda inner: st.lists(inner, max_size=4)
+                             | st.dictionaries(st.sampled_from(FORMAT_KEYS), inner, max_size=5), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FORMAT_VALUES.map(lambda v: json.dumps(v).encode()), max_size=12),
+       st.sampled_from(["gpt-4o-2024-08-06", "gpt-4.1-mini-2025-04-14", None]))
+def test_no_value_of_the_whole_format_crashes_the_validator(lines, model):
+    report = validate_stream(io.BytesIO(b"\n".join(lines)), "fuzz.jsonl", model=model)
+    assert report.examples == len(report.total_tokens)
     for finding in report.findings:
         assert finding.rule and finding.message and finding.severity in ("error", "warning")

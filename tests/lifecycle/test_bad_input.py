@@ -92,7 +92,7 @@ CASES = [
     # exited 0
     Case("validate --model no-such-model", ("validate", str(TRAINING), "--model", "no-such-model"), "no-such-model"),
     Case("stage binary training file", ("stage", "--stack", STACK, "--training-file", "{tmp}/binary.jsonl",
-                                        "--validation-file", str(VALIDATION)), "binary.jsonl:2: error [encoding] not UTF-8"),
+                                        "--validation-file", str(VALIDATION)), "binary.jsonl:1: error [binary] the file holds NUL bytes"),
     Case("stage 5-example training file", ("stage", "--stack", STACK, "--training-file", "{tmp}/five.jsonl",
                                            "--validation-file", str(VALIDATION)), "five.jsonl"),
     Case("preflight --hours -5", ("preflight", "--sandbox", "--stack", "badpf", "--hours", "-5"), "--hours -5"),
