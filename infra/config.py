@@ -83,10 +83,16 @@ class DeploymentSpec(_Model):
         return value
 
 
+# 100 units: gpt-5-mini has 1 request per minute per unit (Azure's quota tier table), and the responsible-AI lab's
+# default probe (1,180 requests) takes about 12 minutes at 100 RPM; tier 1's regional quota is 1,000 units.
+DEFAULT_CHAT_CAPACITY = 100
+
+
 def _default_deployments() -> list[DeploymentSpec]:
     # The labs' gpt-35-turbo and gpt-4o are retired; gpt-5-mini 2025-08-07 is deployable until 2027-02-06.
     # Preflight replaces this with the newest version the chosen region can actually deploy.
-    return [DeploymentSpec(name="chat", model="gpt-5-mini", version="2025-08-07", sku="GlobalStandard", capacity=10)]
+    return [DeploymentSpec(name="chat", model="gpt-5-mini", version="2025-08-07", sku="GlobalStandard",
+                           capacity=DEFAULT_CHAT_CAPACITY)]
 
 
 class LabConfig(_Model):

@@ -45,8 +45,11 @@ def _config_model(config: dict, key: str, default):
 def requests_from(config: dict, options: PreflightOptions) -> list[DeploymentRequest]:
     """What to deploy. A configured model (and version) is kept or preflight fails; `--chat-model` is the explicit
     opt-in to other families; with neither, the labs' preferences in order."""
+    from infra.config import DEFAULT_CHAT_CAPACITY
+
     configured = "labctl:deployments" in config
-    deployments = _config_model(config, "deployments", [{"name": "chat", "model": "gpt-5-mini", "capacity": 10}])
+    deployments = _config_model(config, "deployments",
+                                [{"name": "chat", "model": "gpt-5-mini", "capacity": DEFAULT_CHAT_CAPACITY}])
     requests = []
     for spec in deployments:
         version, source = None, "--chat-model"
@@ -57,7 +60,7 @@ def requests_from(config: dict, options: PreflightOptions) -> list[DeploymentReq
         else:
             families = [spec.get("model", "gpt-5-mini")] + [m for m in DEFAULT_CHAT_PREFERENCES if m != spec.get("model")]
         requests.append(DeploymentRequest(spec.get("name", "chat"), families, spec.get("sku", "GlobalStandard"),
-                                          int(spec.get("capacity", 10)), version, source))
+                                          int(spec.get("capacity", DEFAULT_CHAT_CAPACITY)), version, source))
     return requests
 
 

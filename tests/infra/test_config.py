@@ -78,7 +78,7 @@ def test_example_stack_config_is_valid_and_sets_the_lab_choices():
     example = yaml.safe_load((ROOT / "Pulumi.example.yaml").read_text())["config"]
     raw = {key.removeprefix("labctl:"): value for key, value in example.items()}
     config = parse_config(raw)
-    assert config.deployments[0].capacity == 10
+    assert config.deployments[0].capacity == 100
     assert config.node_type == "Standard_D4ds_v5"
     assert config.autotermination_minutes == 20
 

@@ -42,7 +42,7 @@ def test_default_deployment_is_a_current_chat_model_with_tpm_capacity(default_la
     deployment = default_lab.one(DEPLOYMENT).inputs
     assert deployment["deploymentName"] == "chat"
     assert deployment["properties"]["model"] == {"format": "OpenAI", "name": "gpt-5-mini", "version": "2025-08-07"}
-    assert deployment["sku"] == {"name": "GlobalStandard", "capacity": 10}
+    assert deployment["sku"] == {"name": "GlobalStandard", "capacity": 100}
     assert deployment["properties"]["versionUpgradeOption"] == "NoAutoUpgrade"
     # Retired models (azure-facts section 3) are never a default.
     assert deployment["properties"]["model"]["name"] not in {"gpt-35-turbo", "gpt-4o", "gpt-4o-mini"}

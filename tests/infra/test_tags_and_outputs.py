@@ -63,7 +63,7 @@ def test_outputs_are_the_documented_set(default_lab):
     assert set(default_lab.outputs) == OUTPUT_KEYS
     assert default_lab.outputs["secretKeys"] == {"endpoint": "openai-endpoint", "apiKey": "openai-key"}
     assert default_lab.outputs["deployments"] == [
-        {"name": "chat", "model": "gpt-5-mini", "version": "2025-08-07", "sku": "GlobalStandard", "capacity": 10}
+        {"name": "chat", "model": "gpt-5-mini", "version": "2025-08-07", "sku": "GlobalStandard", "capacity": 100}
     ]
     assert default_lab.outputs["clusterId"] == "1121-075200-abcdef12"
     assert default_lab.outputs["workspaceUrl"].startswith("https://adb-")

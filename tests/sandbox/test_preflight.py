@@ -50,7 +50,7 @@ def test_a_region_without_quota_is_skipped_with_the_reason(sandbox, target):
     result, config = preflight(target, "s", {}, PreflightOptions(), print)
     assert result.chosen.region == "northcentralus" and config["labctl:location"] == "northcentralus"
     eastus2 = next(v for v in result.regions if v.region == "eastus2")
-    assert not eastus2.ok and "0K TPM of GlobalStandard quota free, 10K needed" in eastus2.reasons[0]
+    assert not eastus2.ok and "0K TPM of GlobalStandard quota free, 100K needed" in eastus2.reasons[0]
 
 
 def test_a_region_without_the_training_type_is_skipped(target):
@@ -66,7 +66,7 @@ def test_forcing_a_region_that_cannot_satisfy_fails_clearly(target):
     options = PreflightOptions(force_region="eastus2", fine_tune_bases=["gpt-4o-mini"], training_types=("Standard",))
     with pytest.raises(PreflightError) as refused:
         preflight(target, "s", {}, options, print)
-    assert str(refused.value).startswith("the forced region eastus2 cannot host 10K TPM of GlobalStandard for gpt-5-mini")
+    assert str(refused.value).startswith("the forced region eastus2 cannot host 100K TPM of GlobalStandard for gpt-5-mini")
     assert "no Standard training here" in str(refused.value) and refused.value.exit_code == 3
 
 
