@@ -125,6 +125,17 @@ class MockedRun:
         return next(r for r in self.registrations if r.urn == urn)
 
 
+def _ensure_event_loop() -> None:
+    """Pulumi's runtime asks asyncio for the current event loop; after an `asyncio.run` in this thread (the labs'
+    probe, when run in-process) there is none, and asyncio raises instead of making one."""
+    import asyncio
+
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def run_with_mocks(
     program: Callable[[], Mapping[str, Any]],
     mocks: pulumi.runtime.Mocks,
@@ -137,6 +148,7 @@ def run_with_mocks(
 
     Raises whatever the program or a mock raised, so a refusal by an emulator surfaces to the caller.
     """
+    _ensure_event_loop()
     pulumi.runtime.set_all_config({key: str(value) for key, value in (config or {}).items()})
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
