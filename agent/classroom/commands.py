@@ -90,14 +90,19 @@ def _show_plan(plan) -> None:
     title = (f"Class plan: {plan.wanted} learners" if plan.fits else
              f"[red]Does not fit[/red]: {plan.wanted} learners asked, room for {plan.placed}")
     table = Table(title=title)
-    for column in ("region", "learners", "room", "quota used", "cost/learner", "shortfall" if not plan.fits else "why not"):
+    table.add_column("region", no_wrap=True)
+    for column in ("learners", "room", "quota used", "cost/learner", "why not"):
         table.add_column(column)
     for region in plan.regions:
         table.add_row(region.region, str(len(region.learners)), str(region.capacity.seats),
                       "\n".join(region.quota_used()),
                       f"{region.cost_per_learner:.2f}" if region.cost_per_learner is not None else "",
-                      region.shortfall(plan.missing) if not plan.fits else "; ".join(region.capacity.verdict.reasons))
+                      "; ".join(region.capacity.verdict.reasons))
     cli.out.print(table)
+    if not plan.fits:  # one line per region, so that no sentence is cut by the table's width
+        for region in plan.regions:
+            cli.out.print(f"shortfall in {region.region} for {plan.missing} more: {region.shortfall(plan.missing)}",
+                          highlight=False, markup=False)
     if plan.fits:
         cli.out.print(f"total {plan.total_cost:.2f} USD (ESTIMATE, list prices, {plan.wanted} learners); ready in about "
                       f"{plan.minutes_to_ready:.0f} min ({plan.concurrency} at a time, "

@@ -58,10 +58,9 @@ class ClassPlan:
 
     @property
     def total_cost(self) -> float | None:
-        costs = [r.cost_per_learner * len(r.learners) for r in self.regions if r.learners]
         if any(r.cost_per_learner is None for r in self.regions if r.learners):
             return None
-        return round(sum(costs), 2)
+        return round(sum(r.cost_per_learner * len(r.learners) for r in self.regions if r.learners), 2)
 
     @property
     def minutes_to_ready(self) -> float:
