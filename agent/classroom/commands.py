@@ -60,6 +60,12 @@ def up(
     people = numbered(name, learners) if learners is not None else read_roster(name, roster)
     settings = ops.ClassSettings(name, sandbox, parse_config(config), region or None, concurrency, layout, hours,
                                  notebooks=not no_notebooks)
+    record = ClassRecord(name)
+    if record.exists():  # a class that was started: its learners keep their regions, the rest are brought up
+        ops.check_same_learners(record, people)
+        cli.progress(f"class {name} exists: resuming (learners not ready yet are brought up in their planned regions)")
+        _finish_up(ops.bring_up(record, settings, cli.progress), {"resumed": True})
+        return
     plan, _ = ops.plan_class(settings, people, cli.progress)
     _show_plan(plan)
     if not plan.fits:
@@ -69,12 +75,17 @@ def up(
     if plan_only:
         cli.emit({"plan": plan.as_dict()}, "[dim]--plan-only: nothing was created[/dim]")
         return
-    record = ClassRecord(name)
     ops.record_class(record, settings, plan, people)
-    report = ops.bring_up(record, settings, cli.progress)
-    report.plan = plan.as_dict()
+    _finish_up(ops.bring_up(record, settings, cli.progress), plan.as_dict())
+
+
+def _finish_up(report, plan: dict) -> None:
+    from rich.markup import escape
+
+    cli = _cli()
+    report.plan = plan
     rows = [f"{'[green]ready[/green]' if r['state'] == 'ready' else '[red]' + r['state'] + '[/red]'}  {r['learner']}  "
-            f"{r['region']}  {r.get('error') or ''}" for r in report.learners]
+            f"{r['region']}  {escape(r.get('error') or '')}" for r in report.learners]
     cli.emit(report.as_dict(), "\n".join(rows) + f"\n{sum(r['state'] == 'ready' for r in report.learners)}/"
              f"{len(report.learners)} learners ready in {report.wall_seconds:.0f} s with {report.concurrency} at a time")
     if not report.ok:

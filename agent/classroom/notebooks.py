@@ -76,9 +76,10 @@ def run_all(stack: str, paths: list[str], timeout_minutes: int = 20) -> list[dic
 
     outputs, w = _workspace(stack)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    run_as = _run_as(w, outputs.cluster_id)
     results = []
     for path in paths:
-        run = w.jobs.submit(run_name=f"labctl notebook {path.rsplit('/', 1)[-1]} {stamp}", tasks=[jobs.SubmitTask(
+        run = w.jobs.submit(run_name=f"labctl notebook {path.rsplit('/', 1)[-1]} {stamp}", run_as=run_as, tasks=[jobs.SubmitTask(
             task_key="notebook", existing_cluster_id=outputs.cluster_id,
             notebook_task=jobs.NotebookTask(notebook_path=path))]).result(
             timeout=dt.timedelta(minutes=timeout_minutes))
@@ -92,3 +93,16 @@ def run_all(stack: str, paths: list[str], timeout_minutes: int = 20) -> list[dic
         results.append({"notebook": path, "result_state": state, "result": exit_value, "error": output.error,
                         "run_page_url": run.run_page_url})
     return results
+
+
+def _run_as(w, cluster_id: str):
+    """The learner's own identity when their cluster is theirs (labctl:clusterUser): a dedicated (single-user)
+    cluster runs its user's commands only ("Access modes", Databricks docs), so the notebooks run as that user;
+    setting `run_as` takes a workspace admin, which the deploying identity is. None when the cluster is the
+    caller's own."""
+    from databricks.sdk.service import jobs
+
+    single_user = w.clusters.get(cluster_id).single_user_name
+    if not single_user or single_user == w.current_user.me().user_name:
+        return None
+    return jobs.JobRunAs(user_name=single_user)

@@ -128,13 +128,6 @@ def refuse_if_unfit(plan: ClassPlan) -> None:
 def record_class(record: ClassRecord, settings: ClassSettings, plan: ClassPlan, learners: list[Learner]) -> dict:
     """The class file, written before any learner is created; a class that exists keeps its learners' regions
     (a rerun of `class up` resumes it)."""
-    existing = record.read() if record.exists() else None
-    if existing and existing["learners"]:
-        stacks = sorted(existing["learners"])
-        if stacks != sorted(learner.stack for learner in learners):
-            raise UsageError(f"Class {settings.name!r} exists with {len(stacks)} learners ({stacks[0]} ...); "
-                             f"`labctl class down --class {settings.name}` it first, or give another --class.")
-        return existing
     data = {"name": settings.name, "target": "sandbox" if settings.sandbox else "cloud", "layout": settings.layout,
             "config": settings.config, "created_at": now(), "learners": {}}
     for learner in learners:
@@ -145,6 +138,14 @@ def record_class(record: ClassRecord, settings: ClassSettings, plan: ClassPlan, 
             "config": learner_config(verdict), "error": None, "notebooks": [], "updated_at": now()}
     record.write(data)
     return data
+
+
+def check_same_learners(record: ClassRecord, learners: list[Learner]) -> None:
+    """A class is resumed only with the learners it was made with (same stacks and identities)."""
+    recorded = {stack: entry.get("email") for stack, entry in record.read()["learners"].items()}
+    if recorded != {learner.stack: learner.email for learner in learners}:
+        raise UsageError(f"Class {record.name!r} exists with {len(recorded)} other learners; "
+                         f"`labctl class down --class {record.name}` it first, or give another --class.")
 
 
 def learner_args(settings_config: dict, entry: dict, stack: str, sandbox: bool) -> list[str]:
@@ -176,7 +177,9 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
             return {"learner": stack, **entry}
         record.update_learner(stack, state="creating", error=None)
         progress(f"{stack}: up in {entry['region']}")
-        outcome = fleet.labctl(learner_args(data["config"], entry, stack, settings.sandbox), log_of(record, stack))
+        # The class's recorded target and settings: a resumed class is brought up where it was planned.
+        outcome = fleet.labctl(learner_args(data["config"], entry, stack, data["target"] == "sandbox"),
+                               log_of(record, stack))
         if outcome.code != 0:
             progress(f"{stack}: failed ({outcome.error})")
             return {"learner": stack, **record.update_learner(stack, state="failed", error=outcome.error)}
