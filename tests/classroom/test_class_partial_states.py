@@ -41,6 +41,15 @@ def test_a_roster_class_resumes_a_failed_learner_and_cleanup_finds_a_lost_class(
     assert source.startswith("# Databricks notebook source") and "dbutils.secrets.get(scope" in source
     assert outputs["secretScope"] in source and "api_key=dbutils.secrets.get" in source
 
+    # No key is written into a notebook, the class record or the learners' logs.
+    from agent.target import load_target
+
+    key = load_target("ros-01").cognitive().accounts.list_keys(outputs["resourceGroupName"],
+                                                              outputs["openaiAccountName"]).key1
+    written = [w.workspace.download(path).read().decode() for path in listed]
+    written += [p.read_text() for p in (labctl.home / ".labctl" / "classes" / "ros").rglob("*") if p.is_file()]
+    assert len(key) > 16 and not any(key in text for text in written)
+
     # Rerun: the failed learner is brought up, the ready one is left as it is.
     labctl.control("DELETE", "/faults")
     cluster = outputs["clusterId"]
