@@ -91,4 +91,7 @@ def assess_regions(target, regions: list[str], requests: list[DeploymentRequest]
         if assess_cluster is not None and compute is not None:
             assess_cluster(compute(), region, node_type, verdict)
         capacities.append(region_capacity(verdict, requests))
+    # A model no readable catalog knows is a typo (exit 2), not a region without quota: preflight's own rule.
+    preflight._refuse_unknown_models(requests, fine_tune, "labctl:fineTuneBaseModel",
+                                     [capacity.verdict for capacity in capacities])
     return capacities

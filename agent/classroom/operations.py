@@ -73,6 +73,10 @@ def plan_class(settings: ClassSettings, learners: list[Learner], progress: Progr
 
     today = dt.datetime.now(dt.timezone.utc)
     config = dict(settings.config)
+    if not settings.sandbox and "labctl:owner" not in config and not all(learner.email for learner in learners):
+        # Azure's stacks need an owner tag (cleanup reads it); a roster gives each learner's, --learners none.
+        raise UsageError("`labctl class up --learners N` on Azure needs -c owner=<e-mail of the instructor> "
+                         "(with --roster each learner's e-mail is their stack's owner).")
     parsed = validated(config, today)
     options = PreflightOptions(hours=settings.hours)
     requests = requests_from(config, options)

@@ -8,6 +8,9 @@ CASES = [
     (["up", "--learners", "2", "--concurrency", "0"], "--concurrency 0 is not a number of learners at a time"),
     (["up", "--learners", "2", "--layout", "shared-workspace"], "--layout 'shared-workspace' is not one labctl builds"),
     (["up", "--learners", "2", "--region", "mars"], "mars"),
+    (["up", "--learners", "2", "-c", 'deployments=[{"name":"chat","model":"gpt-9","capacity":10}]'],
+     "labctl:deployments gpt-9: no such model is offered in eastus2"),
+    (["up", "--learners", "2", "-c", "ttl=8 hours"], "ttl"),
     (["up"], "Give either --learners N or --roster FILE"),
     (["down", "--class", "nobody"], "pass --yes to confirm"),
     (["status", "--class", "nobody"], "There is no class 'nobody' here"),
@@ -23,3 +26,8 @@ def test_bad_class_options_are_one_sentence_and_exit_2(labctl, args, message):
     assert done.stderr.count("error:") == 1
     assert labctl.control("GET", "/inventory") == before
     assert not (labctl.home / ".labctl" / "classes" / "nobody").exists()
+
+
+def test_a_numbered_class_on_azure_needs_an_owner_before_anything_is_asked(labctl):
+    done = labctl("class", "up", "--learners", "2", expect=2)
+    assert "needs -c owner=<e-mail of the instructor>" in done.stderr
