@@ -121,12 +121,16 @@ def _show_plan(plan) -> None:
 
 
 @class_app.command("status")
-def status(class_name: ClassOption = "class"):
+def status(
+    class_name: ClassOption = "class",
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout (as `labctl --json`).")] = False,
+):
     """One row per learner: region, state, cost so far (estimate), expiry."""
     from agent.classroom.state import ClassRecord
     from agent.classroom.status import class_status
 
     cli = _cli()
+    cli.State.json = cli.State.json or json_output
     record = ClassRecord(class_name)
     if not record.exists():
         raise LabctlError(f"There is no class {class_name!r} here; `labctl class up --class {class_name}` makes one.", USAGE)

@@ -49,9 +49,9 @@ def test_five_learners_with_room_for_three_in_the_first_region(labctl, quota):
     regions = {labctl.json("status", "--stack", stack)["outputs"]["location"] for stack in stacks}
     assert regions == {"eastus2", "northcentralus"}
 
-    status = labctl.json("class", "status", "--class", "acc")["learners"]
+    status = json.loads(labctl("class", "status", "--class", "acc", "--json").stdout)["learners"]
     assert [(row["learner"], row["state"], row["cluster"]) for row in status] == [(s, "ready", "RUNNING") for s in stacks]
-    assert all(row["expires"] and len(row["notebooks"]) == 2 for row in status)
+    assert all(row["expires"] and len(row["notebooks"]) == 2 and row["cost_so_far_usd"] >= 0 for row in status)
 
     verified = labctl.json("class", "verify", "--class", "acc", "--concurrency", "5")
     assert verified["ok"]
