@@ -94,3 +94,22 @@ def test_a_class_that_does_not_fit_is_refused_before_anything_is_created(labctl,
     assert labctl.control("GET", "/inventory") == before
     assert not (labctl.home / ".labctl" / "classes" / "full").exists()
     assert not list((labctl.home / ".labctl" / "stacks").glob("full-*"))
+
+
+def test_vcpu_quota_limits_a_region_where_preflight_checks_it(labctl, quota):
+    from agent import preflight
+
+    if not hasattr(preflight, "assess_cluster_capacity"):
+        pytest.skip("preflight has no vCPU quota check on this branch yet (issue 17's branch adds it)")
+    quota(eastus2=1000, northcentralus=1000)
+    # "vCPU quotas" (learn.microsoft.com/azure/virtual-machines/quotas): a VM needs its vCPUs free in the regional
+    # total (`cores`) and in its family; Standard_D4ds_v5 has 4. 8 free regional vCPUs: two single-node clusters.
+    labctl.control("PUT", "/compute/eastus2", json={"limits": {"cores": 8}})
+    try:
+        plan = labctl.json("class", "up", "--sandbox", "--class", "cpu", "--learners", "3", "-c",
+                           f"deployments={CHAT}", "--plan-only")["plan"]
+    finally:
+        labctl.control("PUT", "/compute/eastus2", json={"limits": {"cores": 100}})  # the twin's default
+    regions = {r["region"]: r for r in plan["regions"]}
+    assert regions["eastus2"]["learners"] == ["cpu-01", "cpu-02"] and regions["northcentralus"]["learners"] == ["cpu-03"]
+    assert "8/8 vCPUs cores (Standard_D4ds_v5)" in regions["eastus2"]["quota_used"]
