@@ -38,24 +38,30 @@ def test_learners_run_as_themselves_and_cannot_read_each_other(labctl, tmp_path)
     roster.write_text("ada@example.com\ngrace@example.com\n", encoding="utf-8")
     labctl("class", "up", "--sandbox", "--class", "iso", "--roster", str(roster))
     try:
-        ada_home = _as(labctl, "iso-01", "ada@example.com")
-        verified = labctl.json("class", "verify", "--class", "iso")
-        assert verified["ok"], verified
-        ada_runs = verified["learners"][0]["runs"]
-        results = ada_runs[1]["result"]["results"]
-        # The notebook ran as ada: it wrote her results into her volume, which she can read.
-        assert json.loads(ada_home.files.download(results).contents.read())["rows"]
-
         outputs = {s: labctl.json("status", "--stack", s)["outputs"] for s in ("iso-01", "iso-02")}
-        assert ada_home.secrets.get_secret(outputs["iso-01"]["secretScope"], "openai-key").value
+        ada_home = _as(labctl, "iso-01", "ada@example.com")
         ada_elsewhere = _as(labctl, "iso-02", "ada@example.com")
+        # Her own secret scope and volume: readable (and writable) by her.
+        assert ada_home.secrets.get_secret(outputs["iso-01"]["secretScope"], "openai-key").value
+        mine = f"{outputs['iso-01']['dataPath']}/notebooks/note.txt"
+        ada_home.files.upload(mine, io.BytesIO(b"mine"), overwrite=True)
+        assert ada_home.files.download(mine).contents.read() == b"mine"
+        # Another learner's: neither.
         with pytest.raises(PermissionDenied):
             ada_elsewhere.secrets.get_secret(outputs["iso-02"]["secretScope"], "openai-key")
-        grace_results = verified["learners"][1]["runs"][1]["result"]["results"]
+        theirs = f"{outputs['iso-02']['dataPath']}/notebooks/note.txt"
         with pytest.raises(PermissionDenied):
-            ada_elsewhere.files.download(grace_results)
+            ada_elsewhere.files.upload(theirs, io.BytesIO(b"not mine"), overwrite=True)
         with pytest.raises(PermissionDenied):
-            ada_elsewhere.files.upload(grace_results, io.BytesIO(b"{}"), overwrite=True)
+            ada_elsewhere.files.download(f"{outputs['iso-02']['dataPath']}/notebooks/note.txt")
+
+        # Each learner's notebooks run as that learner on their dedicated cluster (run_as), and write into
+        # their own volume.
+        verified = labctl.json("class", "verify", "--class", "iso")
+        assert verified["ok"], verified
+        results = verified["learners"][0]["runs"][1]["result"]["results"]
+        assert results.startswith(outputs["iso-01"]["dataPath"])
+        assert json.loads(ada_home.files.download(results).contents.read())["rows"]
     finally:
         labctl("class", "down", "--class", "iso", "--yes")
     assert labctl.inventory_of("iso-01") == EMPTY and labctl.inventory_of("iso-02") == EMPTY
