@@ -238,6 +238,8 @@ def reset(
 @class_app.command("verify")
 def verify(class_name: ClassOption = "class", concurrency: ConcurrencyOption = 4):
     """Run every learner's notebooks top to bottom on their cluster (one-time notebook runs) and report."""
+    from rich.markup import escape
+
     from agent.classroom import fleet
     from agent.classroom.notebooks import run_all
     from agent.classroom.state import ClassRecord
@@ -252,13 +254,20 @@ def verify(class_name: ClassOption = "class", concurrency: ConcurrencyOption = 4
 
     def one(stack: str) -> dict:
         cli.progress(f"{stack}: running {len(learners[stack]['notebooks'])} notebooks")
-        return {"learner": stack, "runs": run_all(stack, learners[stack]["notebooks"])}
+        try:
+            return {"learner": stack, "runs": run_all(stack, learners[stack]["notebooks"])}
+        except Exception as error:  # noqa: BLE001 - one learner's workspace refusing is reported; the others go on
+            from agent.classroom.operations import sentence_of
+
+            return {"learner": stack, "runs": [], "error": sentence_of(error)}
 
     results = fleet.each(ready, one, concurrency)
     ok = bool(results) and len(ready) == len(learners) and all(
-        run["result_state"] == "SUCCESS" for r in results for run in r["runs"])
+        r["runs"] and not r.get("error") and all(run["result_state"] == "SUCCESS" for run in r["runs"]) for r in results)
     cli.emit({"class": class_name, "ok": ok, "learners": results}, "\n".join(
-        f"{r['learner']}: " + ", ".join(f"{run['notebook'].rsplit('/', 1)[-1]} {run['result_state']}" for run in r["runs"])
+        f"{r['learner']}: " + (escape(r["error"]) if r.get("error") else ", ".join(
+            f"{run['notebook'].rsplit('/', 1)[-1]} {run['result_state']}"
+            + (f" ({escape(str(run['error']))})" if run["error"] else "") for run in r["runs"]))
         for r in results) + ("" if len(ready) == len(learners) else f"\nnot ready: {len(learners) - len(ready)} learners"))
     if not ok:
         raise typer.Exit(FAILED)

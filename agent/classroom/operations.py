@@ -194,7 +194,7 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
             try:
                 notebooks = publish(stack, entry.get("email"))
             except Exception as error:  # noqa: BLE001 - one learner's failure is reported, the others go on
-                sentence = _sentence(error)
+                sentence = sentence_of(error)
                 progress(f"{stack}: notebooks failed ({sentence})")
                 return {"learner": stack, **record.update_learner(stack, state="failed", error=f"notebooks: {sentence}")}
         progress(f"{stack}: ready in {outcome.seconds:.0f} s")
@@ -215,7 +215,7 @@ def log_of(record: ClassRecord, stack: str):
     return record.folder / "logs" / f"{stack}.log"
 
 
-def _sentence(error: Exception) -> str:
+def sentence_of(error: Exception) -> str:
     from agent.errors import describe_service_error
 
     if isinstance(error, LabctlError):

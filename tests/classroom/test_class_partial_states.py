@@ -8,6 +8,8 @@ from databricks.sdk.config import Config
 
 from tests.lifecycle.conftest import EMPTY
 
+CHAT = 'deployments=[{"name":"chat","model":"gpt-5","capacity":10}]'  # 10 RPM per unit: notebooks not paced
+
 
 def _workspace(labctl, stack: str) -> WorkspaceClient:
     access = labctl.control("GET", f"/databricks/workspaces/dbw-labctl-{stack}")
@@ -23,7 +25,7 @@ def test_a_roster_class_resumes_a_failed_learner_and_cleanup_finds_a_lost_class(
     # The second learner's workspace cannot be created (a 400 is not retried): that learner fails, the first does not.
     labctl.control("PUT", "/faults", json={"rules": [{"path": "workspaces/dbw-labctl-ros-02", "method": "PUT",
                                                       "status": 400}]})
-    failed = labctl("--json", "class", "up", "--sandbox", "--class", "ros", "--roster", str(roster), expect=1)
+    failed = labctl("--json", "class", "up", "--sandbox", "--class", "ros", "--roster", str(roster), "-c", CHAT, expect=1)
     report = json.loads(failed.stdout)
     states = {r["learner"]: (r["state"], r["error"]) for r in report["learners"]}
     assert states["ros-01"] == ("ready", None)
@@ -53,9 +55,16 @@ def test_a_roster_class_resumes_a_failed_learner_and_cleanup_finds_a_lost_class(
     # Rerun: the failed learner is brought up, the ready one is left as it is.
     labctl.control("DELETE", "/faults")
     cluster = outputs["clusterId"]
-    resumed = labctl.json("class", "up", "--sandbox", "--class", "ros", "--roster", str(roster))
+    resumed = labctl.json("class", "up", "--sandbox", "--class", "ros", "--roster", str(roster), "-c", CHAT)
     assert resumed["ok"] and resumed["plan"] == {"resumed": True}
     assert labctl.json("status", "--stack", "ros-01")["outputs"]["clusterId"] == cluster
+
+    # A notebook that fails is reported with its own error, learner by learner (exit 1).
+    w.secrets.delete_secret(outputs["secretScope"], "openai-key")
+    broken = json.loads(labctl("--json", "class", "verify", "--class", "ros", expect=1).stdout)
+    runs = {r["learner"]: r["runs"] for r in broken["learners"]}
+    assert runs["ros-01"][0]["result_state"] == "FAILED" and "openai-key" in runs["ros-01"][0]["error"]
+    assert [run["result_state"] for run in runs["ros-02"]] == ["SUCCESS", "SUCCESS"]
 
     # The class record is lost: cleanup still finds the class's stacks by name, dry run first.
     (labctl.home / ".labctl" / "classes" / "ros" / "class.json").unlink()
