@@ -163,8 +163,8 @@ def down(
     cli = _cli()
     _check_concurrency(concurrency)
     record = ClassRecord(class_name)
-    stacks = ops.class_stacks(class_name, record)
-    _confirm(yes, f"Delete the environments of all {len(stacks)} learners of class {class_name!r}?", "class down")
+    _confirm(yes, f"Delete the environments of every learner of class {class_name!r}?", "class down")
+    stacks = ops.stacks_to_take_down(class_name, record, cli.progress)
     results = ops.take_down(record, stacks, concurrency, cli.progress)
     clean = all(r["clean"] for r in results)
     if clean:
@@ -189,14 +189,7 @@ def cleanup(
     cli = _cli()
     _check_concurrency(concurrency)
     record = ClassRecord(class_name)
-    try:
-        stacks = ops.class_stacks(class_name, record)
-    except LabctlError:  # a damaged class record: the stack folders still name the class's environments
-        from agent.workdir import set_aside
-
-        moved = set_aside(record.path)
-        cli.progress(f"{record.path.name} was unreadable, moved to {moved.name}")
-        stacks = ops.class_stacks(class_name, record)
+    stacks = ops.stacks_to_take_down(class_name, record, cli.progress)
     if not yes:
         cli.emit({"dry_run": True, "class": class_name, "stacks": stacks},
                  "DRY RUN - nothing deleted (pass --yes): would take down " + (", ".join(stacks) or "nothing"))

@@ -239,6 +239,19 @@ def class_stacks(name: str, record: ClassRecord) -> list[str]:
     return sorted(stacks)
 
 
+def stacks_to_take_down(name: str, record: ClassRecord, progress: Progress) -> list[str]:
+    """`class_stacks`, with a damaged record moved aside first (`class.json.damaged-<time>`): the stack folders
+    still name the class's environments, and taking them down must not wait for a readable record."""
+    from agent.workdir import CorruptState, set_aside
+
+    try:
+        return class_stacks(name, record)
+    except CorruptState as damaged:
+        moved = set_aside(damaged.path)
+        progress(f"{damaged.path.name} was unreadable, moved to {moved.name}; the class's stacks are found by name")
+        return class_stacks(name, record)
+
+
 def take_down(record: ClassRecord, stacks: list[str], concurrency: int, progress: Progress) -> list[dict]:
     """`labctl down --yes` for each stack, `concurrency` at a time; the record follows (a learner whose stack is
     verified gone is `down`, else `left behind` with the reason). `labctl down` converges from any partial state

@@ -31,3 +31,14 @@ def test_bad_class_options_are_one_sentence_and_exit_2(labctl, args, message):
 def test_a_numbered_class_on_azure_needs_an_owner_before_anything_is_asked(labctl):
     done = labctl("class", "up", "--learners", "2", expect=2)
     assert "needs -c owner=<e-mail of the instructor>" in done.stderr
+
+
+def test_a_damaged_class_record_is_named_by_status_and_set_aside_by_down(labctl):
+    folder = labctl.home / ".labctl" / "classes" / "junk"
+    folder.mkdir(parents=True)
+    (folder / "class.json").write_text('{"learners": ', encoding="utf-8")
+    status = labctl("class", "status", "--class", "junk", expect=2)
+    assert f"{folder / 'class.json'} is not valid JSON (line 1)" in status.stderr
+    down = labctl("class", "down", "--class", "junk", "--yes")
+    assert "class.json was unreadable, moved to class.json.damaged-" in down.stderr
+    assert not (folder / "class.json").exists() and list(folder.glob("class.json.damaged-*"))
