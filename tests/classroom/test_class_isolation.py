@@ -36,6 +36,10 @@ def _as(labctl, stack: str, user: str) -> WorkspaceClient:
 def test_learners_run_as_themselves_and_cannot_read_each_other(labctl, tmp_path):
     roster = tmp_path / "roster.txt"
     roster.write_text("ada@example.com\ngrace@example.com\n", encoding="utf-8")
+    # Before anything is created: does this twin issue tokens per user? (A POST-only route answers GET with 405.)
+    probe = requests.get(f"{labctl.endpoints['data_url']}/_sandbox/databricks/workspaces/none/tokens", timeout=10)
+    if probe.status_code == 404:
+        pytest.skip("the twin has no identities on this branch yet (issue 17's branch adds them)")
     labctl("class", "up", "--sandbox", "--class", "iso", "--roster", str(roster))
     try:
         outputs = {s: labctl.json("status", "--stack", s)["outputs"] for s in ("iso-01", "iso-02")}
