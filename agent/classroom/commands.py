@@ -210,8 +210,7 @@ def reset(
     class_name: ClassOption = "class",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ):
-    """Give one learner a fresh environment (down, then up in the same region, notebooks again); the others
-    are not touched."""
+    """Give one learner a fresh environment (down, then up in the same region); no one else's is touched."""
     from agent.classroom import operations as ops
     from agent.classroom.state import ClassRecord
 
