@@ -22,6 +22,9 @@ sandbox_app = typer.Typer(no_args_is_help=True, help="The offline twin of Azure 
 app.add_typer(sandbox_app, name="sandbox")
 llmops_app = typer.Typer(no_args_is_help=True, help="Helpers for the LLMOps lab.")
 app.add_typer(llmops_app, name="llmops")
+from agent.classroom.commands import class_app  # noqa: E402 - the `class` group lives in its own package
+
+app.add_typer(class_app, name="class")
 
 console = Console(stderr=True)
 out = Console(soft_wrap=True)
