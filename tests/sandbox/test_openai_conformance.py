@@ -190,3 +190,56 @@ def test_unknown_body_keys_are_refused(client):
     # Azure: "Unrecognized request argument supplied: <key>" (browser-use/browser-use#2990).
     body = refusal(lambda: client.chat.completions.create(model="plain", messages=HELLO, extra_body={"frobnicate": 1}))
     assert body["message"] == "Unrecognized request argument supplied: frobnicate"
+
+
+# --- the Responses API ---------------------------------------------------------------------------------------------
+
+def test_responses_answer_text_with_usage_on_the_v1_surface(client):
+    # Learn "Azure OpenAI Responses API": POST {endpoint}/openai/v1/responses with the deployment name as model;
+    # usage reports input, output and reasoning tokens (OpenAI Responses reference).
+    answer = client.responses.create(model="reasoning", input="Describe a nurse.", instructions="Be brief.",
+                                     reasoning={"effort": "low"})
+    assert answer.status == "completed" and answer.output_text
+    assert answer.model == "gpt-5-mini-2025-08-07"
+    assert answer.usage.input_tokens > 0
+    assert answer.usage.output_tokens_details.reasoning_tokens > 0
+    assert answer.usage.total_tokens == answer.usage.input_tokens + answer.usage.output_tokens
+    assert client.responses.retrieve(answer.id).output_text == answer.output_text
+
+
+def test_responses_take_message_input_on_the_dated_surface(lab):
+    # The dated form, {endpoint}/openai/responses?api-version=2025-04-01-preview (same Learn page).
+    client = lab.azure_client(max_retries=0)
+    answer = client.responses.create(model="plain", temperature=0.3, input=[
+        {"role": "user", "content": [{"type": "input_text", "text": "Describe a teacher."}]}])
+    assert "teacher" in answer.output_text.lower()
+    assert answer.usage.output_tokens_details.reasoning_tokens == 0
+
+
+def test_max_output_tokens_cuts_the_answer_and_says_so(client):
+    # OpenAI Responses reference: max_output_tokens bounds visible and reasoning tokens; a cut response is
+    # "incomplete" with incomplete_details.reason "max_output_tokens".
+    answer = client.responses.create(model="reasoning", input="Describe a nurse.", max_output_tokens=30,
+                                     reasoning={"effort": "low"})
+    assert answer.status == "incomplete" and answer.incomplete_details.reason == "max_output_tokens"
+    assert answer.usage.output_tokens <= 30
+
+
+@pytest.mark.parametrize(("deployment", "parameters", "param"), [
+    ("plain", {"reasoning": {"effort": "low"}}, "reasoning.effort"),  # a chat model has no reasoning effort
+    ("reasoning", {"temperature": 0.2}, "temperature"),  # Learn "Reasoning models": temperature not supported
+    ("reasoning", {"max_output_tokens": 8}, "max_output_tokens"),  # minimum 16 (OpenAI Responses reference)
+])
+def test_responses_refuse_what_the_model_does_not_take(client, deployment, parameters, param):
+    body = refusal(lambda: client.responses.create(model=deployment, input="Hi", **parameters))
+    assert body["param"] == param
+
+
+def test_responses_json_mode_and_structured_outputs(client):
+    # OpenAI Responses: text.format json_object needs "json" in the input messages ("Response input messages must
+    # contain the word 'json' ..."); responses.parse() validates a json_schema answer into the pydantic model.
+    body = refusal(lambda: client.responses.create(model="plain", input="Weather?", instructions="Answer in JSON.",
+                                                   text={"format": {"type": "json_object"}}))
+    assert body["param"] == "text.format"
+    parsed = client.responses.parse(model="plain", input="Weather in JSON?", text_format=Weather).output_parsed
+    assert isinstance(parsed, Weather)
