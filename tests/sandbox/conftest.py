@@ -48,13 +48,6 @@ def start_sandbox(tmp_path_factory, **config) -> SandboxServer:
     return server
 
 
-@pytest.fixture
-def sandbox(tmp_path_factory):
-    server = start_sandbox(tmp_path_factory)
-    yield Sandbox(server)
-    server.stop()
-
-
 def catalog_day() -> dt.datetime:
     """Noon UTC on the day the twin's catalog was checked against Azure (catalog.yaml `as_of`): every model the
     catalog lists as live is live then, whatever the real date."""
@@ -64,10 +57,18 @@ def catalog_day() -> dt.datetime:
 
 
 @pytest.fixture
-def catalog_day_sandbox(tmp_path_factory):
-    """A twin whose clock starts on the catalog's `as_of` day, for tests that deploy models retiring soon (e.g.
-    gpt-chat-latest, retiring 2026-12-02): they test the twin's behaviour, not today's date."""
+def sandbox(tmp_path_factory):
+    """A twin whose clock starts on the catalog's `as_of` day: the tests deploy Azure's models, which retire within
+    months (gpt-chat-latest 2026-12-02, gpt-5-mini 2027-02-06), and test the twin's behaviour, not today's date."""
     server = start_sandbox(tmp_path_factory, start=catalog_day())
+    yield Sandbox(server)
+    server.stop()
+
+
+@pytest.fixture
+def live_sandbox(tmp_path_factory):
+    """A twin on the real date, for tests that compare its times with the test's own clock."""
+    server = start_sandbox(tmp_path_factory)
     yield Sandbox(server)
     server.stop()
 

@@ -14,11 +14,6 @@ from azure.mgmt.cognitiveservices.models import (
 from tests.sandbox.conftest import Lab
 
 
-@pytest.fixture
-def sandbox(catalog_day_sandbox):
-    # Deploys or reads gpt-chat-latest (retires 2026-12-02 in the catalog): the twin starts on the catalog's day.
-    return catalog_day_sandbox
-
 LOCATION = "eastus2"
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
 

@@ -21,10 +21,6 @@ from tests.sandbox.conftest import Lab, Sandbox, catalog_day, start_sandbox
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
 
 
-@pytest.fixture
-def sandbox(catalog_day_sandbox):
-    return catalog_day_sandbox
-
 
 @pytest.fixture
 def lab(sandbox):

@@ -9,11 +9,6 @@ from labctl_labs.options import OptionError, check_options
 from tests.sandbox.conftest import Lab
 
 
-@pytest.fixture
-def sandbox(catalog_day_sandbox):
-    # Deploys or reads gpt-chat-latest (retires 2026-12-02 in the catalog): the twin starts on the catalog's day.
-    return catalog_day_sandbox
-
 
 def test_reasoning_comes_from_the_catalog_not_the_name(sandbox):
     client = sandbox.cognitive()

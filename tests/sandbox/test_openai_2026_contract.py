@@ -10,11 +10,6 @@ from sandbox.credentials import SandboxCredential
 from tests.sandbox.conftest import Lab
 
 
-@pytest.fixture
-def sandbox(catalog_day_sandbox):
-    # Deploys or reads gpt-chat-latest (retires 2026-12-02 in the catalog): the twin starts on the catalog's day.
-    return catalog_day_sandbox
-
 DEPLOYMENTS = (("chat", "gpt-5-mini", "2025-08-07", 10), ("small", "gpt-5-mini", "2025-08-07", 1),
                ("plain", "gpt-chat-latest", "2026-08-06", 10))
 HELLO = [{"role": "user", "content": "Describe a nurse."}]

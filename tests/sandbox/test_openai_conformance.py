@@ -4,6 +4,7 @@ Expected answers come from OpenAI's / Azure's docs and public reports, cited per
 The twin starts on the catalog's day: gpt-chat-latest retires 2026-12-02 (sandbox/data/catalog.yaml)."""
 
 import json
+from typing import Literal
 
 import openai
 import pytest
@@ -14,10 +15,6 @@ from tests.sandbox.conftest import Lab
 DEPLOYMENTS = (("reasoning", "gpt-5-mini", "2025-08-07", 10), ("plain", "gpt-chat-latest", "2026-08-06", 10))
 HELLO = [{"role": "user", "content": "Describe a nurse."}]
 
-
-@pytest.fixture
-def sandbox(catalog_day_sandbox):
-    return catalog_day_sandbox
 
 
 @pytest.fixture
@@ -49,6 +46,19 @@ class Lookup(BaseModel):
     limit: int
 
 
+class Step(BaseModel):
+    explanation: str
+    output: str
+
+
+class Plan(BaseModel):
+    # Nested models ($defs/$ref), a list of them, an enum and a nullable field: shapes the Structured Outputs guide
+    # lists as supported ("Supported schemas").
+    level: Literal["beginner", "advanced"]
+    steps: list[Step]
+    note: str | None
+
+
 # --- JSON mode and Structured Outputs -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("deployment", ["plain", "reasoning"])
@@ -73,6 +83,13 @@ def test_structured_outputs_parse_into_the_schema(client, deployment):
     parsed = answer.choices[0].message.parsed
     assert isinstance(parsed, Weather) and parsed.city
     assert Weather.model_validate_json(answer.choices[0].message.content) == parsed
+
+
+def test_structured_outputs_follow_nested_schemas(client):
+    for _ in range(5):  # several draws: the twin's answers vary between identical requests
+        answer = client.chat.completions.parse(model="plain", messages=[{"role": "user", "content": "Plan?"}],
+                                               response_format=Plan)
+        assert isinstance(answer.choices[0].message.parsed, Plan)
 
 
 # --- tools ---------------------------------------------------------------------------------------------------------
@@ -100,6 +117,17 @@ def test_a_named_tool_choice_calls_that_function_and_parse_reads_it(client):
     call = answer.choices[0].message.tool_calls[0]
     assert call.function.name == "Lookup"
     assert isinstance(call.function.parsed_arguments, Lookup)
+
+
+def test_a_forced_tool_call_streams_as_tool_call_deltas(client):
+    # Chat completion chunk object: delta.tool_calls carries index, id, type and the function's name and arguments.
+    chunks = list(client.chat.completions.create(model="plain", messages=HELLO, tools=TOOLS, stream=True,
+                                                 tool_choice={"type": "function", "function": {"name": "Lookup"}}))
+    calls = [c for chunk in chunks for choice in chunk.choices for c in choice.delta.tool_calls or []]
+    assert calls and calls[0].function.name == "Lookup"
+    Lookup.model_validate_json("".join(c.function.arguments for c in calls))
+    assert [choice.finish_reason for chunk in chunks for choice in chunk.choices if choice.finish_reason] == [
+        "tool_calls"]
 
 
 def test_a_tool_round_trip_is_answered_in_text(client):
