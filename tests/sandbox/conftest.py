@@ -65,14 +65,6 @@ def sandbox(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def live_sandbox(tmp_path_factory):
-    """A twin on the real date, for tests that compare its times with the test's own clock."""
-    server = start_sandbox(tmp_path_factory)
-    yield Sandbox(server)
-    server.stop()
-
-
 class Lab:
     """An account with deployments in a sandbox, provisioned through ARM like Pulumi would."""
 
