@@ -8,8 +8,8 @@ by it has status "incomplete" with incomplete_details.reason "max_output_tokens"
 reasoning output item and usage.output_tokens_details.reasoning_tokens; `reasoning.effort` is refused on other
 models and `temperature` / `top_p` on reasoning models ("Unsupported parameter: '<key>' is not supported with this
 model.", as for chat completions). `text.format` json_object / json_schema answers JSON as chat completions do.
-Requests share the deployment's rate limits with chat completions. Not emulated: `stream: true` (refused with the
-service's unsupported-parameter answer), tools, `previous_response_id` chaining, background mode.
+Requests share the deployment's rate limits with chat completions; `stream: true` answers server-sent events
+(sandbox.aoai.responses_streaming). Not emulated: tools, `previous_response_id` chaining, background mode.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from sandbox.aoai.api_versions import check_model_api_version
 from sandbox.aoai.auth import account_for
 from sandbox.aoai.chat import admit, deployment_for, limiter_for
+from sandbox.aoai.responses_streaming import stream_response
 from sandbox.aoai.surfaces import route_on_both
 from sandbox.errors import OpenAiError
 from sandbox.tokens import encoding, prompt_tokens, text_of
@@ -47,7 +48,10 @@ def build_router(world: World) -> APIRouter:
         answer = respond(world, deployment, body, request, account)
         if body.get("store", True):
             stored[(account.name.lower(), answer["id"])] = answer
-        return JSONResponse(answer, headers={"x-ms-region": account.location, "apim-request-id": new_hex()})
+        headers = {"x-ms-region": account.location, "apim-request-id": new_hex()}
+        if body.get("stream"):
+            return stream_response(answer, encoding(deployment.encoding), headers)
+        return JSONResponse(answer, headers=headers)
 
     def retrieve(request: Request, account_name: str, response_id: str):
         account = account_for(world, request, account_name)
@@ -100,9 +104,6 @@ def check(world: World, deployment: Deployment, body: dict) -> tuple[str | None,
         if key not in KEYS:
             raise OpenAiError(400, "unknown_parameter", f"Unknown parameter: '{key}'.", param=key,
                               type_="invalid_request_error")
-    if body.get("stream"):
-        raise OpenAiError(400, "unsupported_parameter", "Unsupported parameter: 'stream' is not supported with "
-                          "this model.", param="stream", type_="invalid_request_error")
     effort = (body.get("reasoning") or {}).get("effort")
     if deployment.reasoning:
         for key in REASONING_REFUSES:

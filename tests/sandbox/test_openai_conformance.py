@@ -271,3 +271,16 @@ def test_responses_json_mode_and_structured_outputs(client):
     assert body["param"] == "text.format"
     parsed = client.responses.parse(model="plain", input="Weather in JSON?", text_format=Weather).output_parsed
     assert isinstance(parsed, Weather)
+
+
+def test_responses_stream_as_events_ending_with_the_response(client):
+    # OpenAI Responses streaming reference: response.created ... response.output_text.delta ... response.completed,
+    # each event with a sequence_number; the SDK's responses.stream() helper assembles the final response.
+    events = list(client.responses.create(model="plain", input="Describe a chef.", stream=True))
+    assert events[0].type == "response.created" and events[-1].type == "response.completed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text and text == events[-1].response.output_text
+    with client.responses.stream(model="reasoning", input="Describe a chef.") as stream:
+        final = stream.get_final_response()
+    assert final.output_text and final.usage.output_tokens_details.reasoning_tokens > 0
