@@ -13,7 +13,6 @@ from azure.mgmt.cognitiveservices.models import (
 
 from tests.sandbox.conftest import Lab
 
-
 LOCATION = "eastus2"
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
 

@@ -9,7 +9,6 @@ from labctl_labs.options import OptionError, check_options
 from tests.sandbox.conftest import Lab
 
 
-
 def test_reasoning_comes_from_the_catalog_not_the_name(sandbox):
     client = sandbox.cognitive()
     mini = capabilities_in_catalog(client, "eastus2", "gpt-5-mini", "2025-08-07")

@@ -9,7 +9,6 @@ from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
 from sandbox.credentials import SandboxCredential
 from tests.sandbox.conftest import Lab
 
-
 DEPLOYMENTS = (("chat", "gpt-5-mini", "2025-08-07", 10), ("small", "gpt-5-mini", "2025-08-07", 1),
                ("plain", "gpt-chat-latest", "2026-08-06", 10))
 HELLO = [{"role": "user", "content": "Describe a nurse."}]
