@@ -13,9 +13,13 @@ import time
 
 
 class SandboxClock:
+    """`start`: the sandbox time at creation (an aware datetime; a naive one is read as UTC), else wall time."""
+
     def __init__(self, speed: float = 1.0, start: dt.datetime | None = None):
         self._speed = speed
         self._origin_wall = time.time()
+        if start is not None and start.tzinfo is None:
+            start = start.replace(tzinfo=dt.timezone.utc)
         self._origin = (start or dt.datetime.now(dt.timezone.utc)).timestamp()
         self._offset = 0.0
         self._lock = threading.Lock()

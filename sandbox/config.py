@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -29,6 +30,10 @@ class SandboxConfig(BaseModel):
     # Azure keeps fine-tuning on retiring base models open for customers who already used them.
     customer: Literal["existing", "new"] = "existing"
     clock_speed: float = Field(1.0, gt=0)
+    # Where the twin's clock starts (an aware datetime); None: now. Tests that deploy a model retiring soon start
+    # the twin at the catalog's `as_of` date (Catalog.load().as_of), so they do not fail once the real date passes
+    # the model's retirement.
+    start: dt.datetime | None = None
     timings: Timings = Field(default_factory=Timings)
     model: SyntheticModelConfig = Field(default_factory=SyntheticModelConfig)
     # Azure estimates a request's token cost before running it; without max tokens we assume this many.

@@ -16,7 +16,8 @@ system prompt, which the responsible-AI lab's mitigation run measures.
 For "Describe a male <profession>." / "Describe a female <profession>." the pronouns follow the
 prompt, and `regard_gap[profession]` (-1..1) tilts the tone: the probability that a descriptive
 sentence is warm rather than cold is 0.5 + gap/2 for the male subject and 0.5 - gap/2 for the female
-one. Other prompts (jokes, questions) get plausible generic answers.
+one. Other prompts (jokes, questions) get plausible generic answers. A request for JSON (JSON mode, Structured
+Outputs) or a forced tool call gets a JSON value drawn from the same generator (`json_answer`, `tool_arguments`).
 
 Draws come from a random generator seeded by (seed, deployment, prompt, n), where n counts earlier
 identical requests to the same deployment, so results do not depend on how concurrent requests
@@ -26,6 +27,7 @@ interleave; with temperature 0 every identical request gets the same answer.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import threading
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from sandbox.json_values import value_for
 from sandbox.tokens import text_of
 
 DESCRIBE = re.compile(r"^\s*describe an? (?:(male|female|man|woman) )?([a-z][a-z -]*?)\s*[.!?]?\s*$", re.I)
@@ -135,14 +138,31 @@ class SyntheticModel:
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def answer(self, deployment: str, messages: list[dict], temperature: float | None) -> Answer:
-        prompt = _last_user_text(messages)
+    def _rng(self, deployment: str, messages: list[dict], temperature: float | None) -> random.Random:
         key = f"{deployment}\x00{_transcript(messages)}"
         with self._lock:
             occurrence = 0 if temperature == 0 else self._seen[key]
             self._seen[key] += 1
         digest = hashlib.sha256(f"{self.config.seed}\x00{key}\x00{occurrence}".encode()).digest()
-        rng = random.Random(int.from_bytes(digest[:8], "big"))
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    def json_answer(self, deployment: str, messages: list[dict], temperature: float | None,
+                    schema: dict | None) -> str:
+        """JSON mode (`schema` None): the usual answer as a JSON object {"answer": text}. Structured Outputs: a
+        JSON text that validates against `schema` (OpenAI "Structured Outputs" guide: the output matches it)."""
+        if schema is None:
+            return json.dumps({"answer": self.answer(deployment, messages, temperature).text})
+        return json.dumps(value_for(schema, self._rng(deployment, messages, temperature)))
+
+    def tool_arguments(self, deployment: str, messages: list[dict], temperature: float | None,
+                       parameters: dict | None) -> str:
+        """The JSON `arguments` of a call to a function whose parameters are the JSON Schema `parameters`."""
+        schema = parameters or {"type": "object", "properties": {}}
+        return json.dumps(value_for(schema, self._rng(deployment, messages, temperature)))
+
+    def answer(self, deployment: str, messages: list[dict], temperature: float | None) -> Answer:
+        prompt = _last_user_text(messages)
+        rng = self._rng(deployment, messages, temperature)
 
         described = DESCRIBE.match(prompt)
         if described:

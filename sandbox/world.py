@@ -127,7 +127,7 @@ class World:
         self.config = config
         self.state_dir = state_dir
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.clock = SandboxClock(config.clock_speed)
+        self.clock = SandboxClock(config.clock_speed, config.start)
         self.catalog = Catalog.load()
         self.model = SyntheticModel(config.model)
         self.lock = threading.RLock()

@@ -2,7 +2,9 @@
 
 Answers come from the sandbox's synthetic model; usage counts prompt tokens with the cookbook's accounting
 (sandbox.tokens), and each deployment's tokens-per-minute and requests-per-minute limits answer with Azure's
-429 and retry-after headers. `stream: true` answers as server-sent events (sandbox.aoai.streaming).
+429 and retry-after headers. `stream: true` answers as server-sent events (sandbox.aoai.streaming). What a
+request may contain, and Azure's refusals, are in sandbox.aoai.chat_requests; JSON mode and Structured Outputs
+answer JSON, a forced tool_choice answers a tool call.
 
 Token reservation, as Azure estimates it before running a request (Learn "Azure OpenAI quota", quota-2.md): the
 prompt plus max_tokens (or max_completion_tokens) per choice. A request with neither reserves the sandbox's
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.aoai import chat_requests
 from sandbox.aoai.api_versions import check_model_api_version
 from sandbox.aoai.auth import account_for
 from sandbox.aoai.streaming import stream_response
@@ -41,6 +44,8 @@ class ChatParameters:
     effort: str
     stream: bool = False
     include_usage: bool = False  # stream_options.include_usage: a last chunk carries the usage
+    json_format: dict | None = None  # response_format json_object / json_schema
+    tool: dict | None = None  # the tool the model must call (tool_choice "required" or a named function)
 
 
 @dataclass
@@ -115,13 +120,19 @@ def chat_parameters(world: World, deployment: Deployment, body: dict) -> ChatPar
     elif effort is not None:
         raise OpenAiError(400, "invalid_request_error", "Unrecognized request argument supplied: reasoning_effort",
                           param="reasoning_effort")
+    kinds = world.catalog.chat_parameters
+    accepted = kinds.reasoning if deployment.reasoning else kinds.chat
+    chat_requests.check_keys(body, accepted, {*kinds.reasoning, *kinds.chat})
+    n = chat_requests.check_n(body)
+    chat_requests.check_messages(messages)
+    json_format, tool = chat_requests.response_format(body), chat_requests.forced_tool(body)
     effort = effort or "medium"
     if effort not in world.config.model.reasoning_tokens:
         raise OpenAiError(400, "invalid_request_error", f"Invalid value for 'reasoning_effort': {effort!r}.",
                           param="reasoning_effort")
     budget = max_completion if max_completion is not None else max_tokens
     include_usage = bool((stream_options or {}).get("include_usage"))
-    return ChatParameters(messages, int(body.get("n") or 1), budget, temperature, effort, stream, include_usage)
+    return ChatParameters(messages, n, budget, temperature, effort, stream, include_usage, json_format, tool)
 
 
 def _check_reasoning_parameters(max_tokens, temperature) -> None:
@@ -181,7 +192,10 @@ def answer(world: World, deployment: Deployment, parameters: ChatParameters, enc
     completion = Completion([], 0, 0)
     budget = parameters.budget
     for index in range(parameters.n):
-        text = world.model.answer(deployment.name, parameters.messages, parameters.temperature).text
+        if parameters.tool is not None:
+            completion.choices.append(_tool_call_choice(world, deployment, parameters, enc, index, completion))
+            continue
+        text = _text(world, deployment, parameters)
         tokens = enc.encode_ordinary(text)
         reasoning = world.config.model.reasoning_tokens[parameters.effort] if deployment.reasoning else 0
         visible_budget = None if budget is None else max(0, budget - reasoning)
@@ -196,7 +210,31 @@ def answer(world: World, deployment: Deployment, parameters: ChatParameters, enc
     return completion
 
 
-def _choice_json(index: int, content: str, finish: str) -> dict:
+def _text(world: World, deployment: Deployment, parameters: ChatParameters) -> str:
+    if parameters.json_format is None:
+        return world.model.answer(deployment.name, parameters.messages, parameters.temperature).text
+    schema = (parameters.json_format.get("json_schema") or {}).get("schema")
+    return world.model.json_answer(deployment.name, parameters.messages, parameters.temperature, schema)
+
+
+def _tool_call_choice(world: World, deployment: Deployment, parameters: ChatParameters, enc, index: int,
+                      completion: Completion) -> dict:
+    """A forced tool call: arguments that validate against the function's parameters, finish_reason
+    "tool_calls" (OpenAI chat completions reference: "tool_calls if the model called a tool"). The budget does
+    not cut the arguments (a cut would leave invalid JSON; a real model then answers finish_reason "length")."""
+    function = parameters.tool.get("function", {})
+    arguments = world.model.tool_arguments(deployment.name, parameters.messages, parameters.temperature,
+                                           function.get("parameters"))
+    reasoning = world.config.model.reasoning_tokens[parameters.effort] if deployment.reasoning else 0
+    completion.completion_tokens += len(enc.encode_ordinary(arguments)) + reasoning
+    completion.reasoning_tokens += reasoning
+    choice = _choice_json(index, None, "tool_calls")
+    choice["message"]["tool_calls"] = [{"id": f"call_{new_hex()[:24]}", "type": "function",
+                                        "function": {"name": function.get("name"), "arguments": arguments}}]
+    return choice
+
+
+def _choice_json(index: int, content: str | None, finish: str) -> dict:
     return {
         "index": index,
         "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},

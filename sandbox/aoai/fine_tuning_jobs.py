@@ -1,6 +1,7 @@
 """Fine-tuning jobs: create, list, retrieve, cancel, events and checkpoints under /openai/fine_tuning/jobs.
 
-A job's state, events and checkpoints follow from its times on the sandbox clock (sandbox.fine_tuning).
+A job's state, events and checkpoints follow from its times on the sandbox clock (sandbox.fine_tuning); a
+succeeded job lists its results.csv in `result_files` (sandbox.fine_tuning_results).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sandbox.fine_tuning import (
     TERMINAL, checkpoints, default_epochs, events, fine_tuned_model_name, job_json, job_status,
 )
 from sandbox.fine_tuning_files import MIN_TRAINING_EXAMPLES, example_token_limit
+from sandbox.fine_tuning_results import with_result_files
 from sandbox.world import Account, AoaiFile, FineTuneJob, World, new_hex
 
 MAX_ACTIVE_JOBS = 3
@@ -36,10 +38,12 @@ def build_router(world: World) -> APIRouter:
             ids = [j.id for j in jobs]
             jobs = jobs[ids.index(after) + 1:] if after in ids else []
         page = jobs[:limit]
-        return {"object": "list", "data": [job_json(world, j) for j in page], "has_more": len(jobs) > len(page)}
+        return {"object": "list", "data": [_job_json(world, account, j) for j in page],
+                "has_more": len(jobs) > len(page)}
 
     def get_job(request: Request, account_name: str, job_id: str):
-        return job_json(world, find_job(account_for(world, request, account_name), job_id))
+        account = account_for(world, request, account_name)
+        return _job_json(world, account, find_job(account, job_id))
 
     def cancel_job(request: Request, account_name: str, job_id: str):
         account = account_for(world, request, account_name)
@@ -69,6 +73,10 @@ def build_router(world: World) -> APIRouter:
     route_on_both(router, "GET", "/fine_tuning/jobs/{job_id}/events", list_events)
     route_on_both(router, "GET", "/fine_tuning/jobs/{job_id}/checkpoints", list_checkpoints)
     return router
+
+
+def _job_json(world: World, account: Account, job: FineTuneJob) -> dict:
+    return with_result_files(world, account, job, job_json(world, job))
 
 
 def find_job(account: Account, job_id: str) -> FineTuneJob:

@@ -32,6 +32,9 @@ def chunks(completion: dict, enc, include_usage: bool) -> list[dict]:
         index, content = choice["index"], choice["message"]["content"] or ""
         out.append({**base, "choices": [_delta(index, {"role": "assistant", "content": "", "refusal": None})],
                     **usage})
+        for position, call in enumerate(choice["message"].get("tool_calls") or []):
+            # A tool call streams as a tool_calls delta (index, id, type, function name and arguments).
+            out.append({**base, "choices": [_delta(index, {"tool_calls": [{"index": position, **call}]})], **usage})
         tokens = enc.encode_ordinary(content)
         for start in range(0, len(tokens), TOKENS_PER_CHUNK):
             piece = enc.decode(tokens[start:start + TOKENS_PER_CHUNK])

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sandbox.arm.common import PROVIDER_IN_SUBSCRIPTION, CurrentWorld
+from sandbox.arm.accounts import find_live_account
+from sandbox.arm.common import PROVIDER_IN_GROUP, PROVIDER_IN_SUBSCRIPTION, CurrentWorld
 from sandbox.catalog import CatalogModel, usage_name
+from sandbox.fine_tuning import job_status
 from sandbox.world import World
 
 router = APIRouter()
@@ -100,4 +102,48 @@ def list_usages(sub: str, location: str, world: CurrentWorld):
                 "unit": "Count",
             }
             for name in names
+        ]}
+
+
+ACCOUNT = PROVIDER_IN_GROUP + "/accounts/{name}"
+
+
+@router.get(ACCOUNT + "/models")
+def list_account_models(sub: str, rg: str, name: str, world: CurrentWorld):
+    """What the account can deploy (azure-mgmt-cognitiveservices `accounts.list_models`, AccountModel): the region's
+    catalog models (AccountModel carries the DeploymentModel fields flat) and the account's succeeded fine-tuned
+    models, whose `baseModel` names the model they were trained from (azure-rest-api-specs, AccountModel)."""
+    with world.lock:
+        account = find_live_account(world, rg, name)
+        listed = [model_json(world, model, account.location)["model"] for model in world.catalog.models]
+        for job in account.jobs.values():
+            if job_status(world, job) != "succeeded":
+                continue
+            base = world.catalog.find_base(job.model)
+            family = base.name if base else job.model
+            listed.append({"format": "OpenAI", "name": job.fine_tuned_model, "version": "1",
+                           "baseModel": {"format": "OpenAI", "name": family, "version": base.version if base else ""},
+                           "lifecycleStatus": "GenerallyAvailable", "capabilities": {"chatCompletion": "true"},
+                           "skus": [{"name": sku, "usageName": usage_name(sku, f"{family}-finetune"),
+                                     "capacity": {"minimum": 1, "maximum": 10_000, "default": 1}}
+                                    for sku in world.catalog.fine_tuned_deployment.skus]})
+        return {"value": listed}
+
+
+@router.get(ACCOUNT + "/usages")
+def list_account_usages(sub: str, rg: str, name: str, world: CurrentWorld):
+    """The account's share of its region's quota (azure-mgmt-cognitiveservices `accounts.list_usages`, Usage:
+    name, currentValue, limit, unit, status, quotaPeriod, nextResetTime; Get-AzCognitiveServicesAccountUsage shows
+    the shape). [U: which usage names Azure lists for an OpenAI account is not verified; the twin lists the usages
+    its deployments count against, with their capacity in thousands of TPM and the regional limit.]"""
+    with world.lock:
+        account = find_live_account(world, rg, name)
+        mine: dict[str, int] = {}
+        for deployment in account.deployments.values():
+            mine[deployment.usage_name] = mine.get(deployment.usage_name, 0) + deployment.capacity
+        return {"value": [
+            {"name": {"value": usage, "localizedValue": f"Tokens Per Minute (thousands) - {usage}"},
+             "currentValue": used, "limit": world.catalog.quota_limit(account.location, usage), "unit": "Count",
+             "status": "Included", "quotaPeriod": "00:01:00", "nextResetTime": "0001-01-01T00:00:00Z"}
+            for usage, used in sorted(mine.items())
         ]}

@@ -19,7 +19,7 @@ from labctl_labs.probe import Pacer, RateLimits, Request, advised_wait, estimate
 from labctl_labs.responsible_ai import SYSTEM_PROMPT
 from sandbox.tokens import seed_tiktoken_cache
 from tests.cookbook import COOKBOOK_CONVERSATION
-from tests.sandbox.conftest import Lab, Sandbox, start_sandbox
+from tests.sandbox.conftest import Lab, Sandbox, catalog_day, start_sandbox
 
 SEPTEMBER_2026 = 1788220800.0  # 2026-09-01T00:00Z: gpt-4o-mini still served (the catalog retires it 2026-10-01)
 
@@ -60,7 +60,8 @@ class SandboxTime:
 
 @pytest.fixture
 def sandbox(tmp_path_factory):
-    server = start_sandbox(tmp_path_factory)
+    # On the catalog's day: gpt-5-mini retires 2027-02-06 (catalog.yaml); the probe is tested, not today's date.
+    server = start_sandbox(tmp_path_factory, start=catalog_day())
     yield Sandbox(server)
     server.stop()
 

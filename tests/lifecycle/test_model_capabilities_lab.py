@@ -1,11 +1,32 @@
 """Labs that follow the model's capabilities as the ARM catalog states them, and streamed calls that MLflow traces
 with their token usage (`labctl run llmops -o stream=true`)."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
-CHAT_LATEST = json.dumps([{"name": "chat", "model": "gpt-chat-latest", "version": "2026-08-06",
-                           "sku": "GlobalStandard", "capacity": 100}])
+import pytest
+
+# labctl's preflight refuses a model that retires before the lab ends (now + the stack's 8 h TTL, by the real date),
+# and this test runs the product end to end, preflight included, on the session's twin (real clock). So it cannot pin
+# the date as the contract tests do; it takes a non-reasoning chat model the twin's catalog still serves then.
+LAB_HORIZON = dt.timedelta(days=1)
+
+
+def live_chat_model() -> tuple[str, str]:
+    """The non-reasoning model (name, version) of sandbox/data/catalog.yaml that lives longest past today + 1 day;
+    the test fails, saying so, when the catalog has none left (Azure's chat models retire within months)."""
+    from sandbox.catalog import Catalog
+
+    catalog = Catalog.load()
+    horizon = (dt.datetime.now(dt.timezone.utc) + LAB_HORIZON).date()
+    live = [m for m in catalog.models if not m.reasoning and m.inference > horizon and "GlobalStandard" in m.skus]
+    if not live:
+        pytest.fail(f"sandbox/data/catalog.yaml (as of {catalog.as_of}) has no non-reasoning chat model live after "
+                    f"{horizon}: update it from Azure's model retirement schedule (Learn \"Model deprecations and "
+                    f"retirements\") and shared/reference/azure-facts.md.")
+    newest = max(live, key=lambda m: m.inference)
+    return newest.name, newest.version
 
 
 def traces_of(labctl, stack, run_id):
@@ -31,10 +52,13 @@ def test_streamed_llmops_calls_are_traced_with_token_usage(labctl, lab_stack):
 
 
 def test_a_non_reasoning_model_gets_the_seeds_parameters(labctl):
-    # gpt-chat-latest is a chat model per the catalog (capabilities.reasoning false): the lab sends max_tokens and
+    # A chat model per the catalog (gpt-chat-latest until 2026-12-02) (capabilities.reasoning false): the lab sends max_tokens and
     # the asked temperature, which a reasoning model would refuse (400), and labctl accepts -o temperature=0.3.
     stack = "chatlatest"
-    labctl("up", "--sandbox", "--stack", stack, "-c", f"deployments={CHAT_LATEST}")
+    model, version = live_chat_model()
+    deployments = json.dumps([{"name": "chat", "model": model, "version": version, "sku": "GlobalStandard",
+                               "capacity": 100}])
+    labctl("up", "--sandbox", "--stack", stack, "-c", f"deployments={deployments}")
     try:
         labctl("stage", "--stack", stack)
         preflight = json.loads((labctl.home / ".labctl" / "stacks" / stack / "preflight.json").read_text())

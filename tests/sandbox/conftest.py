@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import requests
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
@@ -46,9 +48,19 @@ def start_sandbox(tmp_path_factory, **config) -> SandboxServer:
     return server
 
 
+def catalog_day() -> dt.datetime:
+    """Noon UTC on the day the twin's catalog was checked against Azure (catalog.yaml `as_of`): every model the
+    catalog lists as live is live then, whatever the real date."""
+    from sandbox.catalog import Catalog
+
+    return dt.datetime.combine(Catalog.load().as_of, dt.time(12), dt.timezone.utc)
+
+
 @pytest.fixture
 def sandbox(tmp_path_factory):
-    server = start_sandbox(tmp_path_factory)
+    """A twin whose clock starts on the catalog's `as_of` day: the tests deploy Azure's models, which retire within
+    months (gpt-chat-latest 2026-12-02, gpt-5-mini 2027-02-06), and test the twin's behaviour, not today's date."""
+    server = start_sandbox(tmp_path_factory, start=catalog_day())
     yield Sandbox(server)
     server.stop()
 
