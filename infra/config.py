@@ -103,6 +103,9 @@ class LabConfig(_Model):
     deployments: list[DeploymentSpec] = Field(default_factory=_default_deployments, min_length=1)
     fine_tune_base_model: str = "gpt-4.1-mini-2025-04-14"
 
+    # cluster: the seeds' single-node cluster; serverless: no cluster, each lab a serverless job task
+    # (infra.databricks_serverless, agent.lifecycle.compute).
+    compute: Literal["cluster", "serverless"] = "cluster"
     workspace_sku: Literal["premium", "trial"] = "premium"
     workspace_compute_mode: Literal["Hybrid"] = "Hybrid"
     spark_version: str = "16.4.x-cpu-ml-scala2.12"
@@ -200,6 +203,11 @@ class LabConfig(_Model):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"deployment names must be unique; repeated: {', '.join(duplicates)}")
+        if self.compute == "serverless" and self.storage == "dbfs":
+            # "Access to DBFS is limited. Use Unity Catalog volumes or workspace files instead."
+            # (docs.databricks.com/compute/serverless/limitations)
+            raise ValueError("compute serverless needs storage volume: serverless compute has limited DBFS access "
+                             "(Databricks' serverless limitations); set labctl:storage volume or labctl:compute cluster")
         if self.resource_group_name and self.existing_resource_group:
             raise ValueError("set either resourceGroupName (to create one) or existingResourceGroup (to use one), not both")
         return self

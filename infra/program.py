@@ -10,6 +10,7 @@ from pulumi_azure_native import resources
 from infra.config import LabConfig, LabNames
 from infra.databricks_compute import ComputeArgs
 from infra.databricks_lab import DatabricksLab, DatabricksLabArgs
+from infra.databricks_serverless import ServerlessArgs, environment_output
 from infra.databricks_secrets import SECRET_KEY_API_KEY, SECRET_KEY_ENDPOINT, SecretsArgs
 from infra.databricks_storage import StorageArgs
 from infra.databricks_workspace import WorkspaceArgs
@@ -49,7 +50,11 @@ def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> 
         "fineTuneBaseModel": config.fine_tune_base_model,
         "workspaceUrl": lab.workspace_url,
         "workspaceResourceId": lab.workspace_resource_id,
+        "compute": config.compute,
         "clusterId": lab.cluster_id,
+        # What a serverless task installs; None with a cluster (it has its libraries).
+        "serverlessEnvironment": environment_output(ServerlessArgs(cluster_pins()))
+        if config.compute == "serverless" else None,
         "secretScope": lab.secret_scope,
         "secretKeys": {"endpoint": SECRET_KEY_ENDPOINT, "apiKey": SECRET_KEY_API_KEY},
         "storage": config.storage,
@@ -82,7 +87,7 @@ def _databricks_args(
             compute_mode=config.workspace_compute_mode,
             tags=tags,
         ),
-        compute=ComputeArgs(
+        compute=None if config.compute == "serverless" else ComputeArgs(
             cluster_name=f"{names.workspace}-lab",
             spark_version=config.spark_version,
             node_type=config.node_type,

@@ -1,0 +1,43 @@
+"""Where a lab run executes: on the stack's cluster (`labctl:compute cluster`) or as a serverless job task
+(`labctl:compute serverless`). `labctl run` asks this module for the compute part of each submission and nothing
+else differs between the two.
+
+Jobs API 2.2 runs/submit (docs.databricks.com/api/azure/workspace/jobs/submit): a task on a cluster names
+`existing_cluster_id` and attaches the wheel as a `libraries` entry; a serverless task names no cluster but an
+`environment_key` of one of the run's `environments`, whose `spec.dependencies` are pip requirement lines, here
+the pins from the stack (infra.databricks_serverless) and the staged wheel's path in the volume ("For Python
+script, Python wheel, and dbt tasks, environment_key is required for serverless compute",
+docs.databricks.com/dev-tools/bundles/resource-examples.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agent.outputs import StackOutputs
+
+
+def make_ready(w, outputs: StackOutputs, progress: Callable[[str], None]) -> None:
+    """Start the cluster if it is not running (and wait for it); serverless compute has nothing to start."""
+    if outputs.compute == "serverless":
+        progress("serverless compute: each lab runs as a serverless job task, no cluster to start")
+        return
+    progress(f"cluster {outputs.cluster_id}: making sure it is running")
+    w.clusters.ensure_cluster_is_running(outputs.cluster_id)
+
+
+def submission(outputs: StackOutputs, wheel: str) -> tuple[dict, dict]:
+    """(the task's compute fields, the run's compute fields) for `w.jobs.submit`, as databricks-sdk objects.
+
+    `wheel` is the staged artifact's path in the lab volume (`<dataPath>/wheels/<hash>/<file>.whl`)."""
+    from databricks.sdk.service import compute, jobs
+
+    if outputs.compute == "serverless":
+        environment = outputs.serverless_environment
+        if environment is None:
+            raise ValueError("the stack's outputs have compute serverless but no serverlessEnvironment; run `labctl up`")
+        spec = compute.Environment(environment_version=environment.environment_version,
+                                   dependencies=[wheel, *environment.dependencies])
+        return ({"environment_key": environment.environment_key},
+                {"environments": [jobs.JobEnvironment(environment_key=environment.environment_key, spec=spec)]})
+    return {"existing_cluster_id": outputs.cluster_id, "libraries": [compute.Library(whl=wheel)]}, {}
