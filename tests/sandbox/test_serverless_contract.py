@@ -77,7 +77,7 @@ def test_a_missing_wheel_in_the_environment_fails_the_run_saying_which(workspace
     with pytest.raises(OperationFailed, match="gone.whl"):  # like a cluster library that fails: INTERNAL_ERROR
         waiter.result(timeout=timedelta(minutes=1))
     run = w.jobs.get_run(waiter.run_id)
-    assert run.state.result_state == jobs.RunResultState.FAILED
+    assert run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR
     assert missing in output_of(workspace, run).error
 
 
