@@ -12,6 +12,7 @@ and the first region where everything resolves is chosen (or the forced one, whi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import resources
 
@@ -165,7 +166,9 @@ class PreflightResult:
 def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str] | None, regions: list[str],
                   lab_end: dt.date, force_region: str | None = None,
                   training_types: tuple[str, ...] = TRAINING_ORDER, fine_tune_source: str = "--fine-tune-base",
-                  region_source: str | None = None) -> PreflightResult:
+                  region_source: str | None = None,
+                  region_check: Callable[[str], str | None] | None = None) -> PreflightResult:
+    """`region_check(region)`: why the region cannot host the lab's compute, or None (agent.lifecycle.compute)."""
     from infra.config import check_region
 
     candidates = [force_region] if force_region else regions
@@ -176,6 +179,11 @@ def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str
         except ValueError as error:
             raise UsageError(f"{error}.") from None
     verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types) for r in candidates]
+    for verdict in verdicts:
+        reason = region_check(verdict.region) if region_check else None
+        if reason:
+            verdict.ok = False
+            verdict.reasons.append(reason)
     _refuse_unknown_models(requests, fine_tune, fine_tune_source, verdicts)
     chosen = next((v for v in verdicts if v.ok), None)
     result = PreflightResult(chosen, verdicts, lab_end)
@@ -253,8 +261,14 @@ def load_prices(path=None, option: str = "--prices") -> dict:
 
 def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: float, autotermination_minutes: int,
                   chat_model: str, chat_calls: int, prompt_tokens: int, completion_tokens: int,
-                  fine_tune_base: str | None, training_tokens: int, epochs: int, hosting_hours: float) -> dict:
+                  fine_tune_base: str | None, training_tokens: int, epochs: int, hosting_hours: float,
+                  compute: str = "cluster") -> dict:
     items = []
+    if compute == "serverless":  # no VM and no idle tail: serverless DBUs while the labs run
+        from agent.lifecycle.compute import serverless_cost_item
+
+        items.append(serverless_cost_item(prices, hours))
+        node_type = ""  # no cluster VM, no cluster DBUs
     cluster_hours = hours + autotermination_minutes / 60
     vm = prices["vm_per_hour"].get(node_type)
     dbu = prices["dbu_per_hour"].get(node_type)

@@ -41,3 +41,38 @@ def submission(outputs: StackOutputs, wheel: str) -> tuple[dict, dict]:
         return ({"environment_key": environment.environment_key},
                 {"environments": [jobs.JobEnvironment(environment_key=environment.environment_key, spec=spec)]})
     return {"existing_cluster_id": outputs.cluster_id, "libraries": [compute.Library(whl=wheel)]}, {}
+
+
+# Azure regions with serverless compute for notebooks and jobs: the "Serverless availability" table of
+# learn.microsoft.com/azure/databricks/resources/feature-region-support, as transcribed for labctl (the page is the
+# authority; update this set when it changes). No vCPU quota is involved: serverless compute runs in Databricks'
+# own subscription, so preflight checks the region only.
+SERVERLESS_REGIONS = frozenset("""
+    australiaeast brazilsouth canadacentral centralindia centralus eastus eastus2 francecentral germanywestcentral
+    japaneast koreacentral northcentralus northeurope norwayeast southcentralus southeastasia swedencentral
+    switzerlandnorth uaenorth uksouth westeurope westus westus3
+""".split())
+
+
+def region_check(compute: str) -> Callable[[str], str | None] | None:
+    """For preflight: with serverless compute, a function saying why a region cannot run it (None when it can);
+    with a cluster, None (the cluster's VM quota is not checked by preflight)."""
+    if compute != "serverless":
+        return None
+
+    def check(region: str) -> str | None:
+        if region in SERVERLESS_REGIONS:
+            return None
+        return (f"serverless compute for jobs is not offered in {region} (Azure Databricks' feature region support); "
+                f"choose another region or labctl:compute cluster")
+
+    return check
+
+
+def serverless_cost_item(prices: dict, hours: float) -> tuple[str, str, float]:
+    """(item, basis, USD) of serverless job compute for `hours` of lab runs, from the price table's optional
+    `serverless: {dbu_per_hour, dbu_price}` section (agent/data/prices.yaml); billed only while a run runs."""
+    table = prices.get("serverless") or {}
+    dbu, rate = float(table.get("dbu_per_hour", 0)), float(table.get("dbu_price", 0))
+    return ("serverless DBUs", f"{hours:.2f} h x {dbu} DBU/h x ${rate}/DBU (jobs serverless; no idle time)",
+            hours * dbu * rate)

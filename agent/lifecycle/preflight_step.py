@@ -96,8 +96,11 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
         force, region_source = config["labctl:location"], "the configured location (labctl:location)"
     regions = regions or list(DEFAULT_REGIONS)
     progress(f"preflight: {len(regions) if not force else 1} region(s), lab ends {end}")
+    from agent.lifecycle.compute import region_check
+
     result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, regions, end,
-                           force, options.training_types, base_source, region_source)
+                           force, options.training_types, base_source, region_source,
+                           region_check(_config_model(config, "compute", "cluster")))
     chosen = result.chosen
     config = dict(config)
     config["labctl:location"] = chosen.region
@@ -151,6 +154,7 @@ def _cost(config: dict, chosen, options: PreflightOptions) -> dict:
         autotermination_minutes=int(_config_model(config, "autoterminationMinutes", 20)),
         chat_model=first["model"], chat_calls=calls, prompt_tokens=prompt, completion_tokens=completion,
         fine_tune_base=chosen.fine_tune["base_model"] if chosen.fine_tune else None,
-        training_tokens=sum(report.total_tokens), epochs=default_epochs(report.examples), hosting_hours=options.hours)
+        training_tokens=sum(report.total_tokens), epochs=default_epochs(report.examples), hosting_hours=options.hours,
+        compute=_config_model(config, "compute", "cluster"))
     estimate["training_data"] = str(training)
     return estimate
