@@ -13,7 +13,7 @@ EXPECTED_TAGS = {
 
 OUTPUT_KEYS = {
     "resourceGroupName", "location", "openaiAccountName", "openaiEndpoint", "openaiApiKey", "deployments",
-    "fineTuneBaseModel", "workspaceUrl", "workspaceResourceId", "clusterId", "secretScope", "secretKeys",
+    "fineTuneBaseModel", "workspaceUrl", "workspaceResourceId", "compute", "clusterId", "serverlessEnvironment", "secretScope", "secretKeys",
     "storage", "dataPath", "tags",
 }
 
