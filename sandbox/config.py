@@ -26,8 +26,10 @@ class SandboxConfig(BaseModel):
     seed: int = 105
     subscription_id: str = "00000000-0000-4000-8000-000000000001"
     tenant_id: str = "00000000-0000-4000-8000-0000000000aa"
-    # Azure keeps fine-tuning on retiring base models open for customers who already used them.
-    customer: Literal["existing", "new"] = "existing"
+    # Azure keeps fine-tuning on retiring base models open for customers who already used them ("existing");
+    # a subscription new to fine-tuning loses a base at its retirement ("new"). The labs' audience is new
+    # subscriptions, so the twin is one unless told otherwise (PATCH /_sandbox/settings {"customer": ...}).
+    customer: Literal["existing", "new"] = "new"
     clock_speed: float = Field(1.0, gt=0)
     timings: Timings = Field(default_factory=Timings)
     model: SyntheticModelConfig = Field(default_factory=SyntheticModelConfig)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from sandbox.arm import accounts, deployments, models, operations, resource_groups
+from sandbox.arm import accounts, deployments, models, operations, projects, resource_groups
 from sandbox.arm.common import authorise, bind_world, normalise_arm_path
 from sandbox.arm.operations import POLL_HEADERS
 from sandbox.world import World
@@ -16,6 +16,6 @@ __all__ = ["POLL_HEADERS", "build_router", "normalise_arm_path"]
 
 def build_router(world: World) -> APIRouter:
     router = APIRouter(dependencies=[Depends(bind_world(world)), Depends(authorise)])
-    for surface in (resource_groups, operations, accounts, deployments, models):
+    for surface in (resource_groups, operations, accounts, projects, deployments, models):
         router.include_router(surface.router)
     return router
