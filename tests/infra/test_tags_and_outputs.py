@@ -12,7 +12,7 @@ EXPECTED_TAGS = {
 }
 
 OUTPUT_KEYS = {
-    "resourceGroupName", "location", "openaiAccountName", "openaiEndpoint", "openaiApiKey", "deployments",
+    "resourceGroupName", "location", "openaiAccountName", "openaiEndpoint", "aiResourceKind", "foundryProjectEndpoint", "openaiApiKey", "deployments",
     "fineTuneBaseModel", "workspaceUrl", "workspaceResourceId", "compute", "clusterId", "serverlessEnvironment", "secretScope", "secretKeys",
     "storage", "dataPath", "tags",
 }

@@ -13,6 +13,9 @@ from agent.target import sandbox_target
 @pytest.fixture
 def target(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("LABCTL_HOME", str(tmp_path / ".labctl"))
+    # An existing fine-tuning customer, who may still train gpt-4.1-mini (the twin's default is a new one;
+    # tests/sandbox/test_foundry_preflight.py covers that side).
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})
     return sandbox_target(sandbox.endpoints)
 
 
