@@ -47,6 +47,8 @@ class StackOutputs(BaseModel):
     location: str
     openai_account_name: str
     openai_endpoint: str
+    ai_resource_kind: Literal["OpenAI", "AIServices"] = "OpenAI"
+    foundry_project_endpoint: str | None = None
     deployments: list[DeploymentOutput]
     fine_tune_base_model: str
     workspace_url: str

@@ -22,7 +22,10 @@ from agent.errors import UNAVAILABLE, LabctlError, UsageError
 
 DEFAULT_REGIONS = ("eastus2", "northcentralus", "swedencentral", "switzerlandwest")
 DEFAULT_CHAT_PREFERENCES = ("gpt-5-mini", "gpt-5.4-mini", "gpt-5-nano", "gpt-5.1")
-DEFAULT_FINE_TUNE_PREFERENCES = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-4o")
+# The lab's own bases first; then the open-weight base a subscription new to fine-tuning can still train, on a
+# Microsoft Foundry resource (azure-facts.md section 3: "Global only, new Foundry resources only").
+DEFAULT_FINE_TUNE_PREFERENCES = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-4o", "gpt-oss-20b")
+ACCOUNT_KINDS = ("OpenAI", "AIServices")
 TRAINING_ORDER = ("Standard", "GlobalStandard")
 
 
@@ -64,10 +67,15 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def assess_region(client, region: str, requests: list[DeploymentRequest], fine_tune: list[str] | None,
-                  lab_end: dt.date, training_types: tuple[str, ...] = TRAINING_ORDER) -> RegionVerdict:
+                  lab_end: dt.date, training_types: tuple[str, ...] = TRAINING_ORDER,
+                  account_kinds: tuple[str, ...] = ACCOUNT_KINDS) -> RegionVerdict:
+    """`account_kinds`: the model account kinds the lab may use; a base the catalog lists under another kind only
+    (ARM `Model.kind`, e.g. AIServices for the open-weight bases) is passed over."""
     verdict = RegionVerdict(region, ok=True)
     try:
-        models = [m.model for m in client.models.list(region)]
+        listed = list(client.models.list(region))
+        models = [m.model for m in listed]
+        kinds = {(m.model.name, m.model.version): m.kind or "OpenAI" for m in listed}
         usages = {u.name.value: u for u in client.usages.list(region)}
     except Exception as error:  # a region this subscription cannot use
         verdict.ok = False
@@ -83,7 +91,13 @@ def assess_region(client, region: str, requests: list[DeploymentRequest], fine_t
         else:
             verdict.deployments[request.name] = chosen
     if fine_tune:
-        chosen, why = _resolve_fine_tune(models, fine_tune, lab_end, training_types)
+        trainable = [m for m in models if kinds.get((m.name, m.version)) in account_kinds]
+        chosen, why = _resolve_fine_tune(trainable, fine_tune, lab_end, training_types)
+        if chosen is not None:  # the account kind the base needs: AIServices for a Foundry-only base
+            chosen["account_kind"] = next(k for (n, v), k in kinds.items() if f"{n}-{v}" == chosen["base_model"])
+        elif len(trainable) < len(models):
+            why += f" (bases offered only to {', '.join(k for k in ACCOUNT_KINDS if k not in account_kinds)} " \
+                   f"accounts were not considered: labctl:aiResourceKind is {', '.join(account_kinds)})"
         if chosen is None:
             verdict.ok = False
             verdict.reasons.append(f"fine-tuning: {why}")
@@ -167,7 +181,8 @@ def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str
                   lab_end: dt.date, force_region: str | None = None,
                   training_types: tuple[str, ...] = TRAINING_ORDER, fine_tune_source: str = "--fine-tune-base",
                   region_source: str | None = None,
-                  region_check: Callable[[str], str | None] | None = None) -> PreflightResult:
+                  region_check: Callable[[str], str | None] | None = None,
+                  account_kinds: tuple[str, ...] = ACCOUNT_KINDS) -> PreflightResult:
     """`region_check(region)`: why the region cannot host the lab's compute, or None (agent.lifecycle.compute)."""
     from infra.config import check_region
 
@@ -178,7 +193,8 @@ def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str
             check_region(region, what)
         except ValueError as error:
             raise UsageError(f"{error}.") from None
-    verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types) for r in candidates]
+    verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types, account_kinds)
+                for r in candidates]
     for verdict in verdicts:
         reason = region_check(verdict.region) if region_check else None
         if reason:

@@ -14,6 +14,7 @@ from agent.preflight import (
     DEFAULT_CHAT_PREFERENCES, DEFAULT_FINE_TUNE_PREFERENCES, DEFAULT_REGIONS, TRAINING_ORDER, DeploymentRequest,
     PreflightResult, estimate_cost, load_prices, run_preflight,
 )
+from agent.lifecycle import ai_resource
 from agent.target import Target
 from agent.workdir import read_config, stack_dir, write_json
 
@@ -100,7 +101,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
 
     result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, regions, end,
                            force, options.training_types, base_source, region_source,
-                           region_check(_config_model(config, "compute", "cluster")))
+                           region_check(_config_model(config, "compute", "cluster")), ai_resource.allowed_kinds(config))
     chosen = result.chosen
     config = dict(config)
     config["labctl:location"] = chosen.region
@@ -109,6 +110,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
          "sku": r.sku, "capacity": r.capacity} for r in requests])
     if chosen.fine_tune:
         config["labctl:fineTuneBaseModel"] = chosen.fine_tune["base_model"]
+    config = ai_resource.apply_choice(config, chosen.fine_tune, progress)
     result.cost = _cost(config, chosen, options)
     folder = stack_dir(stack)
     write_json(folder / "config.json", {**read_config(folder), **config})
@@ -118,7 +120,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     return result, config
 
 
-CHOSEN_KEYS = ("labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel")
+CHOSEN_KEYS = ("labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel", "labctl:aiResourceKind")
 
 
 def _write_pulumi_config(stack: str, config: dict, progress: Callable[[str], None]) -> None:
