@@ -84,12 +84,16 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
     except OptionError as error:
         raise UsageError(str(error)) from None
     if "base_model" in options and "fine-tuning" in labs:
-        from infra.config import FINE_TUNE_BASE, FINE_TUNE_FAMILIES
+        from infra.config import FINE_TUNE_BASE, FINE_TUNE_FAMILIES, FOUNDRY_ONLY_FAMILIES
 
         match = FINE_TUNE_BASE.match(options["base_model"])
         if not match or match.group("family") not in FINE_TUNE_FAMILIES:
             raise UsageError(f"-o base_model={options['base_model']} is not a base model Azure OpenAI fine-tunes; give "
                              f"<family>-<version> with a family of {', '.join(FINE_TUNE_FAMILIES)}.")
+        if match.group("family") in FOUNDRY_ONLY_FAMILIES and outputs.ai_resource_kind != "AIServices":
+            raise UsageError(f"-o base_model={options['base_model']} is fine-tuned on Microsoft Foundry resources only; "
+                             f"this stack's account is kind {outputs.ai_resource_kind} (labctl:aiResourceKind AIServices "
+                             f"gives a Foundry resource).")
 
 
 REMOTE_FILE_OPTIONS = {"training_file": "fine-tuning", "validation_file": "fine-tuning", "prompt_file": "llmops"}
