@@ -301,6 +301,8 @@ def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: fl
     if fine_tune_base:
         family = fine_tune_base.rsplit("-", 3)[0]
         tuning = prices["fine_tuning"].get(family)
+        if not tuning:  # said, not left out: a missing line would read as "free"
+            items.append(("fine-tune training", f"no price for {family} in the price table (add it to fine_tuning)", 0.0))
         if tuning:
             billed = training_tokens * epochs
             items.append(("fine-tune training", f"{training_tokens:,} tokens x {epochs} epochs", billed * tuning["training_per_million"] / 1e6))
