@@ -303,7 +303,7 @@ def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: fl
         tuning = prices["fine_tuning"].get(family)
         if not tuning:  # said, not left out: a missing line would read as "free"
             items.append(("fine-tune training", f"no price for {family} in the price table (add it to fine_tuning)", 0.0))
-        if tuning:
+        else:
             billed = training_tokens * epochs
             items.append(("fine-tune training", f"{training_tokens:,} tokens x {epochs} epochs", billed * tuning["training_per_million"] / 1e6))
             items.append(("fine-tuned deployment hosting", f"{hosting_hours:.2f} h x ${tuning['hosting_per_hour']}/h",
