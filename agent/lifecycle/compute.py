@@ -44,8 +44,8 @@ def submission(outputs: StackOutputs, wheel: str) -> tuple[dict, dict]:
 
 
 # Azure regions with serverless compute for notebooks and jobs: the "Serverless availability" table of
-# learn.microsoft.com/azure/databricks/resources/feature-region-support, as transcribed for labctl (the page is the
-# authority; update this set when it changes). No vCPU quota is involved: serverless compute runs in Databricks'
+# learn.microsoft.com/azure/databricks/resources/feature-region-support, which is the authority. NOT yet checked
+# row by row against the page (only its other tables could be read when this was written): verify and update. No vCPU quota is involved: serverless compute runs in Databricks'
 # own subscription, so preflight checks the region only.
 SERVERLESS_REGIONS = frozenset("""
     australiaeast brazilsouth canadacentral centralindia centralus eastus eastus2 francecentral germanywestcentral

@@ -13,7 +13,7 @@ The rules, from Databricks' docs:
   ("Configure the serverless environment", docs.databricks.com/compute/serverless/dependencies).
 - Serverless compute for notebooks and jobs is offered in a subset of Azure regions
   (learn.microsoft.com/azure/databricks/resources/feature-region-support, "Serverless availability");
-  SERVERLESS_REGIONS is that table as transcribed for the twin.
+  SERVERLESS_REGIONS is that table as transcribed for the twin, NOT yet checked row by row against the page.
 """
 
 from __future__ import annotations
