@@ -34,3 +34,9 @@ def test_foundry_new_customer_fine_tunes_deploys_chats_and_down_purges(labctl):
     report = labctl.json("down", "--stack", stack, "--yes")
     assert report["clean"] and report["purged"] == [outputs["openaiAccountName"]]
     assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_an_unknown_resource_kind_is_one_sentence_and_creates_nothing(labctl):
+    failed = labctl("up", "--sandbox", "--stack", "kindtypo", "-c", "aiResourceKind=Foundry", expect=2)
+    assert "labctl:aiResourceKind" in failed.stderr and "Traceback" not in failed.stderr
+    assert labctl.inventory_of("kindtypo") == EMPTY
