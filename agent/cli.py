@@ -123,7 +123,8 @@ def up(
     outputs = bring_up(stack, sandbox, config, progress, None if skip_preflight else PreflightOptions())
     data = outputs.model_dump(by_alias=True)
     emit(data, f"[green]up[/green]: stack {stack} ({outputs.target}) in {outputs.location}; workspace "
-               f"{outputs.workspace_url}, cluster {outputs.cluster_id}, data {outputs.data_path}")
+               f"{outputs.workspace_url}, "
+               f"{f'cluster {outputs.cluster_id}' if outputs.cluster_id else 'serverless compute'}, data {outputs.data_path}")
 
 
 @app.command()
@@ -374,6 +375,8 @@ def status(stack: StackOption = "lab"):
     lines = [f"stack {stack} ({report['target']}): workspace {report['outputs']['workspaceUrl']}"]
     if report["cluster"]:
         lines.append(f"cluster {report['cluster']['id']}: {report['cluster']['state']}")
+    if report.get("compute"):
+        lines.append(f"compute: {report['compute']}")
     lines += [f"active run {r['run_id']} {r['name']}: {r['state']}" for r in report["active_runs"]]
     lines += [f"[yellow]costs accruing[/yellow]: {item}" for item in report["accruing"]]
     if report.get("unreachable"):

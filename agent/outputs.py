@@ -29,6 +29,15 @@ class SecretKeys(BaseModel):
     api_key: str
 
 
+class ServerlessEnvironment(BaseModel):
+    """What a serverless lab task installs (infra.databricks_serverless): pip lines, the staged wheel added by run."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    environment_key: str
+    environment_version: str
+    dependencies: list[str]
+
+
 class StackOutputs(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
@@ -38,11 +47,15 @@ class StackOutputs(BaseModel):
     location: str
     openai_account_name: str
     openai_endpoint: str
+    ai_resource_kind: Literal["OpenAI", "AIServices"] = "OpenAI"
+    foundry_project_endpoint: str | None = None
     deployments: list[DeploymentOutput]
     fine_tune_base_model: str
     workspace_url: str
     workspace_resource_id: str
-    cluster_id: str
+    compute: Literal["cluster", "serverless"] = "cluster"
+    cluster_id: str | None = None  # None with compute serverless
+    serverless_environment: ServerlessEnvironment | None = None
     secret_scope: str
     secret_keys: SecretKeys
     storage: Literal["volume", "dbfs"]

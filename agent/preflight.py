@@ -15,6 +15,7 @@ and the first region where everything resolves is chosen (or the forced one, whi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from importlib import resources
 
@@ -25,7 +26,10 @@ from agent.model_capabilities import ModelCapabilities
 
 DEFAULT_REGIONS = ("eastus2", "northcentralus", "swedencentral", "switzerlandwest")
 DEFAULT_CHAT_PREFERENCES = ("gpt-5-mini", "gpt-5.4-mini", "gpt-5-nano", "gpt-5.1")
-DEFAULT_FINE_TUNE_PREFERENCES = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-4o")
+# The lab's own bases first; then the open-weight base a subscription new to fine-tuning can still train, on a
+# Microsoft Foundry resource (azure-facts.md section 3: "Global only, new Foundry resources only").
+DEFAULT_FINE_TUNE_PREFERENCES = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-4o", "gpt-oss-20b")
+ACCOUNT_KINDS = ("OpenAI", "AIServices")
 TRAINING_ORDER = ("Standard", "GlobalStandard")
 
 
@@ -68,10 +72,15 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def assess_region(client, region: str, requests: list[DeploymentRequest], fine_tune: list[str] | None,
-                  lab_end: dt.date, training_types: tuple[str, ...] = TRAINING_ORDER) -> RegionVerdict:
+                  lab_end: dt.date, training_types: tuple[str, ...] = TRAINING_ORDER,
+                  account_kinds: tuple[str, ...] = ACCOUNT_KINDS) -> RegionVerdict:
+    """`account_kinds`: the model account kinds the lab may use; a base the catalog lists under another kind only
+    (ARM `Model.kind`, e.g. AIServices for the open-weight bases) is passed over."""
     verdict = RegionVerdict(region, ok=True)
     try:
-        models = [m.model for m in client.models.list(region)]
+        listed = list(client.models.list(region))
+        models = [m.model for m in listed]
+        kinds = {(m.model.name, m.model.version): m.kind or "OpenAI" for m in listed}
         usages = {u.name.value: u for u in client.usages.list(region)}
     except Exception as error:  # a region this subscription cannot use
         verdict.ok = False
@@ -87,7 +96,13 @@ def assess_region(client, region: str, requests: list[DeploymentRequest], fine_t
         else:
             verdict.deployments[request.name] = chosen
     if fine_tune:
-        chosen, why = _resolve_fine_tune(models, fine_tune, lab_end, training_types)
+        trainable = [m for m in models if kinds.get((m.name, m.version)) in account_kinds]
+        chosen, why = _resolve_fine_tune(trainable, fine_tune, lab_end, training_types)
+        if chosen is not None:  # the account kind the base needs: AIServices for a Foundry-only base
+            chosen["account_kind"] = next(k for (n, v), k in kinds.items() if f"{n}-{v}" == chosen["base_model"])
+        elif len(trainable) < len(models):
+            why += f" (bases offered only to {', '.join(k for k in ACCOUNT_KINDS if k not in account_kinds)} " \
+                   f"accounts were not considered: labctl:aiResourceKind is {', '.join(account_kinds)})"
         if chosen is None:
             verdict.ok = False
             verdict.reasons.append(f"fine-tuning: {why}")
@@ -207,8 +222,12 @@ class PreflightResult:
 def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str] | None, regions: list[str],
                   lab_end: dt.date, force_region: str | None = None,
                   training_types: tuple[str, ...] = TRAINING_ORDER, fine_tune_source: str = "--fine-tune-base",
-                  region_source: str | None = None, compute=None, node_type: str | None = None) -> PreflightResult:
-    """`compute` (an azure-mgmt-compute client) and `node_type`: also check the cluster's VM size and vCPU quota."""
+                  region_source: str | None = None,
+                  region_check: Callable[[str], str | None] | None = None,
+                  account_kinds: tuple[str, ...] = ACCOUNT_KINDS, compute=None,
+                  node_type: str | None = None) -> PreflightResult:
+    """`region_check(region)`: why the region cannot host the lab's compute, or None (agent.lifecycle.compute);
+    `compute` (an azure-mgmt-compute client) and `node_type`: also check the cluster's VM size and vCPU quota."""
     from infra.config import check_region
 
     candidates = [force_region] if force_region else regions
@@ -218,7 +237,13 @@ def run_preflight(client, requests: list[DeploymentRequest], fine_tune: list[str
             check_region(region, what)
         except ValueError as error:
             raise UsageError(f"{error}.") from None
-    verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types) for r in candidates]
+    verdicts = [assess_region(client, r, requests, fine_tune, lab_end, training_types, account_kinds)
+                for r in candidates]
+    for verdict in verdicts:
+        reason = region_check(verdict.region) if region_check else None
+        if reason:
+            verdict.ok = False
+            verdict.reasons.append(reason)
     _refuse_unknown_models(requests, fine_tune, fine_tune_source, verdicts)
     if compute is not None and node_type:
         for verdict in verdicts:
@@ -301,8 +326,14 @@ def load_prices(path=None, option: str = "--prices") -> dict:
 
 def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: float, autotermination_minutes: int,
                   chat_model: str, chat_calls: int, prompt_tokens: int, completion_tokens: int,
-                  fine_tune_base: str | None, training_tokens: int, epochs: int, hosting_hours: float) -> dict:
+                  fine_tune_base: str | None, training_tokens: int, epochs: int, hosting_hours: float,
+                  compute: str = "cluster") -> dict:
     items = []
+    if compute == "serverless":  # no VM and no idle tail: serverless DBUs while the labs run
+        from agent.lifecycle.compute import serverless_cost_item
+
+        items.append(serverless_cost_item(prices, hours))
+        node_type = ""  # no cluster VM, no cluster DBUs
     cluster_hours = hours + autotermination_minutes / 60
     vm = prices["vm_per_hour"].get(node_type)
     dbu = prices["dbu_per_hour"].get(node_type)
@@ -319,7 +350,9 @@ def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: fl
     if fine_tune_base:
         family = fine_tune_base.rsplit("-", 3)[0]
         tuning = prices["fine_tuning"].get(family)
-        if tuning:
+        if not tuning:  # said, not left out: a missing line would read as "free"
+            items.append(("fine-tune training", f"no price for {family} in the price table (add it to fine_tuning)", 0.0))
+        else:
             billed = training_tokens * epochs
             items.append(("fine-tune training", f"{training_tokens:,} tokens x {epochs} epochs", billed * tuning["training_per_million"] / 1e6))
             items.append(("fine-tuned deployment hosting", f"{hosting_hours:.2f} h x ${tuning['hosting_per_hour']}/h",

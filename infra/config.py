@@ -45,7 +45,11 @@ AZURE_REGIONS = frozenset("""
 """.split())
 
 # Base models Azure OpenAI fine-tunes (families; the version is the date after the family name).
-FINE_TUNE_FAMILIES = ("gpt-35-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o4-mini")
+FINE_TUNE_FAMILIES = ("gpt-35-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o4-mini",
+                      "gpt-oss-20b")
+# Bases Azure fine-tunes on Microsoft Foundry resources only ("Global only, new Foundry resources only",
+# fine-tune-supported-models.md, ms.date 2026-03-05): they need labctl:aiResourceKind AIServices.
+FOUNDRY_ONLY_FAMILIES = ("gpt-oss-20b",)
 FINE_TUNE_BASE = re.compile(r"^(?P<family>[a-z0-9.-]+?)-(?P<version>\d{4}-\d{2}-\d{2}|\d{4})$")
 
 
@@ -110,7 +114,14 @@ class LabConfig(_Model):
     openai_disable_local_auth: bool = False
     deployments: list[DeploymentSpec] = Field(default_factory=_default_deployments, min_length=1)
     fine_tune_base_model: str = "gpt-4.1-mini-2025-04-14"
+    # OpenAI: a classic Azure OpenAI account; AIServices: a Microsoft Foundry resource with a project
+    # (infra.foundry_project), where the open-weight fine-tuning bases train.
+    ai_resource_kind: Literal["OpenAI", "AIServices"] = "OpenAI"
+    foundry_project: str = "lab"
 
+    # cluster: the seeds' single-node cluster; serverless: no cluster, each lab a serverless job task
+    # (infra.databricks_serverless, agent.lifecycle.compute).
+    compute: Literal["cluster", "serverless"] = "cluster"
     workspace_sku: Literal["premium", "trial"] = "premium"
     workspace_compute_mode: Literal["Hybrid"] = "Hybrid"
     spark_version: str = DEFAULT_SPARK_VERSION
@@ -150,6 +161,13 @@ class LabConfig(_Model):
         if not match or match.group("family") not in FINE_TUNE_FAMILIES:
             raise ValueError(f"{value!r} is not a base model Azure OpenAI fine-tunes; give <family>-<version> with "
                              f"a family of {', '.join(FINE_TUNE_FAMILIES)} (for example gpt-4.1-mini-2025-04-14)")
+        return value
+
+    @field_validator("foundry_project")
+    @classmethod
+    def _foundry_project(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$", value):
+            raise ValueError("a Foundry project name is 2-64 letters, digits, '-' or '_', starting with a letter or digit")
         return value
 
     @field_validator("name_prefix")
@@ -211,6 +229,15 @@ class LabConfig(_Model):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"deployment names must be unique; repeated: {', '.join(duplicates)}")
+        if self.compute == "serverless" and self.storage == "dbfs":
+            # "Access to DBFS is limited. Use Unity Catalog volumes or workspace files instead."
+            # (docs.databricks.com/compute/serverless/limitations)
+            raise ValueError("compute serverless needs storage volume: serverless compute has limited DBFS access "
+                             "(Databricks' serverless limitations); set labctl:storage volume or labctl:compute cluster")
+        base_family = (FINE_TUNE_BASE.match(self.fine_tune_base_model) or {"family": ""})["family"]
+        if base_family in FOUNDRY_ONLY_FAMILIES and self.ai_resource_kind != "AIServices":
+            raise ValueError(f"fineTuneBaseModel {self.fine_tune_base_model} is fine-tuned on Microsoft Foundry "
+                             f"resources only; set labctl:aiResourceKind AIServices or choose another base")
         if self.resource_group_name and self.existing_resource_group:
             raise ValueError("set either resourceGroupName (to create one) or existingResourceGroup (to use one), not both")
         return self

@@ -17,7 +17,7 @@ from infra.databricks_workspace import DatabricksWorkspace, WorkspaceArgs
 @dataclass(frozen=True)
 class DatabricksLabArgs:
     workspace: WorkspaceArgs
-    compute: ComputeArgs
+    compute: ComputeArgs | None  # None: `labctl:compute serverless`, no cluster
     secrets: SecretsArgs
     storage: StorageArgs
 
@@ -34,7 +34,7 @@ class DatabricksLab(pulumi.ComponentResource):
         self.workspace = DatabricksWorkspace(name, args.workspace, pulumi.ResourceOptions(parent=self))
         # Children of the parts inherit this provider, resources and invokes alike.
         inside = pulumi.ResourceOptions(parent=self, providers=[self.workspace.provider])
-        self.compute = LabCompute(name, args.compute, inside)
+        self.compute = LabCompute(name, args.compute, inside) if args.compute is not None else None
         self.secrets = LabSecrets(name, args.secrets, inside)
         storage = args.storage
         if storage.catalog is None:  # no catalog configured: the workspace's own
@@ -43,7 +43,7 @@ class DatabricksLab(pulumi.ComponentResource):
 
         self.workspace_url: pulumi.Output[str] = self.workspace.url
         self.workspace_resource_id: pulumi.Output[str] = self.workspace.workspace.id
-        self.cluster_id: pulumi.Output[str] = self.compute.cluster.id
+        self.cluster_id: pulumi.Output[str] | None = self.compute.cluster.id if self.compute is not None else None
         self.secret_scope: pulumi.Output[str] = self.secrets.scope.name
         self.data_path: pulumi.Output[str] = self.storage.data_path
         self.register_outputs(

@@ -1,4 +1,4 @@
-"""The Azure OpenAI account and its model deployments."""
+"""The Azure OpenAI account (kind OpenAI, or AIServices for Microsoft Foundry) and its model deployments."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pulumi_random as random
 from pulumi_azure_native import cognitiveservices as cs
 
 from infra.config import DeploymentSpec
+from infra.foundry_project import foundry_account_args, foundry_properties, openai_endpoint
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class OpenAiAccountArgs:
     disable_local_auth: bool  # True: Entra ID only, API keys refused
     deployments: list[DeploymentSpec]  # created in this order, one at a time
     tags: dict[str, str] = field(default_factory=dict)
+    kind: str = "OpenAI"  # or "AIServices": a Microsoft Foundry resource (infra.foundry_project)
 
 
 class OpenAiAccount(pulumi.ComponentResource):
@@ -34,9 +36,11 @@ class OpenAiAccount(pulumi.ComponentResource):
             account_name=account_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            kind="OpenAI",
+            kind=args.kind,
             sku=cs.SkuArgs(name="S0"),
+            **foundry_account_args(args.kind),
             properties=cs.AccountPropertiesArgs(
+                **foundry_properties(args.kind),
                 # Entra ID auth and the <name>.openai.azure.com endpoint need a custom subdomain;
                 # ARM does not set one unless asked.
                 custom_sub_domain_name=account_name,
@@ -49,7 +53,7 @@ class OpenAiAccount(pulumi.ComponentResource):
         self.account_name = self.account.name
         self.deployments = self._deployments(name, args)
 
-        self.endpoint: pulumi.Output[str] = self.account.properties.endpoint
+        self.endpoint: pulumi.Output[str] = openai_endpoint(self.account, args.kind)
         # With local auth disabled Azure refuses listKeys (400 "Failed to list key. disableLocalAuth is set to be
         # true"): there is no key, and the labs authenticate with Microsoft Entra ID instead.
         self.api_key: pulumi.Output[str] | None = None

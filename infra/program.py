@@ -10,9 +10,11 @@ from pulumi_azure_native import resources
 from infra.config import LabConfig, LabNames
 from infra.databricks_compute import ComputeArgs
 from infra.databricks_lab import DatabricksLab, DatabricksLabArgs
+from infra.databricks_serverless import ServerlessArgs, environment_output
 from infra.databricks_secrets import SECRET_KEY_API_KEY, SECRET_KEY_ENDPOINT, SecretsArgs
 from infra.databricks_storage import StorageArgs
 from infra.databricks_workspace import WorkspaceArgs
+from infra.foundry_project import FoundryProject, FoundryProjectArgs
 from infra.lockpins import cluster_pins
 from infra.openai_account import OpenAiAccount, OpenAiAccountArgs
 
@@ -33,14 +35,20 @@ def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> 
             disable_local_auth=config.openai_disable_local_auth,
             deployments=config.deployments,
             tags=tags,
+            kind=config.ai_resource_kind,
         ),
     )
+    project = FoundryProject("foundry", FoundryProjectArgs(
+        resource_group_name=resource_group_name, account_name=openai.account_name, location=config.location,
+        project_name=config.foundry_project, tags=tags)) if config.ai_resource_kind == "AIServices" else None
     lab = DatabricksLab("databricks", _databricks_args(config, names, tags, resource_group_name, openai))
     return {
         "resourceGroupName": resource_group_name,
         "location": config.location,
         "openaiAccountName": openai.account_name,
         "openaiEndpoint": openai.endpoint,
+        "aiResourceKind": config.ai_resource_kind,
+        "foundryProjectEndpoint": project.endpoint if project is not None else None,
         "openaiApiKey": openai.api_key,
         "deployments": [
             {"name": d.name, "model": d.model, "version": d.version, "sku": d.sku, "capacity": d.capacity}
@@ -49,7 +57,11 @@ def build_lab(config: LabConfig, stack: str, now: dt.datetime | None = None) -> 
         "fineTuneBaseModel": config.fine_tune_base_model,
         "workspaceUrl": lab.workspace_url,
         "workspaceResourceId": lab.workspace_resource_id,
+        "compute": config.compute,
         "clusterId": lab.cluster_id,
+        # What a serverless task installs; None with a cluster (it has its libraries).
+        "serverlessEnvironment": environment_output(ServerlessArgs(cluster_pins()))
+        if config.compute == "serverless" else None,
         "secretScope": lab.secret_scope,
         "secretKeys": {"endpoint": SECRET_KEY_ENDPOINT, "apiKey": SECRET_KEY_API_KEY},
         "storage": config.storage,
@@ -83,7 +95,7 @@ def _databricks_args(
             catalog=names.workspace_catalog(),
             tags=tags,
         ),
-        compute=ComputeArgs(
+        compute=None if config.compute == "serverless" else ComputeArgs(
             cluster_name=f"{names.workspace}-lab",
             spark_version=config.spark_version,
             node_type=config.node_type,

@@ -36,6 +36,9 @@ class CatalogModel(_Model):
     fine_tune_methods: list[str] = Field(default_factory=list, alias="fineTuneMethods")
     lifecycle: Literal["GenerallyAvailable", "Preview"] = "GenerallyAvailable"
     vision_fine_tune: bool = Field(False, alias="visionFineTune")
+    # Account kinds that offer the model: the open-weight bases train on Microsoft Foundry (AIServices) only.
+    kinds: list[Literal["OpenAI", "AIServices"]] = Field(default_factory=lambda: ["OpenAI", "AIServices"])
+    format: str = "OpenAI"
 
     @property
     def base_model_id(self) -> str:
@@ -130,12 +133,16 @@ class Catalog(_Model):
         return list(where or [])
 
     def fine_tune_refusal(
-        self, model_id: str, region: str, training_type: str, customer: Customer, today: dt.date
+        self, model_id: str, region: str, training_type: str, customer: Customer, today: dt.date,
+        account_kind: str = "OpenAI",
     ) -> str | None:
         """Why Azure would refuse to train `model_id` here, or None if it would accept."""
         model = self.find_base(model_id)
         if model is None or model.fine_tune is None:
             return f"The specified base model does not support fine-tuning. Model: {model_id}"
+        if account_kind not in model.kinds:
+            return (f"The specified base model does not support fine-tuning on this resource. {model_id} is "
+                    f"fine-tuned on Microsoft Foundry resources (kind {', '.join(model.kinds)}) only.")
         if today >= model.fine_tune[customer]:
             return (f"The specified base model does not support fine-tuning. Training on {model_id} ended on "
                     f"{model.fine_tune[customer].isoformat()} for this subscription.")

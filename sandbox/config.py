@@ -27,8 +27,10 @@ class SandboxConfig(BaseModel):
     seed: int = 105
     subscription_id: str = "00000000-0000-4000-8000-000000000001"
     tenant_id: str = "00000000-0000-4000-8000-0000000000aa"
-    # Azure keeps fine-tuning on retiring base models open for customers who already used them.
-    customer: Literal["existing", "new"] = "existing"
+    # Azure keeps fine-tuning on retiring base models open for customers who already used them ("existing");
+    # a subscription new to fine-tuning loses a base at its retirement ("new"). The labs' audience is new
+    # subscriptions, so the twin is one unless told otherwise (PATCH /_sandbox/settings {"customer": ...}).
+    customer: Literal["existing", "new"] = "new"
     clock_speed: float = Field(1.0, gt=0)
     # Where the twin's clock starts (an aware datetime); None: now. Tests that deploy a model retiring soon start
     # the twin at the catalog's `as_of` date (Catalog.load().as_of), so they do not fail once the real date passes

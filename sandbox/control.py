@@ -35,6 +35,7 @@ def inventory(world: World) -> dict:
             "resource_groups": [{"name": g.name, "location": g.location, "tags": g.tags} for g in world.groups.values()],
             "accounts": [
                 {"name": a.name, "resource_group": a.resource_group, "location": a.location, "tags": a.tags,
+                 "kind": a.kind, "projects": sorted(p["name"] for p in a.projects.values()),
                  "deployments": [{"name": d.name, "model": d.model_name, "version": d.model_version,
                                   "sku": d.sku_name, "capacity": d.capacity, "fine_tuned": d.fine_tuned}
                                  for d in a.deployments.values()]}

@@ -111,6 +111,10 @@ class Account:
     jobs: dict[str, FineTuneJob] = field(default_factory=dict)
     deleted_at: float | None = None
     limiters: dict[str, DeploymentLimiter] = field(default_factory=dict)
+    # kind AIServices (Microsoft Foundry): projects need allowProjectManagement (sandbox.arm.projects)
+    allow_project_management: bool = False
+    identity: dict | None = None
+    projects: dict[str, dict] = field(default_factory=dict)  # lower-case name -> {name, location, identity, ...}
 
     def keys(self) -> tuple[str, str]:
         return self.key1, self.key2

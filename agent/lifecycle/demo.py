@@ -24,6 +24,10 @@ DEMO_OPTIONS = {"poll_seconds": 2}
 # in completion tokens and response length. The baseline stays like-for-like (same prompts, deployment, model
 # version, temperature), so the first run is the one it is compared with.
 DEMO_CHANGE = {"max_tokens": 20}
+# The demo shows the seeds' setup (a cluster and a classic Azure OpenAI account, fine-tuning gpt-4.1-mini), which
+# only a subscription that fine-tuned before can still train: the demo's sandbox plays one. The twin is a new
+# customer otherwise, for whom preflight picks an open-weight base on a Foundry resource (README, "Options").
+DEMO_CUSTOMER = {"customer": "existing"}
 
 
 def demo(results: Path, progress: Callable[[str], None]) -> dict:
@@ -34,6 +38,7 @@ def demo(results: Path, progress: Callable[[str], None]) -> dict:
         progress("up: provisioning the lab environment in the sandbox")
         from agent.lifecycle.preflight_step import PreflightOptions
 
+        _play_an_existing_customer()
         up(STACK, True, DEMO_CONFIG, progress, PreflightOptions())
         progress("stage: wheel and lab data to the volume")
         staged = stage(STACK, progress=progress)
@@ -54,3 +59,12 @@ def demo(results: Path, progress: Callable[[str], None]) -> dict:
         if started_here:
             process.stop(sandbox_dir())
     return report
+
+
+def _play_an_existing_customer() -> None:
+    import requests
+
+    endpoints = process.ensure_running(sandbox_dir())
+    answer = requests.patch(f"{endpoints.control_url()}/settings", json=DEMO_CUSTOMER, timeout=10,
+                            verify=endpoints.ca_file)
+    answer.raise_for_status()

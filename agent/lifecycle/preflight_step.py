@@ -15,6 +15,7 @@ from agent.preflight import (
     DEFAULT_CHAT_PREFERENCES, DEFAULT_FINE_TUNE_PREFERENCES, DEFAULT_REGIONS, TRAINING_ORDER, DeploymentRequest,
     PreflightResult, estimate_cost, load_prices, run_preflight,
 )
+from agent.lifecycle import ai_resource
 from agent.target import Target
 from agent.workdir import read_config, stack_dir, write_json
 
@@ -101,8 +102,13 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     regions = regions or list(DEFAULT_REGIONS)
     refuse_soft_deleted_account(target.cognitive(), _config_model(config, "openaiAccountName", None))
     progress(f"preflight: {len(regions) if not force else 1} region(s), lab ends {end}")
+    from agent.lifecycle.compute import region_check
+
     result = run_preflight(target.cognitive(), requests, bases if options.fine_tune else None, regions, end,
-                           force, options.training_types, base_source, region_source, compute=target.compute(),
+                           force, options.training_types, base_source, region_source,
+                           region_check(_config_model(config, "compute", "cluster")), ai_resource.allowed_kinds(config),
+                           # serverless needs no VM quota: only the cluster's size and vCPUs are checked
+                           compute=target.compute() if _config_model(config, "compute", "cluster") == "cluster" else None,
                            node_type=validated(config, dt.datetime.now(dt.timezone.utc)).node_type)
     chosen = result.chosen
     config = dict(config)
@@ -112,6 +118,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
          "sku": r.sku, "capacity": r.capacity} for r in requests])
     if chosen.fine_tune:
         config["labctl:fineTuneBaseModel"] = chosen.fine_tune["base_model"]
+    config = ai_resource.apply_choice(config, chosen.fine_tune, progress)
     result.cost = _cost(config, chosen, options)
     folder = stack_dir(stack)
     write_json(folder / "config.json", {**read_config(folder), **config})
@@ -121,7 +128,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     return result, config
 
 
-CHOSEN_KEYS = ("labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel")
+CHOSEN_KEYS = ("labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel", "labctl:aiResourceKind")
 
 
 def _write_pulumi_config(stack: str, config: dict, progress: Callable[[str], None]) -> None:
@@ -157,6 +164,7 @@ def _cost(config: dict, chosen, options: PreflightOptions) -> dict:
         autotermination_minutes=int(_config_model(config, "autoterminationMinutes", 20)),
         chat_model=first["model"], chat_calls=calls, prompt_tokens=prompt, completion_tokens=completion,
         fine_tune_base=chosen.fine_tune["base_model"] if chosen.fine_tune else None,
-        training_tokens=sum(report.total_tokens), epochs=default_epochs(report.examples), hosting_hours=options.hours)
+        training_tokens=sum(report.total_tokens), epochs=default_epochs(report.examples), hosting_hours=options.hours,
+        compute=_config_model(config, "compute", "cluster"))
     estimate["training_data"] = str(training)
     return estimate

@@ -18,6 +18,7 @@ from pathlib import Path
 from agent import lab_artifact
 from agent.errors import UNAVAILABLE, USAGE, LabctlError, UsageError
 from agent.journal import Journal
+from agent.lifecycle import compute
 from labctl_labs.registry import LABS, MAIN_LABS
 from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
@@ -86,12 +87,16 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
     except OptionError as error:
         raise UsageError(str(error)) from None
     if "base_model" in options and "fine-tuning" in labs:
-        from infra.config import FINE_TUNE_BASE, FINE_TUNE_FAMILIES
+        from infra.config import FINE_TUNE_BASE, FINE_TUNE_FAMILIES, FOUNDRY_ONLY_FAMILIES
 
         match = FINE_TUNE_BASE.match(options["base_model"])
         if not match or match.group("family") not in FINE_TUNE_FAMILIES:
             raise UsageError(f"-o base_model={options['base_model']} is not a base model Azure OpenAI fine-tunes; give "
                              f"<family>-<version> with a family of {', '.join(FINE_TUNE_FAMILIES)}.")
+        if match.group("family") in FOUNDRY_ONLY_FAMILIES and outputs.ai_resource_kind != "AIServices":
+            raise UsageError(f"-o base_model={options['base_model']} is fine-tuned on Microsoft Foundry resources only; "
+                             f"this stack's account is kind {outputs.ai_resource_kind} (labctl:aiResourceKind AIServices "
+                             f"gives a Foundry resource).")
 
 
 REMOTE_FILE_OPTIONS = {"training_file": "fine-tuning", "validation_file": "fine-tuning", "prompt_file": "llmops"}
@@ -169,8 +174,7 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
         chat = outputs.deployment((options or {}).get("deployment")).name
         options = {**(options or {}), "rate_limits": deployment_rate_limits(target, outputs, chat)}
 
-    progress(f"cluster {outputs.cluster_id}: making sure it is running")
-    w.clusters.ensure_cluster_is_running(outputs.cluster_id)
+    compute.make_ready(w, outputs, progress)
 
     batch = _batch(journal, requested, labs, progress)
     finished = []
@@ -225,18 +229,20 @@ def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: di
                progress: Callable[[str], None]) -> tuple[int, Callable[..., object]]:
     """Submit the entry's run unless the journal already holds its id; the journal records the run id before anyone
     waits. Returns the run id and the SDK's waiter for it (called with `timeout` and `callback`)."""
-    from databricks.sdk.service import compute, jobs
+    from databricks.sdk.service import jobs
 
     data = entry["data"]
     if data.get("run_id") is not None:
         return data["run_id"], functools.partial(w.jobs.wait_get_run_job_terminated_or_skipped, run_id=data["run_id"])
+    on_task, on_run = compute.submission(outputs, wheel)  # a cluster, or a serverless environment
     submission = w.jobs.submit(
         run_name=f"labctl {lab} {data['stamp']}", idempotency_token=entry["id"], run_as=_run_as(w, outputs.cluster_id),
         tasks=[jobs.SubmitTask(
-            task_key=lab.replace("-", "_"), existing_cluster_id=outputs.cluster_id,
+            task_key=lab.replace("-", "_"),
             python_wheel_task=jobs.PythonWheelTask(package_name=lab_artifact.PACKAGE, entry_point=LABS[lab],
                                                    named_parameters=data["parameters"]),
-            libraries=[compute.Library(whl=wheel)])],
+            **on_task)],
+        **on_run,
     )
     run_id = submission.run_id
     run = w.jobs.get_run(run_id)

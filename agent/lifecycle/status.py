@@ -21,13 +21,17 @@ def status(stack: str) -> dict:
     try:
         target = load_target(stack)
         w = target.workspace_client(outputs)
-        cluster = w.clusters.get(outputs.cluster_id)
-        report["cluster"] = {"id": cluster.cluster_id, "state": cluster.state.value,
-                             "autotermination_minutes": cluster.autotermination_minutes}
-        if cluster.state.value in ("RUNNING", "PENDING", "RESIZING", "RESTARTING"):
+        cluster = w.clusters.get(outputs.cluster_id) if outputs.cluster_id else None  # None: serverless compute
+        if cluster is not None:
+            report["cluster"] = {"id": cluster.cluster_id, "state": cluster.state.value,
+                                 "autotermination_minutes": cluster.autotermination_minutes}
+        if cluster is not None and cluster.state.value in ("RUNNING", "PENDING", "RESIZING", "RESTARTING"):
             report["accruing"].append(f"cluster {cluster.cluster_id} is {cluster.state.value} ({outputs.tags.get('expires-at', '')} "
                                       f"expiry; auto-terminates after {cluster.autotermination_minutes} idle minutes): "
                                       "VM and DBU charges")
+        if outputs.compute == "serverless":
+            # Serverless DBUs are billed per run while it runs; nothing accrues between runs.
+            report["compute"] = "serverless (no cluster; billed per run)"
         report["active_runs"] = [{"run_id": r.run_id, "name": r.run_name, "state": r.state.life_cycle_state.value}
                                  for r in w.jobs.list_runs(active_only=True)]
         for deployment in target.cognitive().deployments.list(outputs.resource_group_name, outputs.openai_account_name):

@@ -17,7 +17,8 @@ from typing import Any
 import pulumi
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.cognitiveservices.models import (
-    Account, AccountProperties, Deployment, DeploymentModel, DeploymentProperties, Sku,
+    Account, AccountProperties, Deployment, DeploymentModel, DeploymentProperties, Identity, Project,
+    ProjectProperties, Sku,
 )
 from azure.mgmt.resource.resources.models import GenericResource
 from azure.mgmt.resource.resources.models import Sku as ResourceSku
@@ -100,6 +101,7 @@ class SandboxMocks(pulumi.runtime.Mocks):
             "random:index/randomString:RandomString": self._random_string,
             "azure-native:cognitiveservices:Account": self._account,
             "azure-native:cognitiveservices:Deployment": self._deployment,
+            "azure-native:cognitiveservices:Project": self._project,
             "azure-native:databricks:Workspace": self._databricks_workspace,
             "databricks:index/cluster:Cluster": self._cluster,
             "databricks:index/secretScope:SecretScope": self._secret_scope,
@@ -138,12 +140,15 @@ class SandboxMocks(pulumi.runtime.Mocks):
         account = self.target.cognitive().accounts.begin_create(group, name, Account(
             kind=inputs.get("kind"), location=inputs.get("location"), tags=inputs.get("tags") or {},
             sku=Sku(name=(inputs.get("sku") or {}).get("name")),
+            identity=Identity(type=inputs["identity"]["type"]) if inputs.get("identity") else None,
             properties=AccountProperties(
                 custom_sub_domain_name=properties.get("customSubDomainName"),
                 public_network_access=properties.get("publicNetworkAccess"),
-                disable_local_auth=properties.get("disableLocalAuth")),
+                disable_local_auth=properties.get("disableLocalAuth"),
+                allow_project_management=properties.get("allowProjectManagement")),
         )).result()
-        outputs = {**inputs, "name": name, "properties": {**properties, "endpoint": account.properties.endpoint}}
+        outputs = {**inputs, "name": name, "properties": {**properties, "endpoint": account.properties.endpoint,
+                                                          "endpoints": account.properties.endpoints or {}}}
         return account.id, outputs, {"resource_group": group, "account": name, "location": account.location}
 
     def _deployment(self, args, inputs, previous):
@@ -160,6 +165,20 @@ class SandboxMocks(pulumi.runtime.Mocks):
                 rai_policy_name=properties.get("raiPolicyName")),
         )).result()
         return created.id, {**inputs, "name": name}, {"resource_group": group, "account": account, "deployment": name}
+
+    def _project(self, args, inputs, previous):
+        group, account, name = inputs["resourceGroupName"], inputs["accountName"], inputs["projectName"]
+        self.progress(f"Foundry project {name}")
+        properties = inputs.get("properties") or {}
+        created = self.target.cognitive().projects.begin_create(group, account, name, Project(
+            location=inputs.get("location"), tags=inputs.get("tags") or {},
+            identity=Identity(type=inputs["identity"]["type"]) if inputs.get("identity") else None,
+            properties=ProjectProperties(display_name=properties.get("displayName"),
+                                         description=properties.get("description")),
+        )).result()
+        outputs = {**inputs, "name": created.name,
+                   "properties": {**properties, "endpoints": created.properties.endpoints or {}}}
+        return created.id, outputs, {"resource_group": group, "account": account, "project": name}
 
     def _client(self, provider_ref: str):
         provider = provider_ref.rsplit("::", 1)[0].rsplit("::", 1)[-1]
@@ -431,6 +450,10 @@ def _delete_entry(target: Target, workspace, entry: dict, progress: Progress) ->
         progress(f"deployment {teardown['deployment']}")
         target.cognitive().deployments.begin_delete(
             teardown["resource_group"], teardown["account"], teardown["deployment"]).result()
+    elif kind == "azure-native:cognitiveservices:Project":
+        progress(f"Foundry project {teardown['project']}")
+        target.cognitive().projects.begin_delete(
+            teardown["resource_group"], teardown["account"], teardown["project"]).result()
     elif kind == "azure-native:cognitiveservices:Account":
         progress(f"Azure OpenAI account {teardown['account']} (soft delete)")
         target.cognitive().accounts.begin_delete(teardown["resource_group"], teardown["account"]).result()
@@ -466,6 +489,8 @@ def _confirmed_gone(target: Target, workspace, entry: dict) -> bool:
             target.resources().resources.get_by_id(teardown["resource_id"], api_version=DATABRICKS_ARM_API)
         elif kind == "azure-native:cognitiveservices:Deployment":
             target.cognitive().deployments.get(teardown["resource_group"], teardown["account"], teardown["deployment"])
+        elif kind == "azure-native:cognitiveservices:Project":
+            target.cognitive().projects.get(teardown["resource_group"], teardown["account"], teardown["project"])
         elif kind == "azure-native:cognitiveservices:Account":
             target.cognitive().accounts.get(teardown["resource_group"], teardown["account"])
         elif kind == "azure-native:resources:ResourceGroup":

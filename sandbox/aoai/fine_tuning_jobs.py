@@ -135,7 +135,7 @@ def base_model(world: World, account: Account, model: str, training_type: str) -
             raise OpenAiError(400, "invalidPayload", f"The model '{model}' is not ready.", param="model")
         base = previous.model
     refusal = world.catalog.fine_tune_refusal(base, account.location, training_type, world.config.customer,
-                                              world.today())
+                                              world.today(), account.kind)
     if refusal:
         raise OpenAiError(400, "invalidPayload", refusal, param="model")
     return base

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from sandbox.arm import accounts, compute, deployments, models, operations, resource_groups, updates
+from sandbox.arm import accounts, compute, deployments, models, operations, projects, resource_groups, updates
 from sandbox.arm.common import authorise, bind_world, normalise_arm_path
 from sandbox.arm.operations import POLL_HEADERS
 from sandbox.world import World
@@ -17,7 +17,7 @@ __all__ = ["POLL_HEADERS", "build_router", "normalise_arm_path"]
 
 def build_router(world: World) -> APIRouter:
     router = APIRouter(dependencies=[Depends(bind_world(world)), Depends(authorise)])
-    for surface in (resource_groups, operations, accounts, deployments, models, updates, compute):
+    for surface in (resource_groups, operations, accounts, projects, deployments, models, updates, compute):
         router.include_router(surface.router)
     # The compute quota a test sets, beside the other controls (/_sandbox/...), without ARM's token check.
     routers = world.extensions.setdefault("routers", [])

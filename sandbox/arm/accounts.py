@@ -1,4 +1,4 @@
-"""Microsoft.CognitiveServices/accounts (kind OpenAI): create or update, get, list, listKeys, delete (a soft
+"""Microsoft.CognitiveServices/accounts (kind OpenAI, or AIServices for Microsoft Foundry): create or update, get, list, listKeys, delete (a soft
 delete), and the deletedAccounts that can be read or purged."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from sandbox.arm.common import PROVIDER_IN_GROUP, PROVIDER_IN_SUBSCRIPTION, CurrentWorld, find_group, iso
 from sandbox.arm.operations import POLL_HEADERS, accepted, polled
 from sandbox.errors import ArmError, not_found
-from sandbox.world import Account, World
+from sandbox.world import Account, World, new_hex
 
 TYPE = "Microsoft.CognitiveServices/accounts"
+ACCOUNT_KINDS = ("OpenAI", "AIServices")
 DELETED_TYPE = "Microsoft.CognitiveServices/deletedAccounts"
 
 router = APIRouter()
@@ -31,6 +32,9 @@ def account_json(world: World, sub: str, account: Account) -> dict:
         "disableLocalAuth": account.disable_local_auth,
         "dateCreated": iso(account.created_at),
     }
+    if account.kind == "AIServices":  # Foundry: the OpenAI surface is one of the resource's endpoints
+        properties["allowProjectManagement"] = account.allow_project_management
+        properties["endpoints"] = foundry_endpoints(world, account)
     if account.deleted_at is not None:
         properties["deletionDate"] = iso(account.deleted_at)
         properties["scheduledPurgeDate"] = iso(account.deleted_at + 48 * 3600)
@@ -44,7 +48,15 @@ def account_json(world: World, sub: str, account: Account) -> dict:
         "tags": account.tags,
         "etag": f'"{account.internal_id[:8]}"',
         "properties": properties,
+        **({"identity": account.identity} if account.identity else {}),
     }
+
+
+def foundry_endpoints(world: World, account: Account) -> dict[str, str]:
+    """The endpoint names ARM lists for an AIServices account; the twin serves every surface of an account at one
+    loopback URL (Azure: <subdomain>.openai.azure.com, .services.ai.azure.com, .cognitiveservices.azure.com)."""
+    url = world.account_endpoint(account.name)
+    return {"OpenAI Language Model Instance API": url, "AI Foundry API": url, "Azure AI Model Inference API": url}
 
 
 def account_id(sub: str, account: Account) -> str:
@@ -71,16 +83,27 @@ def find_deleted_account(world: World, location: str, rg: str, name: str) -> Acc
 def soft_delete(world: World, account: Account) -> None:
     account.deleted_at = world.now()
     account.deployments.clear()
+    account.projects.clear()
     del world.accounts[account.name.lower()]
     world.deleted_accounts[account.name.lower()] = account
+
+
+def canonical_kind(value) -> str | None:
+    """The account kind as ARM spells it, whatever the casing sent; None for a kind the twin does not provide."""
+    return next((kind for kind in ACCOUNT_KINDS if kind.lower() == str(value or "").lower()), None)
 
 
 def check_new_account(world: World, sub: str, rg: str, name: str, body: dict) -> str:
     """Azure's refusals of an account request; returns the normalised location. ARM matches enum values (kind,
     SKU) without regard to case and answers with the canonical casing (Learn "Azure Resource Manager REST API
     guidelines": string enums are case-insensitive on input)."""
-    if str(body.get("kind", "")).lower() != "openai":
-        raise ArmError(400, "InvalidKind", "The sandbox provides Azure OpenAI accounts only (kind OpenAI).")
+    kind = canonical_kind(body.get("kind"))
+    if kind is None:
+        raise ArmError(400, "InvalidKind", "The sandbox provides Azure OpenAI (kind OpenAI) and Microsoft Foundry "
+                                           "(kind AIServices) accounts only.")
+    if (body.get("properties") or {}).get("allowProjectManagement") and kind != "AIServices":
+        raise ArmError(400, "InvalidRequestContent",
+                       "allowProjectManagement is a property of AIServices (Microsoft Foundry) accounts.")
     location = body.get("location", "").replace(" ", "").lower()
     if location not in world.catalog.regions:
         raise ArmError(400, "LocationNotAvailableForResourceType",
@@ -88,7 +111,7 @@ def check_new_account(world: World, sub: str, rg: str, name: str, body: dict) ->
                        f"'{TYPE}'. List of available regions for the resource type "
                        f"is '{','.join(world.catalog.regions)}'.")
     if str((body.get("sku") or {}).get("name", "")).upper() != "S0":
-        raise ArmError(400, "InvalidSkuName", "Azure OpenAI accounts take SKU S0.")
+        raise ArmError(400, "InvalidSkuName", f"{kind} accounts take SKU S0.")
     deleted = world.deleted_accounts.get(name.lower())
     if deleted is not None and not restoring(body):
         raise ArmError(409, "FlagMustBeSetForRestore",
@@ -127,6 +150,13 @@ def restore(world: World, sub: str, rg: str, name: str, location: str) -> Accoun
     return deleted
 
 
+def _identity(identity: dict | None) -> dict | None:
+    """A system-assigned identity gets its ids, as ARM answers; none stays none."""
+    if not identity or identity.get("type") in (None, "None"):
+        return None
+    return {**identity, "principalId": new_hex()[:8] + "-0000-4000-8000-" + new_hex()[:12], "tenantId": "sandbox"}
+
+
 @router.put(PROVIDER_IN_GROUP + "/accounts/{name}")
 async def create_or_update_account(sub: str, rg: str, name: str, request: Request, world: CurrentWorld):
     body = await request.json()
@@ -145,14 +175,18 @@ async def create_or_update_account(sub: str, rg: str, name: str, request: Reques
             existing.tags = body.get("tags") or {}
             existing.public_network_access = properties.get("publicNetworkAccess", existing.public_network_access)
             existing.disable_local_auth = bool(properties.get("disableLocalAuth", existing.disable_local_auth))
+            existing.allow_project_management = bool(properties.get("allowProjectManagement",
+                                                                    existing.allow_project_management))
             return JSONResponse(account_json(world, sub, existing), 200)
         now = world.now()
         account = Account(
-            name=name, resource_group=group.name, location=location, kind="OpenAI", sku="S0",
+            name=name, resource_group=group.name, location=location, kind=canonical_kind(body["kind"]), sku="S0",
             tags=body.get("tags") or {}, custom_subdomain=properties.get("customSubDomainName"),
             public_network_access=properties.get("publicNetworkAccess") or "Enabled",
             disable_local_auth=bool(properties.get("disableLocalAuth", False)),
             created_at=now, ready_at=now + world.config.timings.account_provisioning,
+            allow_project_management=bool(properties.get("allowProjectManagement", False)),
+            identity=_identity(body.get("identity")),
         )
         world.accounts[name.lower()] = account
         return JSONResponse(account_json(world, sub, account), 201, POLL_HEADERS)

@@ -52,10 +52,10 @@ def model_json(world: World, model: CatalogModel, location: str) -> dict:
         capabilities["fineTune"] = "true"
         deprecation["fineTune"] = f"{model.fine_tune[world.config.customer].isoformat()}T00:00:00Z"
     body = {
-        "kind": "OpenAI",
+        "kind": "OpenAI" if "OpenAI" in model.kinds else "AIServices",  # AIServices: offered by Foundry only
         "skuName": "S0",
         "model": {
-            "format": "OpenAI",
+            "format": model.format,
             "name": model.name,
             "version": model.version,
             "lifecycleStatus": "Deprecated" if model.retired(world.today()) else model.lifecycle,

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sandbox.databricks import paths, permissions
+from sandbox.databricks import paths, permissions, serverless
 from sandbox.databricks.state import JobRun, TaskRun, Workspace
 from sandbox.errors import DatabricksError
 
@@ -73,10 +73,15 @@ class JobService:
                                       f"Task {spec.get('task_key')}: the sandbox runs spark_python_task, "
                                       f"python_wheel_task and notebook_task (got {', '.join(kinds) or 'none'}).")
             cluster_id = spec.get("existing_cluster_id")
-            if not cluster_id:
+            if cluster_id:
+                self.clusters.find(ws, cluster_id)
+                environment = None
+            elif spec.get("new_cluster") or spec.get("job_cluster_key"):
                 raise DatabricksError(400, "INVALID_PARAMETER_VALUE",
-                                      f"Task {spec.get('task_key')}: the sandbox runs tasks on an existing cluster.")
-            self.clusters.find(ws, cluster_id)
+                                      f"Task {spec.get('task_key')}: the sandbox runs tasks on an existing cluster "
+                                      "or on serverless compute.")
+            else:  # serverless: the task's environment_key names one of the run's environments
+                environment = serverless.task_environment(ws, spec, body.get("environments") or [])
             if "spark_python_task" in spec:
                 self._task_file(ws, spec["spark_python_task"]["python_file"])
             elif "notebook_task" in spec:
@@ -85,7 +90,8 @@ class JobService:
                 wheel = spec["python_wheel_task"]
                 if not wheel.get("package_name") or not wheel.get("entry_point"):
                     raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "python_wheel_task needs package_name and entry_point.")
-            tasks.append(TaskRun(self._new_id(), spec.get("task_key") or "task", spec, cluster_id))
+            tasks.append(TaskRun(self._new_id(), spec.get("task_key") or "task", spec, cluster_id or None,
+                                 environment=environment))
         now = self.world.now()
         run = JobRun(self._new_id(), body.get("run_name") or "Untitled", tasks, int(body.get("timeout_seconds") or 0),
                      user, _ms(now), token, run_as=identity, single_task=single_task and len(tasks) == 1)
@@ -114,13 +120,14 @@ class JobService:
             "run_id": task.run_id, "task_key": task.task_key, "attempt_number": 0,
             "state": self._state(task.life_cycle_state, task.result_state, task.state_message,
                                  task.cancelled or task.timed_out),
-            "existing_cluster_id": task.cluster_id,
-            "cluster_instance": {"cluster_id": task.cluster_id, "spark_context_id": "0"},
             "start_time": task.start_time, "end_time": end, "setup_duration": 0, "cleanup_duration": 0,
             "execution_duration": max(0, end - task.start_time) if end and task.start_time else 0,
             "run_page_url": self.run_page_url(ws, run),
         }
-        for key in (*TASK_TYPES, "libraries", "timeout_seconds"):
+        if task.cluster_id is not None:
+            data["existing_cluster_id"] = task.cluster_id
+            data["cluster_instance"] = {"cluster_id": task.cluster_id, "spark_context_id": "0"}
+        for key in (*TASK_TYPES, "libraries", "timeout_seconds", "environment_key"):
             if key in task.spec:
                 data[key] = task.spec[key]
         return data
@@ -146,7 +153,7 @@ class JobService:
             "start_time": run.start_time, "end_time": run.end_time, "setup_duration": 0, "cleanup_duration": 0,
             "execution_duration": max(0, run.end_time - run.start_time) if run.end_time else 0,
             "run_page_url": self.run_page_url(ws, run),
-            "cluster_instance": {"cluster_id": run.tasks[0].cluster_id},
+            **({"cluster_instance": {"cluster_id": run.tasks[0].cluster_id}} if run.tasks[0].cluster_id else {}),
         }
 
     def output(self, ws: Workspace, run_id: int) -> dict:
@@ -258,7 +265,29 @@ class JobService:
             time.sleep(0.05)
         return self.clusters.state(cluster) == "RUNNING"
 
+    def _execute_serverless(self, ws: Workspace, run: JobRun, task: TaskRun) -> None:
+        """A serverless task: its environment's dependencies installed, then the same process a cluster runs."""
+        task.state_message = "Waiting for serverless compute"
+        lib_dirs, failure = serverless.install(ws, task.environment or {},
+                                               lambda spec: self.clusters._failure(ws, spec))
+        if failure:
+            task.error = failure
+            self._finish(task, "INTERNAL_ERROR", "FAILED", failure)
+            return
+        task.start_time = _ms(self.world.now())
+        task.life_cycle_state, task.state_message = "RUNNING", "In run"
+        if not self._wait_while_held(ws, task):
+            self._finish(task, "TERMINATED", "CANCELED", "Run cancelled.")
+            return
+        folder = ws.runs_dir / str(task.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        code, timeout = self._run_process(ws, run, task, None, folder, [str(d) for d in lib_dirs])
+        self._conclude(task, code, timeout, folder)
+
     def _execute_task(self, ws: Workspace, run: JobRun, task: TaskRun) -> None:
+        if task.cluster_id is None:
+            self._execute_serverless(ws, run, task)
+            return
         cluster = None
         try:
             if not self._wait_for_cluster(ws, task):
@@ -314,8 +343,12 @@ class JobService:
         task.state_message = "In run"
         return not task.cancelled
 
-    def _run_process(self, ws: Workspace, run: JobRun, task: TaskRun, cluster, folder: Path) -> tuple[int, int]:
-        spec = self._entry_spec(ws, cluster, task, folder, run.run_as or run.creator)
+    def _run_process(self, ws: Workspace, run: JobRun, task: TaskRun, cluster, folder: Path,
+                     lib_dirs: list[str] | None = None) -> tuple[int, int]:
+        """`cluster` None: a serverless task, its environment's `lib_dirs` installed."""
+        if cluster is not None:
+            lib_dirs = [str(self._unpack(ws, cluster, lib.spec["whl"])) for lib in cluster.libraries if "whl" in lib.spec]
+        spec = self._entry_spec(ws, lib_dirs or [], task, folder, run.run_as or run.creator)
         (folder / "task.json").write_text(json.dumps(spec))
         task.logs_path = folder / "output.log"
         driver = ws.root / "driver"  # like /databricks/driver: the working directory every run shares
@@ -364,8 +397,7 @@ class JobService:
             except ProcessLookupError:
                 pass
 
-    def _entry_spec(self, ws: Workspace, cluster, task: TaskRun, folder: Path, identity: str) -> dict:
-        lib_dirs = [str(self._unpack(ws, cluster, lib.spec["whl"])) for lib in cluster.libraries if "whl" in lib.spec]
+    def _entry_spec(self, ws: Workspace, lib_dirs: list[str], task: TaskRun, folder: Path, identity: str) -> dict:
         # What `catalog.schema.table` may name: each schema with what the run's identity lacks to write a table there.
         uc_schemas = {schema: permissions.missing_privilege(ws, identity, permissions.table_needs(schema))
                       for schema in sorted(ws.schemas)}
@@ -422,7 +454,6 @@ class JobService:
         environment.update({
             "DATABRICKS_HOST": self.world.arm_url,
             "DATABRICKS_TOKEN": self.registry.issue_token(ws, identity),  # the run's identity, as on a cluster
-            "DATABRICKS_CLUSTER_ID": cluster.cluster_id,
             "REQUESTS_CA_BUNDLE": str(self.registry.ca_bundle),
             "MLFLOW_TRACKING_URI": f"sqlite:///{mlflow_dir / 'mlflow.db'}",
             "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -433,7 +464,9 @@ class JobService:
             "PYTHONPATH": os.pathsep.join([*spec["lib_dirs"], environment.get("PYTHONPATH", "")]).strip(os.pathsep),
             "PYTHONUNBUFFERED": "1",
         })
-        for key, value in (cluster.spec.get("spark_env_vars") or {}).items():
+        if cluster is not None:  # serverless compute has no cluster id
+            environment["DATABRICKS_CLUSTER_ID"] = cluster.cluster_id
+        for key, value in ((cluster.spec if cluster is not None else {}).get("spark_env_vars") or {}).items():
             environment[key] = str(value)
         return environment
 

@@ -54,7 +54,7 @@ class TaskRun:
     run_id: int
     task_key: str
     spec: dict[str, Any]
-    cluster_id: str | None
+    cluster_id: str | None  # None: a serverless task (sandbox.databricks.serverless)
     start_time: int = 0
     end_time: int = 0
     life_cycle_state: str = "PENDING"
@@ -66,6 +66,7 @@ class TaskRun:
     process: subprocess.Popen | None = None
     cancelled: bool = False
     timed_out: bool = False
+    environment: dict[str, Any] | None = None  # a serverless task's environment spec
 
 
 @dataclass

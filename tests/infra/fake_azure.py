@@ -21,9 +21,19 @@ class FakeAzure(pulumi.runtime.Mocks):
         if kind == "azure-native:cognitiveservices:Account":
             name = inputs["accountName"]
             properties = {**inputs.get("properties", {}), "endpoint": f"https://{name}.openai.azure.com/"}
+            if inputs.get("kind") == "AIServices":  # Foundry: the OpenAI endpoint is one of several
+                properties.update(endpoint=f"https://{name}.cognitiveservices.azure.com/", endpoints={
+                    "OpenAI Language Model Instance API": f"https://{name}.openai.azure.com/",
+                    "AI Foundry API": f"https://{name}.services.ai.azure.com/"})
             return f"/subscriptions/{SUBSCRIPTION}/accounts/{name}", {**inputs, "name": name, "properties": properties}
         if kind == "azure-native:cognitiveservices:Deployment":
             return inputs["deploymentName"], {**inputs, "name": inputs["deploymentName"]}
+        if kind == "azure-native:cognitiveservices:Project":
+            account, name = inputs["accountName"], inputs["projectName"]
+            endpoint = f"https://{account}.services.ai.azure.com/api/projects/{name}"
+            return f"/subscriptions/{SUBSCRIPTION}/accounts/{account}/projects/{name}", {
+                **inputs, "name": f"{account}/{name}",
+                "properties": {**inputs.get("properties", {}), "endpoints": {"AI Foundry API": endpoint}}}
         if kind == "azure-native:databricks:Workspace":
             name = inputs["workspaceName"]
             state = {**inputs, "name": name, "workspaceUrl": "adb-1234567890123456.7.azuredatabricks.net",

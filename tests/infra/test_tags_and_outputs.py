@@ -12,8 +12,8 @@ EXPECTED_TAGS = {
 }
 
 OUTPUT_KEYS = {
-    "resourceGroupName", "location", "openaiAccountName", "openaiEndpoint", "openaiApiKey", "deployments",
-    "fineTuneBaseModel", "workspaceUrl", "workspaceResourceId", "clusterId", "secretScope", "secretKeys",
+    "resourceGroupName", "location", "openaiAccountName", "openaiEndpoint", "aiResourceKind", "foundryProjectEndpoint", "openaiApiKey", "deployments",
+    "fineTuneBaseModel", "workspaceUrl", "workspaceResourceId", "compute", "clusterId", "serverlessEnvironment", "secretScope", "secretKeys",
     "storage", "dataPath", "tags",
 }
 

@@ -163,7 +163,9 @@ def _brisk_run_waiter():
 def lab_home(tmp_path_factory):
     """One LABCTL_HOME and one sandbox for every lifecycle test of the session."""
     home = tmp_path_factory.mktemp("lab")
-    server = SandboxServer(home / ".labctl" / "sandbox", SandboxConfig())
+    # An existing fine-tuning customer: the lab tests train gpt-4.1-mini on a classic account, the seeds' setup
+    # (the twin's default is a new customer; test_foundry_fine_tuning.py switches to that and back).
+    server = SandboxServer(home / ".labctl" / "sandbox", SandboxConfig(customer="existing"))
     server.start()
     saved = os.environ.get("LABCTL_HOME")
     os.environ["LABCTL_HOME"] = str(home / ".labctl")

@@ -150,4 +150,6 @@ def test_preflight_on_azure_writes_its_choices_into_the_pulumi_stack_config(fake
     written = fake_auto["stacks"]["dev"].config
     assert written["labctl:location"] == "swedencentral" == result.chosen.region
     assert '"version": "2025-08-07"' in written["labctl:deployments"]
-    assert written["labctl:fineTuneBaseModel"] == "gpt-4.1-mini-2025-04-14"
+    # The twin plays a subscription new to fine-tuning: the base it can train today, on a Foundry resource
+    assert written["labctl:fineTuneBaseModel"] == "gpt-oss-20b-2025-08-05"
+    assert written["labctl:aiResourceKind"] == "AIServices"

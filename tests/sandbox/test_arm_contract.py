@@ -132,7 +132,15 @@ def test_model_catalog_lists_retirement_and_fine_tune_facts(sandbox):
     assert current.lifecycle_status == "GenerallyAvailable" and current.capabilities["chatCompletion"] == "true"
     assert {s.name for s in current.skus} == {"GlobalStandard", "DataZoneStandard"}
     tunable = by_key[("gpt-4.1-mini", "2025-04-14")]
-    assert tunable.capabilities["fineTune"] == "true" and tunable.deprecation.fine_tune.startswith("2027-04-14")
+    # The twin is a subscription new to fine-tuning: training ends at base retirement (azure-facts.md section 3)
+    assert tunable.capabilities["fineTune"] == "true" and tunable.deprecation.fine_tune.startswith("2026-10-14")
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})
+    tunable = next(m.model for m in sandbox.cognitive().models.list(LOCATION)
+                   if (m.model.name, m.model.version) == ("gpt-4.1-mini", "2025-04-14"))
+    assert tunable.deprecation.fine_tune.startswith("2027-04-14")  # "For existing customers only"
+    # open-weight bases are offered by Foundry (AIServices) resources only
+    oss = next(m for m in models if m.model.name == "gpt-oss-20b")
+    assert oss.kind == "AIServices" and oss.model.finetune_capabilities["trainingTypes"] == "GlobalStandard"
 
 
 def test_wrong_audience_and_missing_token_are_refused(sandbox):

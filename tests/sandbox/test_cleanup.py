@@ -36,6 +36,7 @@ def group(sandbox, name, group_tags, account=None):
 
 
 def fine_tuned_deployment(sandbox, rg, account):
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})  # one who may still train gpt-4.1-mini
     client = sandbox.cognitive()
     endpoint = client.accounts.get(rg, account).properties.endpoint
     from openai import AzureOpenAI

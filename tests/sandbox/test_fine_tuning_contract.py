@@ -27,6 +27,9 @@ GOOD = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "conte
 
 @pytest.fixture
 def lab(sandbox):
+    # These tests train gpt-4.1-mini, which only a subscription that fine-tuned it before may still train
+    # (the twin is a new customer by default; tests/sandbox/test_foundry_contract.py covers that side).
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})
     return Lab(sandbox)
 
 

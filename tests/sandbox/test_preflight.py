@@ -13,6 +13,9 @@ from agent.target import sandbox_target
 @pytest.fixture
 def target(sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("LABCTL_HOME", str(tmp_path / ".labctl"))
+    # An existing fine-tuning customer, who may still train gpt-4.1-mini (the twin's default is a new one;
+    # tests/sandbox/test_foundry_preflight.py covers that side).
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})
     return sandbox_target(sandbox.endpoints)
 
 
@@ -72,8 +75,9 @@ def test_forcing_a_region_that_cannot_satisfy_fails_clearly(target):
 
 def test_new_subscriptions_cannot_fine_tune_retired_bases(sandbox, target):
     sandbox.control("PATCH", "/settings", json={"customer": "new"})
+    classic = {"labctl:aiResourceKind": "OpenAI"}  # a Foundry resource is the way out: test_foundry_preflight.py
     with pytest.raises(PreflightError, match="gpt-4.1-mini 2025-04-14 training ends 2026-10-14"):
-        preflight(target, "s", {}, PreflightOptions(regions=["eastus2"]), print)
+        preflight(target, "s", classic, PreflightOptions(regions=["eastus2"]), print)
     result, _ = preflight(target, "s", {}, PreflightOptions(regions=["eastus2"], fine_tune=False), print)
     assert result.chosen.fine_tune is None
 
