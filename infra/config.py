@@ -229,11 +229,6 @@ class LabConfig(_Model):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"deployment names must be unique; repeated: {', '.join(duplicates)}")
-        if self.compute == "serverless" and self.storage == "dbfs":
-            # "Access to DBFS is limited. Use Unity Catalog volumes or workspace files instead."
-            # (docs.databricks.com/compute/serverless/limitations)
-            raise ValueError("compute serverless needs storage volume: serverless compute has limited DBFS access "
-                             "(Databricks' serverless limitations); set labctl:storage volume or labctl:compute cluster")
         base_family = (FINE_TUNE_BASE.match(self.fine_tune_base_model) or {"family": ""})["family"]
         if base_family in FOUNDRY_ONLY_FAMILIES and self.ai_resource_kind != "AIServices":
             raise ValueError(f"fineTuneBaseModel {self.fine_tune_base_model} is fine-tuned on Microsoft Foundry "

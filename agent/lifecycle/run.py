@@ -251,11 +251,14 @@ def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: di
     return run_id, submission.result
 
 
-def _run_as(w, cluster_id: str):
+def _run_as(w, cluster_id: str | None):
     """The cluster's single user when it is not the caller: a dedicated cluster runs its user's commands only
-    ("Access modes", Databricks docs), so the labs run as that user (`run_as`, which workspace admins may set)."""
+    ("Access modes", Databricks docs), so the labs run as that user (`run_as`, which workspace admins may set).
+    Serverless compute (no cluster) runs as the caller."""
     from databricks.sdk.service import jobs
 
+    if not cluster_id:
+        return None
     single_user = w.clusters.get(cluster_id).single_user_name
     if not single_user or single_user == w.current_user.me().user_name:
         return None

@@ -126,6 +126,9 @@ FINE_TUNE_BASES: dict[str, FineTuneBase] = {
     "gpt-4.1-mini": FineTuneBase("o200k_base", preference=True),
     "gpt-4.1-nano": FineTuneBase("o200k_base", example_tokens=32_768, preference=True),
     "o4-mini": FineTuneBase("o200k_base"),
+    # Open-weight, Microsoft Foundry only (Learn fine-tune-supported-models, 2026-03-05: SFT, Global training).
+    # Its tokenizer o200k_harmony extends o200k_base with chat-format tokens; counted with o200k_base here.
+    "gpt-oss-20b": FineTuneBase("o200k_base"),
 }
 
 # The cookbook's chat token accounting: each message costs 3 tokens of framing (+1 for a name),

@@ -30,11 +30,6 @@ def test_outputs_say_serverless_and_what_its_environment_installs(serverless_lab
     assert default_lab.outputs["compute"] == "cluster" and default_lab.outputs["serverlessEnvironment"] is None
 
 
-def test_serverless_refuses_dbfs_storage_naming_the_keys():
-    with pytest.raises(Exception, match="labctl:storage volume or labctl:compute cluster"):
-        deploy(compute="serverless", storage="dbfs")
-
-
 def test_an_unknown_compute_is_refused():
     with pytest.raises(Exception, match="labctl:compute"):
         deploy(compute="gpu")

@@ -26,10 +26,3 @@ def test_serverless_up_run_all_down_without_a_cluster(labctl):
     report = labctl.json("down", "--stack", stack, "--yes")
     assert report["clean"] and report["purged"] == [outputs["openaiAccountName"]]
     assert labctl.inventory_of(stack) == EMPTY
-
-
-def test_serverless_with_dbfs_storage_is_refused_before_anything_is_created(labctl):
-    failed = labctl("up", "--sandbox", "--stack", "srvdbfs", "-c", "compute=serverless", "-c", "storage=dbfs",
-                    expect=2)
-    assert "labctl:compute" in failed.stderr or "serverless" in failed.stderr
-    assert labctl.inventory_of("srvdbfs") == EMPTY

@@ -125,6 +125,7 @@ def test_a_numeric_training_type_is_a_400_naming_the_field(sandbox):
 def test_a_fine_tuned_model_deploys_with_the_docs_lowercase_standard(sandbox):
     # Learn "Deploy a fine-tuned model" (REST): {"sku": {"name": "standard", "capacity": 1}}; Standard hosting of
     # fine-tuned gpt-4.1-mini is offered in North Central US (fine-tune-standard-deployment-regions).
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})  # trains gpt-4.1-mini: a subscription that fine-tuned it before
     lab = Lab(sandbox, location="northcentralus")
     client = lab.azure_client()
     with (DATA / "training_set.jsonl").open("rb") as stream:

@@ -70,8 +70,7 @@ def test_libraries_on_a_serverless_task_are_refused(workspace, tmp_path):
 
 def test_a_missing_wheel_in_the_environment_fails_the_run_saying_which(workspace, tmp_path):
     w = workspace.client
-    make_volume(w)
-    missing = "/Volumes/main/labctl/labdata/wheels/gone.whl"
+    missing = f"{make_volume(w)}/wheels/gone.whl"
     waiter = w.jobs.submit(run_name="missing", tasks=[wheel_task(environment_key="labctl")],
                            environments=[environment(missing)])
     with pytest.raises(OperationFailed, match="gone.whl"):  # like a cluster library that fails: INTERNAL_ERROR

@@ -60,6 +60,7 @@ def test_no_value_of_the_whole_format_crashes_the_twin(tmp_path_factory, lines):
 def test_a_job_on_images_needs_a_vision_base(sandbox):
     # Azure's "Vision fine-tuning": "Vision fine-tuning is supported for the following models only": gpt-4o
     # 2024-08-06 and gpt-4.1 2025-04-14. The file itself is fine; the job on a text-only base is refused.
+    sandbox.control("PATCH", "/settings", json={"customer": "existing"})  # trains gpt-4.1-mini: a subscription that fine-tuned it before
     client = Lab(sandbox).azure_client(max_retries=0)
     with (GOLDEN / "vision.jsonl").open("rb") as stream:
         uploaded = client.files.create(file=stream, purpose="fine-tune")
