@@ -269,7 +269,7 @@ class JobService:
         """A serverless task: its environment's dependencies installed, then the same process a cluster runs."""
         task.state_message = "Waiting for serverless compute"
         lib_dirs, failure = serverless.install(ws, task.environment or {},
-                                               lambda spec: self.clusters._failure(ws, spec))
+                                               lambda spec: self.clusters._failure(ws, spec, {}))
         if failure:
             task.error = failure
             self._finish(task, "INTERNAL_ERROR", "FAILED", failure)

@@ -37,7 +37,9 @@ def test_five_learners_with_room_for_three_in_the_first_region(labctl, quota):
                          "--concurrency", "5")
     plan = {r["region"]: r["learners"] for r in report["plan"]["regions"]}
     assert plan["eastus2"] == ["acc-01", "acc-02", "acc-03"] and plan["northcentralus"] == ["acc-04", "acc-05"]
-    assert report["plan"]["regions"][0]["quota_used"] == ["30/30 K TPM GlobalStandard gpt-5"]
+    used = report["plan"]["regions"][0]["quota_used"]
+    assert used[0] == "30/30 K TPM GlobalStandard gpt-5"  # the binding limit; then the vCPUs the clusters take
+    assert any(u.endswith("vCPUs cores (Standard_D4ds_v5)") for u in used[1:])
     assert report["plan"]["total_cost_usd"] > 0 and report["plan"]["minutes_to_ready"] > 0
     assert report["ok"] and [r["state"] for r in report["learners"]] == ["ready"] * 5
     assert report["concurrency"] == 5 and report["wall_seconds"] > 0
