@@ -5,6 +5,7 @@ product's own table (infra/runtime_libraries.py)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
 import tomllib
 from pathlib import Path
@@ -74,6 +75,20 @@ def test_each_replacement_says_what_it_replaces_and_why(spark_version):
         assert replacement.preinstalled == preinstalled[replacement.name]
         assert Version(replacement.pinned) > Version(replacement.preinstalled)
         assert replacement.reason, replacement
+
+
+@pytest.mark.parametrize("spark_version", ML_RUNTIMES)
+def test_what_the_pins_require_the_runtime_already_has(spark_version):
+    # pip installs a pin's own requirements too: none may replace a preinstalled library the twin knows (pydantic
+    # under openai, say). The pins are this environment's versions (test_databricks_lab.py), so its metadata says.
+    preinstalled = {canonicalize_name(n): Version(v) for n, v in RUNTIMES[spark_version].preinstalled.items()}
+    for name in _pinned(cluster_pins(spark_version=spark_version)):
+        for text in importlib.metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            have = preinstalled.get(canonicalize_name(requirement.name))
+            assert have is None or requirement.specifier.contains(have, prereleases=True), (spark_version, name, text)
 
 
 def test_a_runtime_the_product_does_not_know_gets_every_dependency_pinned():
