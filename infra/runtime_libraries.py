@@ -6,7 +6,8 @@ Machine Learning", "... 17.3 LTS for Machine Learning" and "... 18 LTS for Machi
 (https://learn.microsoft.com/azure/databricks/release-notes/runtime/, read 2026-11-30), as Databricks publishes
 them mechanically per spark_version in github.com/databricks/environments (python/dbr/<spark_version>/
 constraints.txt). The ML tables list `mlflow-skinny` at the version of the "MLflow-Databricks Runtime
-compatibility matrix" (16.4 LTS 2.21.3, 17.3 LTS 3.0.1, 18 LTS 3.8.1); none lists `vadersentiment`.
+compatibility matrix" (16.4 LTS 2.21.3, 17.3 LTS 3.0.1, 18 LTS 3.8.1); none lists `vadersentiment`. That repository
+gives databricks-sdk as MAJOR.MINOR only: 16.4's 0.30 and 17.3's 0.49 are taken as .0 (only the floor matters here).
 
 This table is the product's own: the twin (sandbox/databricks/runtimes.py) keeps a separate one from the same
 pages, and tests/infra/test_cluster_libraries.py checks the cluster libraries against the twin's.

@@ -13,7 +13,8 @@ Sources (read 2026-11-30):
   also names the spark_version of 18 LTS: from 18 on, clusters request the major line as `18.x-...` (the newest
   18 point release), next to the point releases `18.1.x-...`, `18.2.x-...`.
   The ML tables list `mlflow-skinny` (the MLflow the compatibility matrix names), not the full `mlflow`.
-  `pyspark` is the runtime's Apache Spark version.
+  `pyspark` is the runtime's Apache Spark version. databricks-sdk is published there as MAJOR.MINOR only (its
+  envgen.py widens it on purpose); 18's 0.67.0 is quoted in full in envgen.py, 16.4's and 17.3's patch .0 is assumed.
 Only the libraries below are known to the twin (those the labs declare, plus the big ones): a library missing
 from a `preinstalled` table is unknown, not absent, except `vadersentiment`, which no ML table lists.
 """
