@@ -23,8 +23,7 @@ from sandbox.databricks.runtimes import NEWEST_LTS_ML, RUNTIMES
 # mlflow and mlflow-skinny both install the import package `mlflow`: one over the other mixes two versions.
 IMPORT_PACKAGE = {"mlflow-skinny": "mlflow", "mlflow": "mlflow"}
 
-# The default runtime and 16.4 LTS ML (the runtime the public labs were written for) at least; every ML runtime
-# the twin knows.
+# Every ML runtime the twin knows, which includes the default one and 16.4 LTS ML.
 ML_RUNTIMES = [key for key, runtime in RUNTIMES.items() if runtime.ml]
 assert DEFAULT_SPARK_VERSION in ML_RUNTIMES and "16.4.x-cpu-ml-scala2.12" in ML_RUNTIMES
 
