@@ -20,11 +20,11 @@ SINGLE_NODE_TAGS = {"ResourceClass": "SingleNode"}
 @dataclass(frozen=True)
 class ComputeArgs:
     cluster_name: str
-    spark_version: str  # Databricks runtime key, e.g. "18.0.x-cpu-ml-scala2.13"
+    spark_version: str  # Databricks runtime key, e.g. "18.x-cpu-ml-scala2.13"
     node_type: str  # Azure VM size, e.g. "Standard_D4ds_v5"
     autotermination_minutes: int  # idle minutes before Databricks stops the cluster (10-10000)
     single_user: str | None  # the cluster's only user; None: whoever the provider authenticates as
-    libraries: list[str]  # PyPI requirements, "name==version" (infra.lockpins.cluster_pins)
+    libraries: list[str]  # PyPI "name==version", only what the runtime lacks (infra.lockpins.cluster_pins)
     tags: dict[str, str] = field(default_factory=dict)
 
 

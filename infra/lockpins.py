@@ -1,46 +1,60 @@
-"""PyPI pins for the cluster: the lab artifact's dependencies (labs/pyproject.toml) at the versions uv.lock
-resolved, so the cluster runs what the tests ran, adjusted to what the cluster's runtime already has."""
+"""PyPI pins for the cluster: the lab artifact's dependencies (labs/pyproject.toml) that the cluster's runtime
+lacks or ships below the labs' floor, at the versions uv.lock resolved (what the tests ran). A library the runtime
+already has at or above the floor is left as the runtime ships it: pinning it would replace a preinstalled library
+the runtime's other libraries were built and tested with."""
 
 from __future__ import annotations
 
-import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from infra.runtimes import preinstalled_mlflow
+from infra.runtime_libraries import REPLACED_WITH_REASON, normalise, preinstalled
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+@dataclass(frozen=True)
+class Replacement:
+    """A preinstalled library the cluster libraries replace: its name, the runtime's version, the pinned version
+    and the reason (None when REPLACED_WITH_REASON gives none)."""
+    name: str
+    preinstalled: str
+    pinned: str
+    reason: str | None
+
+
+def _decisions(root: Path, spark_version: str | None) -> list[tuple[str, str, str | None]]:
+    """(name, locked version, runtime version or None) for every dependency the cluster must install."""
+    project = tomllib.loads((root / "labs" / "pyproject.toml").read_text())["project"]
+    lock = tomllib.loads((root / "uv.lock").read_text())
+    locked = {normalise(p["name"]): p["version"] for p in lock["package"] if "version" in p}
+    runtime = preinstalled(spark_version or "") or {}
+    needed = []
+    for text in project["dependencies"]:
+        requirement = Requirement(text)
+        name = normalise(requirement.name)
+        if name not in locked:
+            raise LookupError(f"uv.lock has no entry for {name}; run `uv lock`")
+        have = runtime.get(name)
+        if have is not None and requirement.specifier.contains(Version(have), prereleases=True):
+            continue  # the runtime's own version meets the labs' floor
+        needed.append((name, locked[name], have))
+    return needed
 
 
 def cluster_pins(root: Path = PROJECT_ROOT, spark_version: str | None = None) -> list[str]:
-    """`name==version` for every dependency of the lab artifact, with the version uv.lock resolved.
+    """`name==version` (uv.lock's version) for each labs/pyproject.toml dependency that the runtime
+    `spark_version` does not preinstall at or above the labs' floor (infra/runtime_libraries.py says what each
+    ML runtime preinstalls). On a runtime that table does not know, every dependency is pinned.
+    Raises LookupError when uv.lock lacks a dependency."""
+    return [f"{name}=={version}" for name, version, _ in _decisions(root, spark_version)]
 
-    MLflow is the exception, on an ML runtime (`spark_version`): the runtime ships the full `mlflow`
-    distribution, and `mlflow-skinny` installed over it overwrites part of the same `mlflow` package (a mixed
-    install, e.g. 3.x files over 2.21.3 on 16.4 LTS ML). So the runtime's MLflow is kept when it meets the labs'
-    floor, and otherwise replaced whole: `mlflow==<the locked mlflow-skinny version>` (the two are released
-    together under one version)."""
-    project = tomllib.loads((root / "labs" / "pyproject.toml").read_text())["project"]
-    lock = tomllib.loads((root / "uv.lock").read_text())
-    locked = {_normalise(p["name"]): p["version"] for p in lock["package"] if "version" in p}
-    runtime_mlflow = preinstalled_mlflow(spark_version or "")
-    pins = []
-    for text in project["dependencies"]:
-        requirement = Requirement(text)
-        name = _normalise(requirement.name)
-        if name not in locked:
-            raise LookupError(f"uv.lock has no entry for {name}; run `uv lock`")
-        if name == "mlflow-skinny" and runtime_mlflow is not None:
-            if requirement.specifier.contains(Version(runtime_mlflow)):
-                continue  # the runtime's own MLflow will do
-            pins.append(f"mlflow=={locked[name]}")
-            continue
-        pins.append(f"{name}=={locked[name]}")
-    return pins
+
+def replacements(root: Path = PROJECT_ROOT, spark_version: str | None = None) -> list[Replacement]:
+    """The preinstalled libraries `cluster_pins` replaces on `spark_version`, each with its listed reason."""
+    return [Replacement(name, have, version, REPLACED_WITH_REASON.get(name))
+            for name, version, have in _decisions(root, spark_version) if have is not None]

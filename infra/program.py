@@ -101,7 +101,7 @@ def _databricks_args(
             node_type=config.node_type,
             autotermination_minutes=config.autotermination_minutes,
             single_user=config.cluster_user,
-            # The cluster runs what the tests ran: the lab artifact's dependencies at the uv.lock versions.
+            # What the runtime lacks of the labs' dependencies (or ships below their floors), at uv.lock's versions.
             libraries=cluster_pins(spark_version=config.spark_version),
             tags=tags,
         ),

@@ -32,7 +32,7 @@ def test_workspace_uses_hybrid_compute_with_a_managed_resource_group(default_lab
 
 def test_cluster_is_single_node_ml_lts_d4ds_v5_without_photon(default_lab):
     cluster = default_lab.one(CLUSTER).inputs
-    assert cluster["sparkVersion"] == "18.0.x-cpu-ml-scala2.13"  # 18 LTS ML: MLflow 3 preinstalled
+    assert cluster["sparkVersion"] == "18.x-cpu-ml-scala2.13"  # 18 LTS ML: MLflow 3 preinstalled
     assert cluster["nodeTypeId"] == "Standard_D4ds_v5"
     assert cluster["runtimeEngine"] == "STANDARD"
     assert cluster["numWorkers"] == 0
@@ -55,20 +55,18 @@ def test_cluster_is_single_user_and_auto_terminates_after_20_minutes(default_lab
 LAB_ARTIFACT = Path(__file__).resolve().parents[2] / "labs" / "pyproject.toml"
 
 
-def test_cluster_libraries_are_the_lab_dependencies_at_the_versions_the_tests_ran(default_lab):
+def test_cluster_libraries_are_lab_dependencies_at_the_versions_the_tests_ran(default_lab):
     packages = [lib["pypi"]["package"] for lib in default_lab.one(CLUSTER).inputs["libraries"]]
     assert all(p.count("==") == 1 for p in packages)
     pinned = dict(package.split("==") for package in packages)
     assert len(pinned) == len(packages)
     declared = tomllib.loads(LAB_ARTIFACT.read_text())["project"]["dependencies"]
-    # MLflow whole (`mlflow`) over the runtime's own, never mlflow-skinny over it: see test_cluster_libraries.py.
-    as_installed = {"mlflow": "mlflow-skinny"}
-    assert {as_installed.get(canonicalize_name(p), canonicalize_name(p)) for p in pinned} == {
-        canonicalize_name(Requirement(d).name) for d in declared}
+    # Only what the runtime lacks or ships below the labs' floor (test_cluster_libraries.py): a subset.
+    assert {canonicalize_name(p) for p in pinned} <= {canonicalize_name(Requirement(d).name) for d in declared}
     # The oracle is this test environment (`uv sync --frozen`): the cluster installs the versions the tests ran with.
-    installed = {name: importlib.metadata.version(as_installed.get(name, name)) for name in pinned}
+    installed = {name: importlib.metadata.version(name) for name in pinned}
     assert pinned == installed
-    assert "openai==3.52.0" in packages
+    assert "vadersentiment==3.3.2" in packages  # no ML runtime preinstalls it
     assert not any(p.startswith(("pulumi", "typer", "azure-mgmt")) for p in packages)
 
 
