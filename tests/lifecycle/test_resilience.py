@@ -228,3 +228,22 @@ def test_the_sandbox_killed_mid_run_gives_one_sentence_and_exit_3(tmp_path):
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
+
+
+def test_a_fine_tuning_upload_whose_answer_was_lost_leaves_no_extra_file(labctl, lab_stack):
+    """files.create is a POST Azure OpenAI does not deduplicate: a retry after a lost answer (the file made, then
+    a 500 or a cut connection) would upload a second copy that nothing records and `down` never deletes."""
+    import json
+
+    def files() -> set[str]:
+        return {f["id"] for f in labctl.control("GET", "/inventory")["files"] if f["account"].startswith(f"labctl-{lab_stack}-")}
+
+    before = files()
+    _faults(labctl, "upload", {"path": "/openai/files$", "method": "POST", "status": 500, "when": "after", "times": 1},
+            {"path": "/openai/files$", "method": "POST", "kind": "drop", "when": "after", "times": 1})
+    done = labctl("--json", "run", "fine-tuning", "--stack", lab_stack, "-o", "poll_seconds=1", "-o", "new_job=true")
+    assert json.loads(done.stdout)["runs"][0]["result_state"] == "SUCCESS"
+    assert _injected(labctl, "upload") == [1, 1]
+    new = files() - before
+    assert len(new) == 2  # one training file, one validation file
+    assert new <= {e["data"]["id"] for e in labctl.journal_entries(lab_stack, "finetune-file")}  # `down` removes them
