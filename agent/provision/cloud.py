@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def select_stack(stack: str):
         raise LabctlError("The Pulumi CLI is not installed (https://www.pulumi.com/docs/install/); "
                           "`labctl up` without --sandbox needs it.", UNAVAILABLE) from None
     except auto.errors.CommandError as error:
-        raise LabctlError(f"Pulumi could not open stack {stack!r}: {_last_line(error)}", UNAVAILABLE) from None
+        raise LabctlError(failure_sentence(error, f"pulumi stack select of stack {stack!r}"), UNAVAILABLE) from None
 
 
 def _last_line(error: Exception) -> str:
@@ -65,6 +66,38 @@ def _last_line(error: Exception) -> str:
     return (verdicts or lines or [text])[-1]
 
 
+# Which service a Pulumi resource type talks to (the package prefix of its type token).
+SERVICES = {"azure-native": "Azure Resource Manager", "azure": "Azure Resource Manager", "databricks": "Databricks",
+            "random": "Pulumi"}
+# A resource's heading in Pulumi's "Diagnostics:" section, e.g. `  azure-native:cognitiveservices:Account (openai):`.
+HEADING = re.compile(r"^\s*(?P<type>(?P<package>[a-z][a-z-]*):[\w/.:-]+)\s+\((?P<name>[^()\s]+)\):\s*$")
+
+
+def failure_sentence(error: Exception, operation: str, command: str | None = None) -> str:
+    """One sentence for a failed Pulumi command: the service (from the type token of the last resource whose
+    diagnostics hold an `error:` line; Pulumi itself when none does), the operation, that resource's error (else
+    Pulumi's last `error:` line) and that a rerun resumes (Pulumi's state keeps what was already done).
+
+    Pulumi prints per-resource diagnostics as a heading `<type> (<name>):` followed by indented `error: ...` lines
+    (https://www.pulumi.com/docs/iac/cli/commands/pulumi_up/, "Diagnostics"); the Automation API's CommandError
+    carries the command's stdout and stderr."""
+    heading, found = None, None
+    for line in str(error).splitlines():
+        match = HEADING.match(line)
+        if match:
+            heading = match
+        elif heading is not None and line.strip().startswith("error:") and heading.group("package") in SERVICES:
+            found = (heading, line.strip())
+    if found is not None:
+        resource, verdict = found
+        where = f"{SERVICES[resource.group('package')]} ({resource.group('type')} {resource.group('name')})"
+    else:
+        where, verdict = "Pulumi", _last_line(error)
+    rerun = f"rerun `{command}`" if command else "rerun the command"
+    return (f"{where} failed during {operation}: {verdict.rstrip('.')}; fix the cause if it is not a passing fault, "
+            f"then {rerun}: it resumes (Pulumi's state keeps what was done).")
+
+
 def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutputs:
     auto = _auto()
     stack = select_stack(stack_name)
@@ -73,7 +106,8 @@ def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutp
     try:
         result = stack.up(on_output=progress)
     except auto.errors.CommandError as error:
-        raise LabctlError(f"pulumi up failed: {_last_line(error)}", UNAVAILABLE) from None
+        raise LabctlError(failure_sentence(error, f"pulumi up of stack {stack_name!r}", f"labctl up --stack {stack_name}"),
+                          UNAVAILABLE) from None
     outputs = {key: value.value for key, value in result.outputs.items()}
     subscription = stack.get_all_config().get("azure-native:subscriptionId")
     return StackOutputs.from_pulumi(outputs, target="cloud", stack=stack_name,
@@ -82,8 +116,13 @@ def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutp
 
 def accounts_in_state(stack_name: str) -> list[dict]:
     """The Cognitive Services accounts the stack's state holds (to purge them after destroy)."""
+    auto = _auto()
     stack = select_stack(stack_name)
-    deployment = stack.export_stack().deployment or {}
+    try:
+        deployment = stack.export_stack().deployment or {}
+    except auto.errors.CommandError as error:
+        raise LabctlError(failure_sentence(error, f"pulumi stack export of stack {stack_name!r}",
+                                           f"labctl down --stack {stack_name}"), UNAVAILABLE) from None
     found = []
     for resource in deployment.get("resources", []):
         if resource.get("type") == "azure-native:cognitiveservices:Account":
@@ -99,5 +138,5 @@ def destroy(stack_name: str, progress: Progress) -> list[str]:
     try:
         stack.destroy(on_output=progress)
     except auto.errors.CommandError as error:
-        return [f"pulumi destroy failed: {_last_line(error)}"]
+        return [failure_sentence(error, f"pulumi destroy of stack {stack_name!r}", f"labctl down --stack {stack_name}")]
     return []

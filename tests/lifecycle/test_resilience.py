@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import requests
 
+from tests.lifecycle.test_cloud_path import fake_auto  # noqa: F401  (fixture)
+
 from tests.lifecycle.conftest import EMPTY
 
 # The shared lab stack holds all of its region's GlobalStandard quota: stacks of their own go elsewhere.
@@ -247,3 +249,67 @@ def test_a_fine_tuning_upload_whose_answer_was_lost_leaves_no_extra_file(labctl,
     new = files() - before
     assert len(new) == 2  # one training file, one validation file
     assert new <= {e["data"]["id"] for e in labctl.journal_entries(lab_stack, "finetune-file")}  # `down` removes them
+
+
+# Pulumi's own report of a resource that failed (the Automation API's CommandError carries stdout and stderr): the
+# stack's "update failed" heading first, then the resource's diagnostics with Azure's error.
+PULUMI_UP_FAILED = """
+ code: 255
+ stdout: Updating (dev):
+ +  azure-native:cognitiveservices:Account openai creating (2s)
+ +  azure-native:cognitiveservices:Account openai creating failed error: Code="InsufficientQuota"
+Diagnostics:
+  pulumi:pulumi:Stack (labctl-dev):
+    error: update failed
+
+  azure-native:cognitiveservices:Account (openai):
+    error: Code="InsufficientQuota" Message="This operation require 50 new capacity in quota Tokens Per Minute (thousands) - gpt-5-mini, which is bigger than the current available capacity 0."
+
+ stderr: """
+
+
+def test_a_failed_pulumi_up_on_azure_is_one_sentence_naming_service_operation_and_resume(fake_auto, tmp_path):
+    from tests.lifecycle.conftest import Labctl
+    from tests.lifecycle.test_cloud_path import CommandError, FakeStack
+
+    class Failing(FakeStack):
+        def up(self, on_output):
+            raise CommandError(PULUMI_UP_FAILED)
+
+    fake_auto["stacks"]["dev"] = Failing("dev", fake_auto["behaviour"])
+    failed = Labctl(tmp_path)("up", "--stack", "dev", "--skip-preflight", "-c", "azure-native:subscriptionId=sub-123",
+                              expect=3)
+    sentence = failed.stderr.strip().splitlines()[-1]
+    assert sentence.startswith("error: Azure Resource Manager (azure-native:cognitiveservices:Account openai) failed "
+                               "during pulumi up of stack 'dev': error: Code=\"InsufficientQuota\""), sentence
+    assert sentence.endswith("rerun `labctl up --stack dev`: it resumes (Pulumi's state keeps what was done).")
+    assert "update failed" not in sentence
+
+
+def test_a_failed_pulumi_destroy_is_one_sentence_and_down_stays_resumable(fake_auto, tmp_path, monkeypatch):
+    from agent.lifecycle import updown
+    from tests.lifecycle.test_cloud_path import CommandError
+
+    updown.up("dev", False, ["owner=me@example.com", "azure-native:subscriptionId=sub-123"], print)
+    from types import SimpleNamespace
+
+    # Only Pulumi's part of `down` is looked at here: the rest needs Azure, and is covered against the sandbox.
+    monkeypatch.setattr(updown, "load_target", lambda stack, start_sandbox=False: SimpleNamespace(kind="cloud"))
+    monkeypatch.setattr(updown, "_cancel_runs", lambda *args: None)
+    monkeypatch.setattr(updown, "_delete_unowned", lambda *args: None)
+    monkeypatch.setattr(updown, "_remember_accounts", lambda *args: None)
+    monkeypatch.setattr(updown, "_held_back", lambda *args: [])
+    monkeypatch.setattr(updown, "_purge", lambda *args: None)
+    monkeypatch.setattr(updown, "_verify", lambda *args: None)
+
+    def refused():
+        raise CommandError("\n code: 255\n stdout: Destroying (dev):\nDiagnostics:\n  databricks:index/cluster:Cluster "
+                           "(lab-cluster):\n    error: cannot delete cluster: Request timed out\n\n stderr: ")
+
+    fake_auto["behaviour"]["destroy"] = refused
+    report = updown.down("dev", print)
+    assert report.failures == ["Databricks (databricks:index/cluster:Cluster lab-cluster) failed during pulumi destroy of "
+                               "stack 'dev': error: cannot delete cluster: Request timed out; fix the cause if it is not "
+                               "a passing fault, then rerun `labctl down --stack dev`: it resumes (Pulumi's state keeps "
+                               "what was done)."]
+    assert (tmp_path / ".labctl" / "stacks" / "dev" / "outputs.json").exists()  # kept for the rerun
