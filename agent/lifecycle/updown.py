@@ -105,6 +105,8 @@ class DownReport:
     failures: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # True once ARM was asked whether the stack's groups and accounts are gone (False: nothing was there to check).
+    verified: bool = False
 
     @property
     def clean(self) -> bool:
@@ -125,6 +127,15 @@ def down(stack: str, progress: Progress) -> DownReport:
         report.notices.append(f"the target is taken from {folder / 'outputs.json'} ({outputs.target})")
     if saved is None:
         progress(f"stack {stack!r} has nothing recorded: nothing to take down")
+        return report
+    if saved["kind"] == "sandbox" and _sandbox_stopped():
+        # The sandbox keeps its resources in memory: they stopped with it. Starting one would only find it empty
+        # (and leave it running); the stack's state is all that is left.
+        report.notices.append("the sandbox is not running, so the stack's resources stopped with it; nothing was "
+                              "deleted or checked, and the stack's state is cleared")
+        for notice in report.notices:
+            progress(f"notice: {notice}")
+        _clear_state(folder)
         return report
     target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, start_sandbox=True)
     journal = Journal(stack)
@@ -164,9 +175,19 @@ def down(stack: str, progress: Progress) -> DownReport:
     _purge(target, journal, report, progress)
     _verify(target, groups, journal, report)
     if report.clean:
-        for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
-            (folder / name).unlink(missing_ok=True)
+        _clear_state(folder)
     return report
+
+
+def _clear_state(folder) -> None:
+    for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _sandbox_stopped() -> bool:
+    from agent import sandbox_process
+
+    return sandbox_process.running(sandbox_dir()) is None
 
 
 def _outputs_or_none(stack: str, report: DownReport | None = None) -> StackOutputs | None:
@@ -395,6 +416,7 @@ def _purge(target: Target, journal: Journal, report: DownReport, progress: Progr
 def _verify(target: Target, groups: set[str], journal: Journal, report: DownReport) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
+    report.verified = True
     resources = target.resources()
     for group in sorted(groups):
         if resources.resource_groups.check_existence(group):

@@ -93,3 +93,26 @@ def test_killed_in_up_stage_and_down_then_rerun_makes_one_of_each_and_down_conve
     finally:
         _kill(down)
     _down_twice_leaves_nothing(labctl, stack)
+
+
+def test_ctrl_c_while_following_a_run_says_it_goes_on_and_the_rerun_picks_it_up(labctl, lab_stack):
+    import signal
+
+    before = len(_runs_of(labctl, lab_stack))
+    labctl.hold_runs(lab_stack, True)
+    try:
+        running = labctl.spawn("run", "smoke", "--stack", lab_stack)
+        labctl.wait_for("the run is submitted", lambda: [e for e in labctl.journal_entries(lab_stack, "run")
+                                                         if e["status"] == "submitted"], process=running)
+        running.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert running.wait(timeout=60) == 130
+        stderr = running.stderr.read()
+    finally:
+        labctl.hold_runs(lab_stack, False)
+    assert "Traceback" not in stderr
+    run_id = labctl.journal_entries(lab_stack, "run")[0]["data"]["run_id"]
+    assert f"Interrupted: run {run_id} (smoke) goes on on the cluster; `labctl run smoke --stack {lab_stack}` resumes " \
+           f"following it, `labctl down --stack {lab_stack}` cancels it." in " ".join(stderr.split())
+    resumed = json.loads(labctl("--json", "run", "smoke", "--stack", lab_stack).stdout)["runs"]
+    assert [(r["run_id"], r["result_state"]) for r in resumed] == [(run_id, "SUCCESS")]
+    assert len(_runs_of(labctl, lab_stack)) == before + 1

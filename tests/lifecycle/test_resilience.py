@@ -313,3 +313,45 @@ def test_a_failed_pulumi_destroy_is_one_sentence_and_down_stays_resumable(fake_a
                                "a passing fault, then rerun `labctl down --stack dev`: it resumes (Pulumi's state keeps "
                                "what was done)."]
     assert (tmp_path / ".labctl" / "stacks" / "dev" / "outputs.json").exists()  # kept for the rerun
+
+
+def test_status_of_a_half_down_stack_says_what_is_left_and_exits_1(labctl, monkeypatch):
+    import json
+
+    stack = "rz7"
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    monkeypatch.setenv("LABCTL_RETRY_ATTEMPTS", "1")  # a fault that never passes: fail soon
+    _faults(labctl, "half", {"path": f"/resourcegroups/rg-labctl-{stack}$", "method": "DELETE", "status": 500})
+    labctl.json("down", "--stack", stack, "--yes", expect=1)  # everything deleted but the group
+    labctl.control("DELETE", "/faults/half")
+    shown = labctl("status", "--stack", stack, expect=1)
+    report = json.loads(labctl("--json", "status", "--stack", stack, expect=1).stdout)
+    assert report["state"] == "partly down" and report["present"] == [f"resource group rg-labctl-{stack}"], report
+    assert any(m.startswith("Databricks workspace") for m in report["missing"])
+    assert f"left: resource group rg-labctl-{stack}" in " ".join(shown.stdout.split())
+    assert f"`labctl down --stack {stack}` finishes" in " ".join(shown.stdout.split())
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_down_of_a_stack_never_brought_up_claims_no_verification(labctl):
+    done = labctl("down", "--stack", "never-up", "--yes")
+    assert "verified" not in done.stdout + done.stderr and "nothing to take down" in done.stdout
+    report = labctl.json("down", "--stack", "never-up", "--yes")
+    assert report["clean"] and not report["verified"]
+
+
+def test_down_after_the_sandbox_was_stopped_starts_none_and_clears_the_stack(tmp_path):
+    from agent import sandbox_process
+    from tests.lifecycle.conftest import Labctl
+
+    tool = Labctl(tmp_path)  # a background sandbox of its own, to stop
+    stack = "rz8"
+    tool("up", "--sandbox", "--stack", stack, "--skip-preflight")
+    tool("sandbox", "stop")
+    done = tool("down", "--stack", stack, "--yes")
+    assert "the sandbox is not running" in " ".join(done.stdout.split()) and "verified" not in done.stdout
+    assert sandbox_process.running(tool.sandbox_dir) is None  # no sandbox started (and left running)
+    assert not any(tool.state_file(stack, name).exists() for name in ("outputs.json", "target.json", "journal.json",
+                                                                       "sandbox-state.json"))
+    assert tool.json("down", "--stack", stack, "--yes")["clean"]
