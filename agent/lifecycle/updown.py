@@ -148,7 +148,7 @@ def down(stack: str, progress: Progress) -> DownReport:
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
     _remember_accounts(target, stack, outputs, journal)
-    groups = _known_groups(stack, outputs)
+    groups = _known_groups(stack, outputs, target)
     held = _held_back(target, groups)
     if held:
         # Deleting a group deletes everything in it: nothing of the stack is destroyed while it holds what must
@@ -375,18 +375,23 @@ def _held_back(target: Target, groups: set[str]) -> list[str]:
     return held
 
 
-def _known_groups(stack: str, outputs) -> set[str]:
-    """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete)."""
+def _known_groups(stack: str, outputs, target: Target) -> set[str]:
+    """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete):
+    from outputs.json and the stack's state (the sandbox's, or Pulumi's, pending creates included)."""
     groups = set()
     existing = read_config(stack_dir(stack)).get("labctl:existingResourceGroup")
-    if outputs is not None and outputs.resource_group_name != existing:
+    if outputs is not None:
         groups.add(outputs.resource_group_name)
-    from agent.provision.sandbox import SandboxState
+    if target.kind == "sandbox":
+        from agent.provision.sandbox import SandboxState
 
-    for entry in SandboxState(stack).entries:
-        if entry["type"] == "azure-native:resources:ResourceGroup":
-            groups.add(entry["teardown"]["resource_group"])
-    return groups
+        groups |= {e["teardown"]["resource_group"] for e in SandboxState(stack).entries
+                   if e["type"] == "azure-native:resources:ResourceGroup"}
+    else:
+        from agent.provision import cloud
+
+        groups |= set(filter(None, cloud.groups_in_state(stack)))
+    return groups - {existing}
 
 
 def _purge(target: Target, journal: Journal, report: DownReport, progress: Progress) -> None:

@@ -114,8 +114,10 @@ def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutp
                                     subscription_id=subscription.value if subscription else None)
 
 
-def accounts_in_state(stack_name: str) -> list[dict]:
-    """The Cognitive Services accounts the stack's state holds (to purge them after destroy)."""
+def _state_resources(stack_name: str) -> list[dict]:
+    """The resources of the stack's Pulumi state, including those of pending operations: a `pulumi up` killed while
+    Azure created a resource leaves it under `pending_operations` (its inputs known, its outputs not), not among
+    `resources` (https://www.pulumi.com/docs/iac/concepts/state-and-backends/#pending-operations)."""
     auto = _auto()
     stack = select_stack(stack_name)
     try:
@@ -123,13 +125,26 @@ def accounts_in_state(stack_name: str) -> list[dict]:
     except auto.errors.CommandError as error:
         raise LabctlError(failure_sentence(error, f"pulumi stack export of stack {stack_name!r}",
                                            f"labctl down --stack {stack_name}"), UNAVAILABLE) from None
+    pending = [op.get("resource") or {} for op in deployment.get("pending_operations") or []]
+    return [*deployment.get("resources", []), *pending]
+
+
+def accounts_in_state(stack_name: str) -> list[dict]:
+    """The Cognitive Services accounts the stack's state holds (to purge them after destroy), created or pending."""
     found = []
-    for resource in deployment.get("resources", []):
+    for resource in _state_resources(stack_name):
         if resource.get("type") == "azure-native:cognitiveservices:Account":
-            outputs = resource.get("outputs", {})
-            found.append({"account": outputs.get("name"), "location": outputs.get("location"),
-                          "resource_group": resource.get("inputs", {}).get("resourceGroupName")})
+            outputs, inputs = resource.get("outputs") or {}, resource.get("inputs") or {}
+            found.append({"account": outputs.get("name") or inputs.get("accountName"),
+                          "location": (outputs.get("location") or inputs.get("location") or "").lower().replace(" ", ""),
+                          "resource_group": inputs.get("resourceGroupName")})
     return found
+
+
+def groups_in_state(stack_name: str) -> list[str]:
+    """The resource groups the stack's state holds, created or pending (labctl's own, to verify they are gone)."""
+    return [(r.get("outputs") or {}).get("name") or (r.get("inputs") or {}).get("resourceGroupName")
+            for r in _state_resources(stack_name) if r.get("type") == "azure-native:resources:ResourceGroup"]
 
 
 def destroy(stack_name: str, progress: Progress) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import requests
 
 from tests.lifecycle.test_cloud_path import fake_auto  # noqa: F401  (fixture)
+from tests.sandbox.conftest import sandbox  # noqa: F401  (fixture: the sandbox plays Azure for the cloud path)
 
 from tests.lifecycle.conftest import EMPTY
 
@@ -355,3 +356,43 @@ def test_down_after_the_sandbox_was_stopped_starts_none_and_clears_the_stack(tmp
     assert not any(tool.state_file(stack, name).exists() for name in ("outputs.json", "target.json", "journal.json",
                                                                        "sandbox-state.json"))
     assert tool.json("down", "--stack", stack, "--yes")["clean"]
+
+
+def test_down_on_azure_after_an_up_killed_while_the_account_was_created_purges_it(fake_auto, monkeypatch, sandbox):
+    """`pulumi up` killed while Azure created the account: Pulumi's state has it only as a pending operation (and no
+    outputs.json was written). Destroying the group soft-deletes the account; `down` must still purge it. Azure is
+    played by the sandbox's ARM surface, Pulumi by the fake Automation API."""
+    from azure.mgmt.cognitiveservices.models import Account, AccountProperties, Sku
+
+    from agent.lifecycle import updown
+    from agent.target import Target
+    from sandbox.credentials import SandboxCredential
+    from tests.lifecycle.test_cloud_path import FakeStack
+
+    tags = {"created-by": "labctl"}
+    sandbox.resources().resource_groups.create_or_update("rg-labctl-dev", {"location": "eastus2", "tags": tags})
+    sandbox.cognitive().accounts.begin_create("rg-labctl-dev", "labctl-dev-k1ll3d", Account(
+        kind="OpenAI", sku=Sku(name="S0"), location="eastus2", tags=tags,
+        properties=AccountProperties(custom_sub_domain_name="labctl-dev-k1ll3d"))).result()
+    target = Target("cloud", sandbox.sub, SandboxCredential(), sandbox.endpoints.arm_url, sandbox.endpoints.ca_file)
+    target.save("dev")
+    monkeypatch.setattr(updown, "load_target", lambda stack, start_sandbox=False: target)
+
+    class Killed(FakeStack):
+        def export_stack(self):
+            from types import SimpleNamespace
+
+            group = {"type": "azure-native:resources:ResourceGroup", "inputs": {"resourceGroupName": "rg-labctl-dev"},
+                     "outputs": {"name": "rg-labctl-dev"}}
+            creating = {"type": "azure-native:cognitiveservices:Account", "inputs": {
+                "accountName": "labctl-dev-k1ll3d", "resourceGroupName": "rg-labctl-dev", "location": "eastus2"}}
+            return SimpleNamespace(deployment={"resources": [group], "pending_operations": [
+                {"resource": creating, "type": "creating"}]})
+
+    fake_auto["stacks"]["dev"] = Killed("dev", fake_auto["behaviour"])
+    fake_auto["behaviour"]["destroy"] = lambda: sandbox.resources().resource_groups.begin_delete("rg-labctl-dev").result()
+    report = updown.down("dev", print)
+    assert report.clean and report.verified and report.purged == ["labctl-dev-k1ll3d"], report
+    after = sandbox.inventory()
+    assert not [a for a in after["accounts"] + after["deleted_accounts"] if a["name"] == "labctl-dev-k1ll3d"]
+    assert "rg-labctl-dev" not in [g["name"] for g in after["resource_groups"]]
