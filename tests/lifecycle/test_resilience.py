@@ -396,3 +396,15 @@ def test_down_on_azure_after_an_up_killed_while_the_account_was_created_purges_i
     after = sandbox.inventory()
     assert not [a for a in after["accounts"] + after["deleted_accounts"] if a["name"] == "labctl-dev-k1ll3d"]
     assert "rg-labctl-dev" not in [g["name"] for g in after["resource_groups"]]
+
+
+def test_a_cluster_create_whose_connection_was_cut_after_it_acted_makes_one_cluster(labctl):
+    """databricks-sdk retries every requests.ConnectionError itself, a POST clusters/create included: a connection
+    cut after Databricks made the cluster (found by the soak, seed 2: two clusters) must not make a second one."""
+    stack = "rz9"
+    _faults(labctl, "cut-create", {"path": "/clusters/create$", "kind": "drop", "when": "after", "times": 1})
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    assert _injected(labctl, "cut-create") == [1]
+    assert len(labctl.inventory_of(stack)["clusters"]) == 1
+    assert labctl.json("down", "--stack", stack, "--yes")["clean"]
+    assert labctl.inventory_of(stack) == EMPTY
