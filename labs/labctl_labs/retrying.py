@@ -219,7 +219,7 @@ def resilient(workspace):
     # SDK's retry makes a second cluster. For such requests only a connection never made is left to the SDK; the
     # rest reaches the caller, which looks for what the first attempt made (found by the soak, seed 2).
     unsafe = threading.local()
-    sdk_retryable = base._is_retryable
+    sdk_retryable = getattr(base, "_is_retryable", None)
 
     def is_retryable(error: BaseException):
         if getattr(unsafe, "active", False) and not _never_sent(error):
@@ -229,7 +229,8 @@ def resilient(workspace):
                 return None
         return sdk_retryable(error)
 
-    base._is_retryable = is_retryable
+    if sdk_retryable is not None:
+        base._is_retryable = is_retryable
 
     @functools.wraps(original)
     def do(method: str, url: str, *args: Any, **kwargs: Any):
