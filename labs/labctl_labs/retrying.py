@@ -51,6 +51,11 @@ def _deadline() -> float:
     return float(os.environ.get("LABCTL_RETRY_DEADLINE") or DEFAULT_DEADLINE)
 
 
+def attempts() -> int:
+    """How many attempts one operation gets (LABCTL_RETRY_ATTEMPTS, default 6), for clients that count retries."""
+    return _attempts()
+
+
 def _attempts() -> int:
     return int(os.environ.get("LABCTL_RETRY_ATTEMPTS") or DEFAULT_ATTEMPTS)
 

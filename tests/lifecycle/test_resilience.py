@@ -235,7 +235,9 @@ def test_the_sandbox_killed_mid_run_gives_one_sentence_and_exit_3(tmp_path):
 
 def test_a_fine_tuning_upload_whose_answer_was_lost_leaves_no_extra_file(labctl, lab_stack):
     """files.create is a POST Azure OpenAI does not deduplicate: a retry after a lost answer (the file made, then
-    a 500 or a cut connection) would upload a second copy that nothing records and `down` never deletes."""
+    a 500 or a cut connection) would upload a second copy that nothing records and `down` never deletes.
+    And the fine-tuned deployment's polls throttled four times in a row (azure-core retries a status 3 times;
+    found by the soak, seed 6) do not end the follow-up."""
     import json
 
     def files() -> set[str]:
@@ -243,10 +245,11 @@ def test_a_fine_tuning_upload_whose_answer_was_lost_leaves_no_extra_file(labctl,
 
     before = files()
     _faults(labctl, "upload", {"path": "/openai/files$", "method": "POST", "status": 500, "when": "after", "times": 1},
-            {"path": "/openai/files$", "method": "POST", "kind": "drop", "when": "after", "times": 1})
+            {"path": "/openai/files$", "method": "POST", "kind": "drop", "when": "after", "times": 1},
+            {"path": "/deployments/ft-lab$", "method": "GET", "status": 429, "retry_after_ms": 200, "times": 4})
     done = labctl("--json", "run", "fine-tuning", "--stack", lab_stack, "-o", "poll_seconds=1", "-o", "new_job=true")
     assert json.loads(done.stdout)["runs"][0]["result_state"] == "SUCCESS"
-    assert _injected(labctl, "upload") == [1, 1]
+    assert _injected(labctl, "upload") == [1, 1, 4]
     new = files() - before
     assert len(new) == 2  # one training file, one validation file
     assert new <= {e["data"]["id"] for e in labctl.journal_entries(lab_stack, "finetune-file")}  # `down` removes them
