@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labctl_labs.retrying import resilient
+from labctl_labs.retrying import call, resilient
 from labctl_labs.storage import RemoteStore
 
 API_VERSION = "2025-04-01-preview"
@@ -58,7 +58,8 @@ class LabContext:
         return is_reasoning(self.args.model)
 
     def secret(self, key: str) -> str:
-        return self.workspace.dbutils.secrets.get(scope=self.args.scope, key=key)
+        # dbutils has a Databricks client of its own, outside `resilient`, and databricks-sdk does not retry a 500.
+        return call("Databricks dbutils.secrets.get", self.workspace.dbutils.secrets.get, scope=self.args.scope, key=key)
 
     def openai(self, **kwargs):
         from openai import AzureOpenAI

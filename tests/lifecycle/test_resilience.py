@@ -411,3 +411,14 @@ def test_a_cluster_create_whose_connection_was_cut_after_it_acted_makes_one_clus
     assert len(labctl.inventory_of(stack)["clusters"]) == 1
     assert labctl.json("down", "--stack", stack, "--yes")["clean"]
     assert labctl.inventory_of(stack) == EMPTY
+
+
+def test_a_lab_reads_its_secrets_through_500s(labctl, lab_stack):
+    """dbutils.secrets.get talks to Databricks through a client of its own, outside the lab's retry layer, and
+    databricks-sdk does not retry a 500: one ended the llmops lab (found by the soak, seed 4)."""
+    import json
+
+    _faults(labctl, "secret", {"path": "/secrets/get$", "status": 500, "times": 2})
+    done = labctl("--json", "run", "smoke", "--stack", lab_stack)
+    assert json.loads(done.stdout)["runs"][0]["result_state"] == "SUCCESS"
+    assert _injected(labctl, "secret") == [2]
