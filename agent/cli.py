@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.errors import USAGE as USAGE_EXIT
-from agent.errors import LabctlError
+from agent.errors import Interrupted, LabctlError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Stand up, run, report and tear down the Azure Databricks + Azure OpenAI AI labs.")
@@ -357,8 +357,11 @@ def down(
             raise LabctlError("`labctl down` deletes the whole lab environment; pass --yes to confirm.", USAGE)
         typer.confirm(f"Delete everything of stack {stack!r}?", abort=True)
     report = take_down(stack, progress)
-    if report.clean:
+    if report.clean and report.verified:
         human = f"[green]down[/green]: stack {stack} is gone; verified through ARM (purged: {', '.join(report.purged) or 'none'})"
+    elif report.clean:  # nothing was there to delete or to check: say so, claim no verification
+        human = f"[green]down[/green]: stack {stack}: nothing to take down" + (
+            f" ({'; '.join(report.notices)})" if report.notices else " (nothing is recorded for it here)")
     else:
         human = "[red]left behind[/red]:\n  " + "\n  ".join(report.failures + report.leftovers)
     emit(report.as_dict(), human)
@@ -381,7 +384,15 @@ def status(stack: StackOption = "lab"):
     lines += [f"[yellow]costs accruing[/yellow]: {item}" for item in report["accruing"]]
     if report.get("unreachable"):
         lines.append(f"[yellow]unreachable[/yellow]: {report['unreachable']}")
+    if report["state"] != "up":
+        left = ", ".join(report["present"]) or "nothing"
+        lines.append(f"[red]{report['state']}[/red]: gone: {', '.join(report['missing'])}; left: {left}; "
+                     f"`labctl down --stack {stack}` finishes taking it down and clears its state")
     emit(report, "\n".join(lines))
+    if report["state"] != "up":
+        from agent.errors import FAILED
+
+        raise typer.Exit(FAILED)  # something is left behind (README: exit codes)
 
 
 @app.command()
@@ -508,6 +519,9 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         console.print("aborted")
         raise SystemExit(130) from None
+    except Interrupted as stop:  # Ctrl-C: not an error, but what goes on without labctl and how to resume
+        console.print(escape(stop.message), soft_wrap=True, highlight=False)
+        raise SystemExit(stop.exit_code) from None
     except LabctlError as error:
         # escaped: a message may quote a file's content or a rule name in [brackets]
         console.print(f"[red]error:[/red] {escape(error.message)}", soft_wrap=True)

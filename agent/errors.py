@@ -8,6 +8,7 @@ FAILED = 1  # the operation ran and failed (a lab run FAILED, resources left beh
 USAGE = 2  # bad option, file or configuration
 UNAVAILABLE = 3  # a service could not be reached or refused (auth, quota, region)
 FINE_TUNING_UNAVAILABLE = 4  # the fine-tuning lab validated the data but cannot fine-tune here
+INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 class LabctlError(Exception):
@@ -20,6 +21,13 @@ class LabctlError(Exception):
 class UsageError(LabctlError):
     def __init__(self, message: str):
         super().__init__(message, USAGE)
+
+
+class Interrupted(LabctlError):
+    """Ctrl-C (SIGINT): what goes on without labctl and how to pick it up again; exit 130 (128 + SIGINT)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, INTERRUPTED)
 
 
 RESUMES = "rerun the command: it resumes where it stopped"

@@ -28,9 +28,15 @@ class Target:
     # Azure Resource Manager ----------------------------------------------------------------------
 
     def _arm_kwargs(self, retry_conflicts: bool = False) -> dict:
-        # azure-core already retries 429 and 5xx; 409 (another operation on the parent) is worth retrying too
-        # when an operation must happen regardless (cleanup).
-        extra = {"retry_on_status_codes": [409], "retry_backoff_factor": 2} if retry_conflicts else {}
+        from labctl_labs.retrying import attempts
+
+        # azure-core retries 429 and 5xx itself, but a status only 3 times (RetryPolicy retry_status=3): four
+        # throttled polls in a row ended a fine-tuned deployment (soak, seed 6). As many attempts as labctl's own
+        # layer makes (LABCTL_RETRY_ATTEMPTS, 6).
+        extra: dict = {"retry_status": max(attempts() - 1, 0), "retry_total": max(10, attempts() - 1)}
+        # 409 (another operation on the parent) is worth retrying too when an operation must happen regardless.
+        if retry_conflicts:
+            extra.update({"retry_on_status_codes": [409], "retry_backoff_factor": 2})
         if self.arm_url is None:  # Azure's public cloud: the SDKs' defaults
             return extra
         return {"base_url": self.arm_url, "connection_verify": self.ca_file, "credential_scopes": [ARM_SCOPE], **extra}

@@ -225,6 +225,8 @@ def soak_one(seed: int, rules: list[dict], timeouts: dict, workdir: Path) -> dic
             result["steps"].append(step)
             if name == "run" and isinstance(step["output"], dict):
                 result["labs"] = {r["lab"]: r.get("result_state") for r in step["output"].get("runs", [])}
+                result["lab_errors"] = {r["lab"]: lab_error(r) for r in step["output"].get("runs", [])
+                                        if r.get("result_state") != "SUCCESS"}
             if step["exit"] != 0 and name != "run":
                 failed = name
         if twin.alive():
@@ -242,6 +244,12 @@ def soak_one(seed: int, rules: list[dict], timeouts: dict, workdir: Path) -> dic
     return result
 
 
+def lab_error(run: dict) -> str:
+    """A failed lab's own error and the last line of its trace (the step's stderr does not have them)."""
+    trace = (run.get("error_trace") or "").strip().splitlines()
+    return " | ".join(filter(None, [run.get("error"), trace[-1] if trace else None]))[:400]
+
+
 def print_seed(result: dict) -> None:
     print(f"\n=== seed {result['seed']} ===")
     for step in result["steps"]:
@@ -253,6 +261,8 @@ def print_seed(result: dict) -> None:
             print(f"         error: {step['error'][:300]}")
     labs = ", ".join(f"{lab} {state}" for lab, state in result["labs"].items()) or "none reported by labctl"
     print(f"  labs: {labs}")
+    for lab, error in result.get("lab_errors", {}).items():
+        print(f"    {lab}: {error}")
     if result["duplicates"] is not None and result["duplicates"]["run_states"]:
         states = ", ".join(f"{lab} {state}" for lab, state in sorted(result["duplicates"]["run_states"].items()))
         print(f"  runs in the twin (last per lab): {states}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import lab_artifact
-from agent.errors import UNAVAILABLE, USAGE, LabctlError, UsageError
+from agent.errors import UNAVAILABLE, USAGE, Interrupted, LabctlError, UsageError
 from agent.journal import Journal
 from agent.lifecycle import compute
 from labctl_labs.registry import LABS, MAIN_LABS
@@ -177,6 +177,35 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     compute.make_ready(w, outputs, progress)
 
     batch = _batch(journal, requested, labs, progress)
+    try:
+        return _run_batch(w, target, outputs, store, journal, staged, batch, labs, options, results_root, stack,
+                          timeout, progress)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted(journal, journal.get(batch["id"]), requested, stack)) from None
+
+
+def _interrupted(journal: Journal, batch: dict, requested: str, stack: str) -> str:
+    """One sentence for Ctrl-C: the run that goes on on the cluster (if one was submitted) and how to resume."""
+    resume = f"`labctl run {requested} --stack {stack}` resumes"
+    entries = [journal.get(entry_id) for entry_id in batch["data"]["runs"].values()]
+    current = next((e for e in reversed(entries) if e is not None
+                    and e["status"] in ("started", "submitted", "followup")), None)
+    if current is None:
+        return f"Interrupted before the next lab was submitted; {resume} the batch (labs that succeeded are not run again)."
+    data = current["data"]
+    if current["status"] == "followup":
+        return (f"Interrupted during the fine-tuning follow-up (deploy and chat) of run {data['run_id']}, which has "
+                f"ended; {resume} the follow-up without running the lab again.")
+    if data.get("run_id") is None:
+        return (f"Interrupted while submitting {data['lab']}; {resume} it (a run that was made is found by its "
+                f"idempotency token, never submitted twice).")
+    return (f"Interrupted: run {data['run_id']} ({data['lab']}) goes on on the cluster; {resume} following it, "
+            f"`labctl down --stack {stack}` cancels it.")
+
+
+def _run_batch(w, target, outputs: StackOutputs, store: RemoteStore, journal: Journal, staged: dict, batch: dict,
+               labs: list[str], options: dict | None, results_root: Path, stack: str, timeout: dt.timedelta,
+               progress: Callable[[str], None]) -> list[LabRun]:
     finished = []
     for lab in labs:
         done = journal.get(batch["data"]["runs"].get(lab) or "")

@@ -105,6 +105,8 @@ class DownReport:
     failures: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # True once ARM was asked whether the stack's groups and accounts are gone (False: nothing was there to check).
+    verified: bool = False
 
     @property
     def clean(self) -> bool:
@@ -126,6 +128,15 @@ def down(stack: str, progress: Progress) -> DownReport:
     if saved is None:
         progress(f"stack {stack!r} has nothing recorded: nothing to take down")
         return report
+    if saved["kind"] == "sandbox" and _sandbox_stopped():
+        # The sandbox keeps its resources in memory: they stopped with it. Starting one would only find it empty
+        # (and leave it running); the stack's state is all that is left.
+        report.notices.append("the sandbox is not running, so the stack's resources stopped with it; nothing was "
+                              "deleted or checked, and the stack's state is cleared")
+        for notice in report.notices:
+            progress(f"notice: {notice}")
+        _clear_state(folder)
+        return report
     target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, start_sandbox=True)
     journal = Journal(stack)
     _readable(journal.path, read_journal, journal.path, report)
@@ -137,7 +148,7 @@ def down(stack: str, progress: Progress) -> DownReport:
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
     _remember_accounts(target, stack, outputs, journal)
-    groups = _known_groups(stack, outputs)
+    groups = _known_groups(stack, outputs, target)
     held = _held_back(target, groups)
     if held:
         # Deleting a group deletes everything in it: nothing of the stack is destroyed while it holds what must
@@ -164,9 +175,19 @@ def down(stack: str, progress: Progress) -> DownReport:
     _purge(target, journal, report, progress)
     _verify(target, groups, journal, report)
     if report.clean:
-        for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
-            (folder / name).unlink(missing_ok=True)
+        _clear_state(folder)
     return report
+
+
+def _clear_state(folder) -> None:
+    for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _sandbox_stopped() -> bool:
+    from agent import sandbox_process
+
+    return sandbox_process.running(sandbox_dir()) is None
 
 
 def _outputs_or_none(stack: str, report: DownReport | None = None) -> StackOutputs | None:
@@ -352,18 +373,23 @@ def _held_back(target: Target, groups: set[str]) -> list[str]:
     return held
 
 
-def _known_groups(stack: str, outputs) -> set[str]:
-    """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete)."""
+def _known_groups(stack: str, outputs, target: Target) -> set[str]:
+    """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete):
+    from outputs.json and the stack's state (the sandbox's, or Pulumi's, pending creates included)."""
     groups = set()
     existing = read_config(stack_dir(stack)).get("labctl:existingResourceGroup")
-    if outputs is not None and outputs.resource_group_name != existing:
+    if outputs is not None:
         groups.add(outputs.resource_group_name)
-    from agent.provision.sandbox import SandboxState
+    if target.kind == "sandbox":
+        from agent.provision.sandbox import SandboxState
 
-    for entry in SandboxState(stack).entries:
-        if entry["type"] == "azure-native:resources:ResourceGroup":
-            groups.add(entry["teardown"]["resource_group"])
-    return groups
+        groups |= {e["teardown"]["resource_group"] for e in SandboxState(stack).entries
+                   if e["type"] == "azure-native:resources:ResourceGroup"}
+    else:
+        from agent.provision import cloud
+
+        groups |= set(filter(None, cloud.groups_in_state(stack)))
+    return groups - {existing}
 
 
 def _purge(target: Target, journal: Journal, report: DownReport, progress: Progress) -> None:
@@ -393,6 +419,7 @@ def _purge(target: Target, journal: Journal, report: DownReport, progress: Progr
 def _verify(target: Target, groups: set[str], journal: Journal, report: DownReport) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
+    report.verified = True
     resources = target.resources()
     for group in sorted(groups):
         if resources.resource_groups.check_existence(group):

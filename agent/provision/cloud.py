@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +57,7 @@ def select_stack(stack: str):
         raise LabctlError("The Pulumi CLI is not installed (https://www.pulumi.com/docs/install/); "
                           "`labctl up` without --sandbox needs it.", UNAVAILABLE) from None
     except auto.errors.CommandError as error:
-        raise LabctlError(f"Pulumi could not open stack {stack!r}: {_last_line(error)}", UNAVAILABLE) from None
+        raise LabctlError(failure_sentence(error, f"pulumi stack select of stack {stack!r}"), UNAVAILABLE) from None
 
 
 def _last_line(error: Exception) -> str:
@@ -75,6 +76,36 @@ def require_uv() -> None:
         raise LabctlError("`labctl up` needs uv on PATH: Pulumi runs `uv sync` before the program (Pulumi.yaml "
                           "toolchain uv); install it (pip install uv, or https://docs.astral.sh/uv/) and rerun.",
                           UNAVAILABLE)
+# Which service a Pulumi resource type talks to (the package prefix of its type token).
+SERVICES = {"azure-native": "Azure Resource Manager", "azure": "Azure Resource Manager", "databricks": "Databricks",
+            "random": "Pulumi"}
+# A resource's heading in Pulumi's "Diagnostics:" section, e.g. `  azure-native:cognitiveservices:Account (openai):`.
+HEADING = re.compile(r"^\s*(?P<type>(?P<package>[a-z][a-z-]*):[\w/.:-]+)\s+\((?P<name>[^()\s]+)\):\s*$")
+
+
+def failure_sentence(error: Exception, operation: str, command: str | None = None) -> str:
+    """One sentence for a failed Pulumi command: the service (from the type token of the last resource whose
+    diagnostics hold an `error:` line; Pulumi itself when none does), the operation, that resource's error (else
+    Pulumi's last `error:` line) and that a rerun resumes (Pulumi's state keeps what was already done).
+
+    Pulumi prints per-resource diagnostics as a heading `<type> (<name>):` followed by indented `error: ...` lines
+    (https://www.pulumi.com/docs/iac/cli/commands/pulumi_up/, "Diagnostics"); the Automation API's CommandError
+    carries the command's stdout and stderr."""
+    heading, found = None, None
+    for line in str(error).splitlines():
+        match = HEADING.match(line)
+        if match:
+            heading = match
+        elif heading is not None and line.strip().startswith("error:") and heading.group("package") in SERVICES:
+            found = (heading, line.strip())
+    if found is not None:
+        resource, verdict = found
+        where = f"{SERVICES[resource.group('package')]} ({resource.group('type')} {resource.group('name')})"
+    else:
+        where, verdict = "Pulumi", _last_line(error)
+    rerun = f"rerun `{command}`" if command else "rerun the command"
+    return (f"{where} failed during {operation}: {verdict.rstrip('.')}; fix the cause if it is not a passing fault, "
+            f"then {rerun}: it resumes (Pulumi's state keeps what was done).")
 
 
 def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutputs:
@@ -86,24 +117,45 @@ def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutp
     try:
         result = stack.up(on_output=progress)
     except auto.errors.CommandError as error:
-        raise LabctlError(f"pulumi up failed: {_last_line(error)}", UNAVAILABLE) from None
+        raise LabctlError(failure_sentence(error, f"pulumi up of stack {stack_name!r}", f"labctl up --stack {stack_name}"),
+                          UNAVAILABLE) from None
     outputs = {key: value.value for key, value in result.outputs.items()}
     subscription = stack.get_all_config().get("azure-native:subscriptionId")
     return StackOutputs.from_pulumi(outputs, target="cloud", stack=stack_name,
                                     subscription_id=subscription.value if subscription else None)
 
 
-def accounts_in_state(stack_name: str) -> list[dict]:
-    """The Cognitive Services accounts the stack's state holds (to purge them after destroy)."""
+def _state_resources(stack_name: str) -> list[dict]:
+    """The resources of the stack's Pulumi state, including those of pending operations: a `pulumi up` killed while
+    Azure created a resource leaves it under `pending_operations` (its inputs known, its outputs not), not among
+    `resources` (https://www.pulumi.com/docs/iac/concepts/state-and-backends/#pending-operations)."""
+    auto = _auto()
     stack = select_stack(stack_name)
-    deployment = stack.export_stack().deployment or {}
+    try:
+        deployment = stack.export_stack().deployment or {}
+    except auto.errors.CommandError as error:
+        raise LabctlError(failure_sentence(error, f"pulumi stack export of stack {stack_name!r}",
+                                           f"labctl down --stack {stack_name}"), UNAVAILABLE) from None
+    pending = [op.get("resource") or {} for op in deployment.get("pending_operations") or []]
+    return [*deployment.get("resources", []), *pending]
+
+
+def accounts_in_state(stack_name: str) -> list[dict]:
+    """The Cognitive Services accounts the stack's state holds (to purge them after destroy), created or pending."""
     found = []
-    for resource in deployment.get("resources", []):
+    for resource in _state_resources(stack_name):
         if resource.get("type") == "azure-native:cognitiveservices:Account":
-            outputs = resource.get("outputs", {})
-            found.append({"account": outputs.get("name"), "location": outputs.get("location"),
-                          "resource_group": resource.get("inputs", {}).get("resourceGroupName")})
+            outputs, inputs = resource.get("outputs") or {}, resource.get("inputs") or {}
+            found.append({"account": outputs.get("name") or inputs.get("accountName"),
+                          "location": (outputs.get("location") or inputs.get("location") or "").lower().replace(" ", ""),
+                          "resource_group": inputs.get("resourceGroupName")})
     return found
+
+
+def groups_in_state(stack_name: str) -> list[str]:
+    """The resource groups the stack's state holds, created or pending (labctl's own, to verify they are gone)."""
+    return [(r.get("outputs") or {}).get("name") or (r.get("inputs") or {}).get("resourceGroupName")
+            for r in _state_resources(stack_name) if r.get("type") == "azure-native:resources:ResourceGroup"]
 
 
 def destroy(stack_name: str, progress: Progress) -> list[str]:
@@ -112,5 +164,5 @@ def destroy(stack_name: str, progress: Progress) -> list[str]:
     try:
         stack.destroy(on_output=progress)
     except auto.errors.CommandError as error:
-        return [f"pulumi destroy failed: {_last_line(error)}"]
+        return [failure_sentence(error, f"pulumi destroy of stack {stack_name!r}", f"labctl down --stack {stack_name}")]
     return []

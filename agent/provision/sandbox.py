@@ -137,6 +137,12 @@ class SandboxMocks(pulumi.runtime.Mocks):
         name, group = inputs["accountName"], inputs["resourceGroupName"]
         self.progress(f"Azure OpenAI account {name}")
         properties = inputs.get("properties") or {}
+        teardown = {"resource_group": group, "account": name, "location": (inputs.get("location") or "").lower().replace(" ", "")}
+        # Recorded before it exists (its name, random suffix included, is known now): a labctl killed while Azure
+        # creates it leaves `down` what it needs to delete and purge it, and the next `up` puts the same name again.
+        self.state.record({"key": f"{args.typ}::{args.name}", "type": args.typ, "name": args.name,
+                           "id": (previous or {}).get("id"), "outputs": (previous or {}).get("outputs", inputs),
+                           "teardown": teardown})
         account = self.target.cognitive().accounts.begin_create(group, name, Account(
             kind=inputs.get("kind"), location=inputs.get("location"), tags=inputs.get("tags") or {},
             sku=Sku(name=(inputs.get("sku") or {}).get("name")),
@@ -149,7 +155,7 @@ class SandboxMocks(pulumi.runtime.Mocks):
         )).result()
         outputs = {**inputs, "name": name, "properties": {**properties, "endpoint": account.properties.endpoint,
                                                           "endpoints": account.properties.endpoints or {}}}
-        return account.id, outputs, {"resource_group": group, "account": name, "location": account.location}
+        return account.id, outputs, {**teardown, "location": account.location}
 
     def _deployment(self, args, inputs, previous):
         name, account, group = inputs["deploymentName"], inputs["accountName"], inputs["resourceGroupName"]

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labctl_labs.retrying import resilient
+from labctl_labs.retrying import call, resilient
 from labctl_labs.storage import RemoteStore
 
 # The newest dated data-plane version; the gpt-5 family and o3/o4-mini are enabled only from it (Learn "Reasoning
@@ -88,7 +88,8 @@ class LabContext:
         return None if value is None else bool(value)
 
     def secret(self, key: str) -> str:
-        return self.workspace.dbutils.secrets.get(scope=self.args.scope, key=key)
+        # dbutils has a Databricks client of its own, outside `resilient`, and databricks-sdk does not retry a 500.
+        return call("Databricks dbutils.secrets.get", self.workspace.dbutils.secrets.get, scope=self.args.scope, key=key)
 
     def openai(self, **kwargs):
         """An AzureOpenAI client: with the account key from the scope, or, when the scope holds none (the

@@ -126,7 +126,7 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
 
     files = {}
     for role in ("training", "validation"):
-        uploaded = client.files.create(file=(f"{role}_set.jsonl", contents[role]), purpose="fine-tune")
+        uploaded = _upload(client, f"{role}_set.jsonl", contents[role])
         files[role] = uploaded.id
         journal.write(key, files=files)
         print(f"uploaded {role} file {uploaded.id}")
@@ -165,6 +165,30 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
     journal.write(key, job_id=job.id, status=job.status, base_model=base)  # before anything else
     print(f"created fine-tuning job {job.id} ({base}, {training_type}, seed {seed})")
     return job.id
+
+
+def _upload(client, name: str, data: bytes):
+    """files.create with purpose fine-tune, retried through transient faults without ever leaving a second copy.
+
+    The upload is a POST that Azure OpenAI does not deduplicate: when its answer is lost (the file was made, then a
+    500 or a cut connection), a plain retry uploads again and the first copy is recorded nowhere. So the client's own
+    retries are off, and each retry first looks for a file that was not there before the first attempt, with the
+    same name and size (GET /openai/files, https://learn.microsoft.com/azure/ai-foundry/openai/reference-preview#list-files)."""
+    before = {f.id for f in client.files.list(purpose="fine-tune")}
+    tried = False
+
+    def attempt():
+        nonlocal tried
+        if tried:
+            found = next((f for f in client.files.list(purpose="fine-tune") if f.id not in before
+                          and f.filename == name and f.bytes == len(data)), None)
+            if found is not None:
+                print(f"found file {found.id}, uploaded by an attempt whose answer was lost")
+                return found
+        tried = True
+        return client.with_options(max_retries=0).files.create(file=(name, data), purpose="fine-tune")
+
+    return retrying("Azure OpenAI files.create")(attempt)
 
 
 def _job_of(client, training_file: str):

@@ -6,7 +6,8 @@ Shipped in the lab artifact: the labs on the cluster and labctl itself use the s
 
 - Databricks: `resilient(workspace_client)` wraps the client's request method. databricks-sdk retries
   429/503 and refused connections itself; this adds 500/502/504, truncated bodies
-  (`ChunkedEncodingError`) and read timeouts of safe requests. Every error leaving a Databricks call
+  (`ChunkedEncodingError`) and read timeouts of safe requests, and keeps the SDK from resending a
+  non-idempotent POST whose connection was cut after it went out (only a connection never made is retried). Every error leaving a Databricks call
   carries the operation (`labctl_operation`, e.g. "GET /api/2.2/jobs/runs/get") for the error sentence.
 - Azure Resource Manager: `resilient_arm(client)` retries the start of long-running PUTs and DELETEs
   (`begin_create*`, `begin_delete*`, `begin_purge`) and the read-only POSTs (`list_keys`) when their
@@ -24,6 +25,7 @@ import functools
 import io
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -47,6 +49,11 @@ IDEMPOTENT_POSTS = (
 
 def _deadline() -> float:
     return float(os.environ.get("LABCTL_RETRY_DEADLINE") or DEFAULT_DEADLINE)
+
+
+def attempts() -> int:
+    """How many attempts one operation gets (LABCTL_RETRY_ATTEMPTS, default 6), for clients that count retries."""
+    return _attempts()
 
 
 def _attempts() -> int:
@@ -192,12 +199,43 @@ def _safe(method: str, path: str, body: Any) -> bool:
     return False
 
 
+def _never_sent(error: BaseException) -> bool:
+    """A connection that failed before the request went out (refused, or the connect timed out): nothing was acted on."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        error = getattr(error, "reason", None) or error.__cause__ or error.__context__ or (
+            error.args[0] if error.args and isinstance(error.args[0], BaseException) else None)
+    return False
+
+
 def resilient(workspace):
     """The WorkspaceClient, its safe requests retried on transient faults (see the module's notes)."""
     base = getattr(getattr(workspace, "api_client", None), "_api_client", None)
     if base is None or getattr(base, "_labctl_resilient", False):
         return workspace
     original = base.do
+    # databricks-sdk retries every requests.ConnectionError of every request (_BaseClient._is_retryable), also a
+    # connection cut after a non-idempotent POST (clusters/create) went out: Databricks may have acted, and the
+    # SDK's retry makes a second cluster. For such requests only a connection never made is left to the SDK; the
+    # rest reaches the caller, which looks for what the first attempt made (found by the soak, seed 2).
+    unsafe = threading.local()
+    sdk_retryable = getattr(base, "_is_retryable", None)
+
+    def is_retryable(error: BaseException):
+        if getattr(unsafe, "active", False) and not _never_sent(error):
+            import requests
+
+            if isinstance(error, requests.ConnectionError):
+                return None
+        return sdk_retryable(error)
+
+    if sdk_retryable is not None:
+        base._is_retryable = is_retryable
 
     @functools.wraps(original)
     def do(method: str, url: str, *args: Any, **kwargs: Any):
@@ -218,7 +256,11 @@ def resilient(workspace):
 
         try:
             if not (seekable and _safe(method, path, kwargs.get("body"))):
-                return once()
+                unsafe.active = not _safe(method, path, kwargs.get("body"))
+                try:
+                    return once()
+                finally:
+                    unsafe.active = False
             return retrying(f"Databricks {operation}")(once)
         except Exception as error:
             if not getattr(error, "labctl_operation", None):

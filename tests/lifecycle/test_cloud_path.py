@@ -100,7 +100,7 @@ def test_a_missing_pulumi_cli_is_one_clear_sentence(fake_auto):
 
 def test_a_failed_pulumi_up_reports_pulumis_last_line(fake_auto):
     fake_auto["behaviour"]["up_error"] = True
-    with pytest.raises(LabctlError, match="pulumi up failed: error: InsufficientQuota: no quota for gpt-5-mini"):
+    with pytest.raises(LabctlError, match="^Pulumi failed during pulumi up of stack .dev.: error: InsufficientQuota: no quota for gpt-5-mini; .*it resumes"):
         updown.up("dev", False, ["azure-native:subscriptionId=sub"], print)
 
 
