@@ -43,7 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mslearn"
 STACK = "soak"
 KEY = "soak"
-DEPLOYMENTS = '[{"name": "chat", "model": "gpt-5-mini", "version": "2025-08-07", "capacity": 50}]'
+# gpt-5: 10 requests per minute per 1,000 TPM (gpt-5-mini has 1), so the responsible-AI lab's default probe
+# (1,180 requests) is not throttled for minutes on end by the quota itself.
+DEPLOYMENTS = '[{"name": "chat", "model": "gpt-5", "version": "2025-08-07", "capacity": 1000}]'
 SERVICES = {"arm": "^/subscriptions/", "aoai": "^/aoai/", "databricks": "^/api/"}
 DEFAULT_TIMEOUTS = {"up": 600, "stage": 300, "run": 1800, "down": 600}
 
