@@ -163,7 +163,10 @@ class SandboxMocks(pulumi.runtime.Mocks):
         properties = inputs.get("properties") or {}
         model = properties.get("model") or {}
         sku = inputs.get("sku") or {}
-        created = self.target.cognitive().deployments.begin_create_or_update(group, account, name, Deployment(
+        # A PUT whose answer was lost is resent while the first is still running: Azure then answers 409
+        # RequestConflict ("Another operation is being performed on the parent resource"; soak seed 2), which
+        # is over once that operation ends, so conflicts are retried.
+        created = self.target.cognitive(retry_conflicts=True).deployments.begin_create_or_update(group, account, name, Deployment(
             sku=Sku(name=sku.get("name"), capacity=int(sku.get("capacity", 1))), tags=inputs.get("tags"),
             properties=DeploymentProperties(
                 model=DeploymentModel(format=model.get("format"), name=model.get("name"), version=model.get("version")),

@@ -240,8 +240,9 @@ def test_a_fine_tuning_upload_whose_answer_was_lost_leaves_no_extra_file(labctl,
     found by the soak, seed 6) do not end the follow-up."""
     import json
 
-    def files() -> set[str]:
-        return {f["id"] for f in labctl.control("GET", "/inventory")["files"] if f["account"].startswith(f"labctl-{lab_stack}-")}
+    def files() -> set[str]:  # what labctl uploads (the service's own results.csv files are purpose fine-tune-results)
+        return {f["id"] for f in labctl.control("GET", "/inventory")["files"]
+                if f["account"].startswith(f"labctl-{lab_stack}-") and f["purpose"] == "fine-tune"}
 
     before = files()
     _faults(labctl, "upload", {"path": "/openai/files$", "method": "POST", "status": 500, "when": "after", "times": 1},
