@@ -37,7 +37,8 @@ def test_five_learners_with_room_for_three_in_the_first_region(labctl, quota):
                          "--user-pattern", "learner{n:02d}@example.com",
                          "--concurrency", "5")
     plan = {r["region"]: r["learners"] for r in report["plan"]["regions"]}
-    assert plan["eastus2"] == ["acc-01", "acc-02", "acc-03"] and plan["northcentralus"] == ["acc-04", "acc-05"]
+    learner = "learner{:02d}@example.com".format
+    assert plan["eastus2"] == [learner(1), learner(2), learner(3)] and plan["northcentralus"] == [learner(4), learner(5)]
     used = report["plan"]["regions"][0]["quota_used"]
     assert used[0] == "30/30 K TPM GlobalStandard gpt-5"  # the binding limit; then the vCPUs the clusters take
     assert any(u.endswith("vCPUs cores (Standard_D4ds_v5)") for u in used[1:])
