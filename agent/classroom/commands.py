@@ -30,7 +30,9 @@ def _check_concurrency(concurrency: int) -> None:
 @class_app.command("up")
 def up(
     class_name: ClassOption = "class",
-    learners: Annotated[int | None, typer.Option("--learners", help="Number of learners (no identities).")] = None,
+    learners: Annotated[int | None, typer.Option("--learners", help="Number of learners.")] = None,
+    user_pattern: Annotated[str | None, typer.Option(
+        "--user-pattern", help="With --learners: learner n's e-mail, {n} its number (labuser{n:02d}@contoso.com).")] = None,
     roster: Annotated[Path | None, typer.Option("--roster", help="File with one learner e-mail per line.")] = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Provision in the offline sandbox instead of Azure.")] = False,
     config: Annotated[list[str], typer.Option("-c", "--config", help="Setting key=value for every learner's stack.")] = [],  # noqa: B006
@@ -57,7 +59,9 @@ def up(
     if not 0 < hours <= 24 * 366:
         raise LabctlError(f"--hours {hours:g} is not a number of hours of lab work (more than 0, at most a year).", USAGE)
     cli._check_regions(region, None)
-    people = numbered(name, learners) if learners is not None else read_roster(name, roster)
+    if user_pattern is not None and learners is None:
+        raise LabctlError("--user-pattern goes with --learners N (a roster names its learners itself).", USAGE)
+    people = numbered(name, learners, user_pattern) if learners is not None else read_roster(name, roster)
     settings = ops.ClassSettings(name, sandbox, parse_config(config), region or None, concurrency, layout, hours,
                                  notebooks=not no_notebooks)
     record = ClassRecord(name)

@@ -1,5 +1,6 @@
-"""Who the learners are: `--learners N` (numbered, no identity of their own) or `--roster FILE` (one e-mail per
-line, each learner's Databricks user name)."""
+"""Who the learners are: `--learners N` (numbered; with `--user-pattern`, each its own numbered identity, as
+hosted-lab tenants pre-create `labuser01@...`) or `--roster FILE` (one e-mail per line, each learner's Databricks
+user name)."""
 
 from __future__ import annotations
 
@@ -35,10 +36,22 @@ def check_class_name(name: str) -> str:
     return name
 
 
-def numbered(class_name: str, count: int) -> list[Learner]:
+def numbered(class_name: str, count: int, user_pattern: str | None = None) -> list[Learner]:
+    """`count` learners; `user_pattern` (a Python format string with `{n}`, e.g. `labuser{n:02d}@contoso.com`)
+    gives learner n the identity `user_pattern.format(n=n)`. UsageError naming the option when either is wrong."""
     if not 1 <= count <= MAX_LEARNERS:
         raise UsageError(f"--learners {count} is not a number of learners (1 to {MAX_LEARNERS}).")
-    return [Learner(n, f"{class_name}-{n:02d}") for n in range(1, count + 1)]
+    if user_pattern is None:
+        return [Learner(n, f"{class_name}-{n:02d}") for n in range(1, count + 1)]
+    try:
+        emails = [user_pattern.format(n=n) for n in range(1, count + 1)]
+    except (KeyError, IndexError, ValueError) as error:
+        raise UsageError(f"--user-pattern {user_pattern!r} is not a pattern with {{n}} for the learner's number "
+                         f"({error}).") from None
+    if len({e.lower() for e in emails}) != count or not all(EMAIL.match(e) for e in emails):
+        raise UsageError(f"--user-pattern {user_pattern!r} does not make {count} different e-mail addresses "
+                         f"(learner 1 would be {emails[0]!r}); put {{n}} in it, e.g. labuser{{n:02d}}@contoso.com.")
+    return [Learner(n, f"{class_name}-{n:02d}", email) for n, email in enumerate(emails, start=1)]
 
 
 def read_roster(class_name: str, path: Path) -> list[Learner]:

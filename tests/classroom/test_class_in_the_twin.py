@@ -34,9 +34,11 @@ def _class_inventory(labctl, stacks):
 def test_five_learners_with_room_for_three_in_the_first_region(labctl, quota):
     quota(eastus2=30, northcentralus=1000, swedencentral=1000, switzerlandwest=1000)
     report = labctl.json("class", "up", "--sandbox", "--class", "acc", "--learners", "5", "-c", f"deployments={CHAT}",
+                         "--user-pattern", "learner{n:02d}@example.com",
                          "--concurrency", "5")
     plan = {r["region"]: r["learners"] for r in report["plan"]["regions"]}
-    assert plan["eastus2"] == ["acc-01", "acc-02", "acc-03"] and plan["northcentralus"] == ["acc-04", "acc-05"]
+    learner = "learner{:02d}@example.com".format
+    assert plan["eastus2"] == [learner(1), learner(2), learner(3)] and plan["northcentralus"] == [learner(4), learner(5)]
     used = report["plan"]["regions"][0]["quota_used"]
     assert used[0] == "30/30 K TPM GlobalStandard gpt-5"  # the binding limit; then the vCPUs the clusters take
     assert any(u.endswith("vCPUs cores (Standard_D4ds_v5)") for u in used[1:])
@@ -54,6 +56,7 @@ def test_five_learners_with_room_for_three_in_the_first_region(labctl, quota):
     status = json.loads(labctl("class", "status", "--class", "acc", "--json").stdout)["learners"]
     assert [(row["learner"], row["state"], row["cluster"]) for row in status] == [(s, "ready", "RUNNING") for s in stacks]
     assert all(row["expires"] and len(row["notebooks"]) == 2 and row["cost_so_far_usd"] >= 0 for row in status)
+    assert [row["email"] for row in status] == [f"learner0{n}@example.com" for n in range(1, 6)]  # their identities
 
     verified = labctl.json("class", "verify", "--class", "acc", "--concurrency", "5")
     assert verified["ok"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.classroom.roster import read_roster
+from agent.classroom.roster import numbered, read_roster
 from agent.errors import UsageError
 
 
@@ -12,6 +12,25 @@ def test_a_roster_gives_each_learner_a_numbered_stack_and_their_identity(tmp_pat
     learners = read_roster("ml", roster)
     assert [(learner.stack, learner.email) for learner in learners] == [
         ("ml-01", "ada@example.com"), ("ml-02", "grace@example.org")]
+
+
+def test_numbered_learners_get_identities_from_a_user_pattern():
+    # Hosted-lab tenants pre-create numbered users (labuser01@..., labuser02@...): learner n is the pattern with n.
+    learners = numbered("ml", 3, "labuser{n:02d}@contoso.onmicrosoft.com")
+    assert [(learner.stack, learner.email) for learner in learners] == [
+        ("ml-01", "labuser01@contoso.onmicrosoft.com"), ("ml-02", "labuser02@contoso.onmicrosoft.com"),
+        ("ml-03", "labuser03@contoso.onmicrosoft.com")]
+    assert [learner.email for learner in numbered("ml", 2)] == [None, None]
+
+
+@pytest.mark.parametrize(("pattern", "message"), [
+    ("teacher@contoso.com", r"does not make 2 different e-mail addresses"),
+    ("labuser{m}@contoso.com", r"is not a pattern with \{n\}"),
+    ("labuser{n:02d}", r"does not make 2 different e-mail addresses"),
+])
+def test_a_user_pattern_that_makes_no_distinct_addresses_is_refused(pattern, message):
+    with pytest.raises(UsageError, match=message):
+        numbered("ml", 2, pattern)
 
 
 @pytest.mark.parametrize(("text", "message"), [
