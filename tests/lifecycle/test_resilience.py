@@ -407,8 +407,12 @@ def test_a_cluster_create_whose_connection_was_cut_after_it_acted_makes_one_clus
     cut after Databricks made the cluster (found by the soak, seed 2: two clusters) must not make a second one."""
     stack = "rz9"
     _faults(labctl, "cut-create", {"path": "/clusters/create$", "kind": "drop", "when": "after", "times": 1})
+    # And a deployment PUT cut after ARM acted: azure-core resends it while the first still runs, and Azure answers
+    # 409 RequestConflict "Another operation is being performed on the parent resource" (soak, seed 2: up exit 3).
+    _faults(labctl, "cut-deploy", {"path": "/deployments/chat$", "method": "PUT", "kind": "drop", "when": "after",
+                                   "times": 1})
     labctl("up", "--sandbox", "--stack", stack, *UP)
-    assert _injected(labctl, "cut-create") == [1]
+    assert _injected(labctl, "cut-create") == [1] and _injected(labctl, "cut-deploy") == [1]
     assert len(labctl.inventory_of(stack)["clusters"]) == 1
     assert labctl.json("down", "--stack", stack, "--yes")["clean"]
     assert labctl.inventory_of(stack) == EMPTY
