@@ -274,6 +274,10 @@ class JobService:
             task.error = failure
             self._finish(task, "INTERNAL_ERROR", "FAILED", failure)
             return
+        self._run_started(ws, run, task, None, [str(d) for d in lib_dirs])
+
+    def _run_started(self, ws: Workspace, run: JobRun, task: TaskRun, cluster, lib_dirs: list[str] | None = None) -> None:
+        """The task RUNNING on its compute (`cluster`, or None for serverless with `lib_dirs`), to its end."""
         task.start_time = _ms(self.world.now())
         task.life_cycle_state, task.state_message = "RUNNING", "In run"
         if not self._wait_while_held(ws, task):
@@ -281,7 +285,7 @@ class JobService:
             return
         folder = ws.runs_dir / str(task.run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        code, timeout = self._run_process(ws, run, task, None, folder, [str(d) for d in lib_dirs])
+        code, timeout = self._run_process(ws, run, task, cluster, folder, lib_dirs)
         self._conclude(task, code, timeout, folder)
 
     def _execute_task(self, ws: Workspace, run: JobRun, task: TaskRun) -> None:
@@ -307,15 +311,7 @@ class JobService:
                 task.error = refusal
                 self._finish(task, "INTERNAL_ERROR", "FAILED", refusal)
                 return
-            task.start_time = _ms(self.world.now())
-            task.life_cycle_state, task.state_message = "RUNNING", "In run"
-            if not self._wait_while_held(ws, task):
-                self._finish(task, "TERMINATED", "CANCELED", "Run cancelled.")
-                return
-            folder = ws.runs_dir / str(task.run_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            code, timeout = self._run_process(ws, run, task, cluster, folder)
-            self._conclude(task, code, timeout, folder)
+            self._run_started(ws, run, task, cluster)
         finally:
             cluster = ws.clusters.get(task.cluster_id)
             if cluster is not None:
