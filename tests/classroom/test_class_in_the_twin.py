@@ -80,20 +80,20 @@ def test_five_learners_with_room_for_three_in_the_first_region(labctl, quota):
 
 
 def test_a_class_that_does_not_fit_is_refused_before_anything_is_created(labctl, quota):
-    quota(eastus2=20, northcentralus=10, swedencentral=5)  # 2 + 1 + 0 learners of 10 units; switzerlandwest none
+    quota(eastus2=20, northcentralus=20, swedencentral=5)  # 2 + 2 + 0 learners of 10 units; switzerlandwest none
     before = labctl.control("GET", "/inventory")
     refused = labctl("class", "up", "--sandbox", "--class", "full", "--learners", "5", "-c", f"deployments={CHAT}",
                      expect=3)
-    assert "The class does not fit: 5 learners asked" in refused.stderr and "hosts 3" in refused.stderr
+    assert "The class does not fit: 5 learners asked" in refused.stderr and "hosts 4" in refused.stderr
     table = refused.stdout  # the plan's table, before the one-sentence refusal
-    assert "shortfall in eastus2 for 2 more: 20 K TPM more of GlobalStandard gpt-5 (20 free, 10 per learner)" in table
-    assert "shortfall in switzerlandwest for 2 more: chat: gpt-5 " in table
+    assert "shortfall in eastus2 for 1 more: 10 K TPM more of GlobalStandard gpt-5 (20 free, 10 per learner)" in table
+    assert "shortfall in switzerlandwest for 1 more: chat: gpt-5 " in table
     answer = json.loads(labctl("--json", "class", "up", "--sandbox", "--class", "full", "--learners", "5",
                                "-c", f"deployments={CHAT}", expect=3).stdout)
     shortfall = {r["region"]: r["shortfall"] for r in answer["plan"]["regions"]}
-    # Each region, to also host the 2 learners nobody has room for: (its room + 2) x 10 units, less what is free.
-    assert shortfall["eastus2"] == "20 K TPM more of GlobalStandard gpt-5 (20 free, 10 per learner)"
-    assert shortfall["northcentralus"] == "20 K TPM more of GlobalStandard gpt-5 (10 free, 10 per learner)"
+    # Each region, to also host the learner nobody has room for: (its room + 1) x 10 units, less what is free.
+    assert shortfall["eastus2"] == "10 K TPM more of GlobalStandard gpt-5 (20 free, 10 per learner)"
+    assert shortfall["northcentralus"] == "10 K TPM more of GlobalStandard gpt-5 (20 free, 10 per learner)"
     assert "5K TPM of GlobalStandard quota free, 10K needed" in shortfall["swedencentral"]
     assert "0K TPM of GlobalStandard quota free, 10K needed" in shortfall["switzerlandwest"]
     assert labctl.control("GET", "/inventory") == before
