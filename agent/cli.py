@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -27,7 +29,9 @@ from agent.classroom.commands import class_app  # noqa: E402 - the `class` group
 app.add_typer(class_app, name="class")
 
 console = Console(stderr=True)
-out = Console(soft_wrap=True)
+# Piped or logged output has no terminal width: rich would assume 80 columns and cut table cells ("labctl-kk-hqe…");
+# 200 keeps names whole (COLUMNS still wins when set).
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 
 
 class State:
@@ -273,7 +277,8 @@ def validate(
             tokens = summary["total_tokens"]
             figures = (f"tokens per example min {tokens['min']} / median {tokens['median']} / max {tokens['max']}; "
                        f"{epochs} epochs -> {billed:,} billed tokens" if tokens else "no examples to count")
-            out.print(f"{path}: {report.examples} examples, {len(report.errors)} errors, {len(report.warnings)} warnings; "
+            out.print(f"{path}: {_count(report.examples, 'valid example')}, {_count(len(report.errors), 'error')}, "
+                      f"{_count(len(report.warnings), 'warning')}; "
                       + figures
                       + (f", about ${summary['training_cost_estimate']['usd']:.2f} (prices of {table['as_of']})"
                          if tokens and "training_cost_estimate" in summary else ""), highlight=False, soft_wrap=True)
@@ -369,6 +374,10 @@ def down(
         raise typer.Exit(FAILED)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 @app.command()
 def status(stack: StackOption = "lab"):
     """What exists for the stack, and what keeps costing money."""
@@ -389,10 +398,12 @@ def status(stack: StackOption = "lab"):
         lines.append(f"[red]{report['state']}[/red]: gone: {', '.join(report['missing'])}; left: {left}; "
                      f"`labctl down --stack {stack}` finishes taking it down and clears its state")
     emit(report, "\n".join(lines))
-    if report["state"] != "up":
-        from agent.errors import FAILED
+    from agent.errors import FAILED, UNAVAILABLE
 
+    if report["state"] != "up":
         raise typer.Exit(FAILED)  # something is left behind (README: exit codes)
+    if report.get("unreachable"):
+        raise typer.Exit(UNAVAILABLE)  # the stack could not be looked at (README: exit codes)
 
 
 @app.command()

@@ -76,6 +76,8 @@ def _initial_name(default_catalog) -> str | None:
     """`initialName` of the workspace's `defaultCatalog` as ARM answered it (a typed result or a plain dict)."""
     if default_catalog is None:
         return None
-    if isinstance(default_catalog, dict):
-        return default_catalog.get("initialName") or default_catalog.get("initial_name")
-    return getattr(default_catalog, "initial_name", None)
+    # Pulumi's output types are dicts that warn when read by their wire key: the property getter first.
+    named = getattr(default_catalog, "initial_name", None)
+    if named is None and isinstance(default_catalog, dict):
+        named = default_catalog.get("initialName") or default_catalog.get("initial_name")
+    return named

@@ -103,6 +103,10 @@ def learner_config(verdict) -> dict[str, str]:
                                                 for name, d in verdict.deployments.items()])}
     if verdict.fine_tune:
         chosen["labctl:fineTuneBaseModel"] = verdict.fine_tune["base_model"]
+        if verdict.fine_tune.get("account_kind") == "AIServices":
+            # The base trains on Microsoft Foundry resources only (a new fine-tuning customer's open-weight base):
+            # the learner's account is one, as preflight decides for a single stack (ai_resource.apply_choice).
+            chosen["labctl:aiResourceKind"] = "AIServices"
     return chosen
 
 

@@ -38,7 +38,7 @@ def demo(results: Path, progress: Callable[[str], None]) -> dict:
         progress("up: provisioning the lab environment in the sandbox")
         from agent.lifecycle.preflight_step import PreflightOptions
 
-        _play_an_existing_customer()
+        before = _set_customer(DEMO_CUSTOMER)
         up(STACK, True, DEMO_CONFIG, progress, PreflightOptions())
         progress("stage: wheel and lab data to the volume")
         staged = stage(STACK, progress=progress)
@@ -58,13 +58,22 @@ def demo(results: Path, progress: Callable[[str], None]) -> dict:
         report["ok"] = report["ok"] and teardown.clean
         if started_here:
             process.stop(sandbox_dir())
+        elif "before" in locals():  # a sandbox others use: leave it as the demo found it
+            _set_customer(before)
     return report
 
 
-def _play_an_existing_customer() -> None:
+def _set_customer(setting: dict) -> dict:
+    """Set the sandbox's fine-tuning customer (`{"customer": "existing" | "new"}`); returns the setting it had."""
     import requests
 
     endpoints = process.ensure_running(sandbox_dir())
-    answer = requests.patch(f"{endpoints.control_url()}/settings", json=DEMO_CUSTOMER, timeout=10,
-                            verify=endpoints.ca_file)
-    answer.raise_for_status()
+
+    def patch(body: dict) -> dict:  # the control API answers with the settings after the change
+        answer = requests.patch(f"{endpoints.control_url()}/settings", json=body, timeout=10, verify=endpoints.ca_file)
+        answer.raise_for_status()
+        return answer.json()
+
+    previous = patch({})
+    patch(setting)
+    return {"customer": previous["customer"]}

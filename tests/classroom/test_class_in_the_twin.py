@@ -118,3 +118,21 @@ def test_vcpu_quota_limits_a_region_where_preflight_checks_it(labctl, quota):
     regions = {r["region"]: r for r in plan["regions"]}
     assert regions["eastus2"]["learners"] == ["cpu-01", "cpu-02"] and regions["northcentralus"]["learners"] == ["cpu-03"]
     assert "8/8 vCPUs cores (Standard_D4ds_v5)" in regions["eastus2"]["quota_used"]
+
+
+def test_a_class_of_new_fine_tuning_customers_gets_foundry_accounts(labctl):
+    # A subscription new to fine-tuning trains an open-weight base on Microsoft Foundry resources only (Learn
+    # fine-tune-supported-models): the class's plan chooses that base for each learner, and each learner's stack
+    # must then be an AIServices account, as preflight makes a single stack (found by a new user: every learner
+    # of a class on a new-customer twin failed).
+    labctl.control("PATCH", "/settings", json={"customer": "new"})
+    try:
+        report = labctl.json("class", "up", "--sandbox", "--class", "newft", "--learners", "1",
+                             "-c", f"deployments={CHAT}", "--no-notebooks")
+        assert report["ok"], report
+        outputs = labctl.json("status", "--stack", "newft-01")["outputs"]
+        assert outputs["aiResourceKind"] == "AIServices"
+    finally:
+        labctl.control("PATCH", "/settings", json={"customer": "existing"})
+        labctl("class", "down", "--class", "newft", "--yes")
+    assert labctl.inventory_of("newft-01") == EMPTY

@@ -258,7 +258,7 @@ def labctl_validate(capsys, *args: str) -> tuple[int, str]:
 def test_labctl_validate_passes_each_documented_format(capsys, name, model):
     code, output = labctl_validate(capsys, str(GOLDEN / name), "--model", model)
     assert code == 0, output
-    assert "10 examples, 0 errors" in output
+    assert "10 valid examples, 0 errors" in output
 
 
 BROKEN_FOR_THE_CLI = {
