@@ -17,9 +17,12 @@ MAX_VALUE_SIZE = 128 * 1024
 router = APIRouter()
 
 
-def scope_of(ws: Workspace, name: str) -> dict[str, bytes]:
+def scope_of(ws: Workspace, name: str, user: str, level: str) -> dict[str, bytes]:
+    """The scope's secrets, once it exists (RESOURCE_DOES_NOT_EXIST) and `user` holds `level` on it
+    (READ < WRITE < MANAGE, PERMISSION_DENIED: Databricks "Secret ACLs")."""
     if name not in ws.scopes:
         raise missing(f"Scope {name} does not exist!")
+    permissions.require_secret(ws, user, name, level)
     return ws.scopes[name]
 
 
@@ -45,8 +48,7 @@ def list_scopes(ws: CurrentWorkspace):
 async def delete_scope(request: Request, ws: CurrentWorkspace, world: CurrentWorld, user: CurrentUser):
     body = await request.json()
     with world.lock:
-        scope_of(ws, body["scope"])
-        permissions.require_secret(ws, user, body["scope"], "MANAGE")
+        scope_of(ws, body["scope"], user, "MANAGE")
         ws.scopes.pop(body["scope"])
         ws.secret_acls.pop(body["scope"], None)
     return {}
@@ -62,8 +64,7 @@ async def put_secret(request: Request, ws: CurrentWorkspace, world: CurrentWorld
     if len(value) > MAX_VALUE_SIZE:
         raise DatabricksError(400, "INVALID_PARAMETER_VALUE", "A secret value is limited to 128 KB.")
     with world.lock:
-        values = scope_of(ws, body["scope"])
-        permissions.require_secret(ws, user, body["scope"], "WRITE")
+        values = scope_of(ws, body["scope"], user, "WRITE")
         values[key] = value
         ws.secret_updated[(body["scope"], key)] = int(world.now() * 1000)
     return {}
@@ -71,16 +72,14 @@ async def put_secret(request: Request, ws: CurrentWorkspace, world: CurrentWorld
 
 @router.get("/api/2.0/secrets/list")
 def list_secrets(scope: str, ws: CurrentWorkspace, world: CurrentWorld, user: CurrentUser):
-    keys = scope_of(ws, scope)
-    permissions.require_secret(ws, user, scope, "READ")
+    keys = scope_of(ws, scope, user, "READ")
     # The time of the secret's last put (Secrets API reference, SecretMetadata.last_updated_timestamp).
     return {"secrets": [{"key": k, "last_updated_timestamp": ws.secret_updated.get((scope, k), 0)} for k in sorted(keys)]}
 
 
 @router.get("/api/2.0/secrets/get")
 def get_secret(scope: str, key: str, ws: CurrentWorkspace, user: CurrentUser):
-    values = scope_of(ws, scope)
-    permissions.require_secret(ws, user, scope, "READ")
+    values = scope_of(ws, scope, user, "READ")
     if key not in values:
         raise missing(f"Secret {key} does not exist in scope {scope}.")
     return {"key": key, "value": base64.b64encode(values[key]).decode()}
@@ -90,9 +89,7 @@ def get_secret(scope: str, key: str, ws: CurrentWorkspace, user: CurrentUser):
 async def delete_secret(request: Request, ws: CurrentWorkspace, world: CurrentWorld, user: CurrentUser):
     body = await request.json()
     with world.lock:
-        scope_of(ws, body["scope"])
-        permissions.require_secret(ws, user, body["scope"], "WRITE")
-        if scope_of(ws, body["scope"]).pop(body["key"], None) is None:
+        if scope_of(ws, body["scope"], user, "WRITE").pop(body["key"], None) is None:
             raise missing(f"Secret {body['key']} does not exist in scope {body['scope']}.")
     return {}
 
@@ -108,23 +105,20 @@ async def put_acl(request: Request, ws: CurrentWorkspace, world: CurrentWorld, u
         raise DatabricksError(400, "INVALID_PARAMETER_VALUE", f"Invalid permission {body.get('permission')}: "
                                                               "use READ, WRITE or MANAGE.")
     with world.lock:
-        scope_of(ws, body["scope"])
-        permissions.require_secret(ws, user, body["scope"], "MANAGE")
+        scope_of(ws, body["scope"], user, "MANAGE")
         ws.secret_acls.setdefault(body["scope"], {})[body["principal"]] = body["permission"]
     return {}
 
 
 @router.get("/api/2.0/secrets/acls/list")
 def list_acls(scope: str, ws: CurrentWorkspace, user: CurrentUser):
-    scope_of(ws, scope)
-    permissions.require_secret(ws, user, scope, "MANAGE")
+    scope_of(ws, scope, user, "MANAGE")
     return {"items": [acl_json(p, level) for p, level in sorted(ws.secret_acls.get(scope, {}).items())]}
 
 
 @router.get("/api/2.0/secrets/acls/get")
 def get_acl(scope: str, principal: str, ws: CurrentWorkspace, user: CurrentUser):
-    scope_of(ws, scope)
-    permissions.require_secret(ws, user, scope, "MANAGE")
+    scope_of(ws, scope, user, "MANAGE")
     level = ws.secret_acls.get(scope, {}).get(principal)
     if level is None:
         raise missing(f"No ACL for principal {principal} on scope {scope}.")
@@ -135,8 +129,7 @@ def get_acl(scope: str, principal: str, ws: CurrentWorkspace, user: CurrentUser)
 async def delete_acl(request: Request, ws: CurrentWorkspace, world: CurrentWorld, user: CurrentUser):
     body = await request.json()
     with world.lock:
-        scope_of(ws, body["scope"])
-        permissions.require_secret(ws, user, body["scope"], "MANAGE")
+        scope_of(ws, body["scope"], user, "MANAGE")
         if ws.secret_acls.get(body["scope"], {}).pop(body["principal"], None) is None:
             raise missing(f"No ACL for principal {body['principal']} on scope {body['scope']}.")
     return {}
