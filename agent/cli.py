@@ -271,9 +271,7 @@ def validate(
                                                  "prices_as_of": table["as_of"], "label": "ESTIMATE"}
         reports.append(summary)
         if not State.json:
-            for finding in report.findings:
-                style = "red" if finding.severity == "error" else "yellow"
-                out.print(str(finding), style=style, markup=False, highlight=False, soft_wrap=True)
+            _print_findings(report.findings)
             tokens = summary["total_tokens"]
             figures = (f"tokens per example min {tokens['min']} / median {tokens['median']} / max {tokens['max']}; "
                        f"{epochs} epochs -> {billed:,} billed tokens" if tokens else "no examples to count")
@@ -372,6 +370,24 @@ def down(
     emit(report.as_dict(), human)
     if not report.clean:
         raise typer.Exit(FAILED)
+
+
+FINDINGS_SHOWN_PER_RULE = 10
+
+
+def _print_findings(findings) -> None:
+    """The first FINDINGS_SHOWN_PER_RULE findings of each rule, then one line for the rest of that rule: a file with
+    the same mistake on every line reads as that mistake, not as a screenful of it (--json lists them all)."""
+    shown: dict[str, int] = {}
+    for finding in findings:
+        shown[finding.rule] = shown.get(finding.rule, 0) + 1
+        if shown[finding.rule] <= FINDINGS_SHOWN_PER_RULE:
+            style = "red" if finding.severity == "error" else "yellow"
+            out.print(str(finding), style=style, markup=False, highlight=False, soft_wrap=True)
+    for rule, count in shown.items():
+        if count > FINDINGS_SHOWN_PER_RULE:
+            out.print(f"... and {count - FINDINGS_SHOWN_PER_RULE:,} more [{rule}] findings (--json lists every one)",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _count(number: int, noun: str) -> str:

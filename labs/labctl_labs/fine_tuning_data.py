@@ -68,8 +68,14 @@ Rules (the `rule` of each finding). Whole-file problems are one finding each, an
   mixed-methods            supervised and DPO examples in one file (a job trains one method)
   min-examples             a training file with fewer than 10 examples
   file-size                a file over 512 MB
-Warnings: missing-system (no system message), example-tokens (over the base model's per-example limit:
-the service truncates it), functions-deprecated (one per file: the deprecated function-calling shape).
+Warnings:
+  missing-system           examples without a system message (one per file, with the count: the cookbook counts them)
+  example-tokens           an example over the base model's per-example limit: the service truncates it
+  functions-deprecated     the deprecated function-calling shape (one per file)
+  tool-call-arguments      a call whose `arguments` is not the text of a JSON object: the chat API returns, and the
+                           docs' examples train on, arguments "in JSON format"; the model learns what it is shown
+  tool-call-undefined      a call to a function the example's `tools`/`functions` do not define
+Both call warnings are warnings, not errors: Azure documents no refusal for them, and a file it takes must pass.
 
 Images are counted in the per-example image limit, not in tokens: their token cost depends on their pixel size
 and detail, which the file does not state for URLs.
@@ -415,6 +421,7 @@ class _LineCounter:
 def _finish(report: Report) -> Report:
     """The file-level findings: emptiness, too few examples, and the rules that depend on the base model."""
     name = report.file
+    _merge_encoding_findings(report)
     report.findings += _shape_findings(report)
     if report.examples == 0 and not report.errors:
         report.findings.append(Finding(name, None, "empty-file", "the file holds no examples"))
@@ -424,6 +431,22 @@ def _finish(report: Report) -> Report:
                                        f"{report.examples} examples; a training file needs at least "
                                        f"{MIN_TRAINING_EXAMPLES}"))
     return report
+
+
+def _merge_encoding_findings(report: Report) -> None:
+    """A file saved in another encoding (Windows-1252, Latin-1) fails on every line with an accent: that is one
+    problem of the file, so more than one line that is not UTF-8 becomes one finding, at the first such line."""
+    lines = [f for f in report.findings if f.rule == "encoding" and f.line]
+    if len(lines) < 2:
+        return
+    first = lines[0]
+    detail = first.message.removeprefix("not UTF-8 (").removesuffix(")")
+    merged = Finding(report.file, first.line, "encoding",
+                     f"{len(lines):,} lines are not UTF-8 (the first is this one: {detail}); the file was saved in "
+                     "another encoding, such as Windows-1252 or Latin-1: save it as UTF-8")
+    at = report.findings.index(first)
+    report.findings = [f for f in report.findings if not (f.rule == "encoding" and f.line)]
+    report.findings.insert(at, merged)
 
 
 def _shape_findings(report: Report) -> list[Finding]:
@@ -453,6 +476,12 @@ def _shape_findings(report: Report) -> list[Finding]:
             found.append(Finding(name, line, "preference-unsupported",
                                  f"{count} DPO example(s) (the first on this line), but {model or 'the base model'} "
                                  f"does not run direct preference optimization; DPO runs on {takes}"))
+    if "missing-system" in shapes:
+        count, line = shapes["missing-system"]
+        found.append(Finding(name, line, "missing-system",
+                             f"{count:,} of {report.examples:,} examples have no system message (the first on this "
+                             "line); the model then learns without the instructions it will be prompted with",
+                             "warning"))
     if "functions" in shapes:
         count, line = shapes["functions"]
         found.append(Finding(name, line, "functions-deprecated",
@@ -529,8 +558,10 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
         _note_shapes(report, number, images, functions or "functions" in example)
     report.saw("preference" if roles is None else "supervised", number)
     if roles is not None and "system" not in roles:
-        report.findings.append(Finding(report.file, number, "missing-system", "the example has no system message",
-                                       "warning"))
+        report.saw("missing-system", number)  # one warning for the file, with the count (_shape_findings)
+    if not plain:
+        report.findings += [Finding(report.file, number, rule, message, "warning")
+                            for rule, message in _call_warnings(example)]
     return example, plain
 
 
@@ -546,7 +577,7 @@ def _envelope(raw: bytes) -> tuple[dict | None, Problem | None]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return None, ("encoding", f"not UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})")
+        return None, ("encoding", f"not UTF-8 (byte {error.start + 1} of the line is 0x{raw[error.start]:02X})")
     if "\x00" in text:  # json's own message ("Expecting value") would not say what is wrong
         return None, ("binary", f"the line holds a NUL byte at column {text.index(chr(0)) + 1}: binary data, not text")
     try:
@@ -762,6 +793,42 @@ def _preference_problems(example: dict, number: int, report: Report) -> list[Pro
     if not problems:
         _note_shapes(report, number, images, functions)
     return problems
+
+
+def _call_warnings(example: dict) -> list[Problem]:
+    """Calls the model would learn badly, in a well-formed example: `arguments` that are not the text of a JSON
+    object ([azure-tools]: the docs' examples, like the chat API's answers, carry arguments as JSON text), and calls
+    to a function the example does not define (only checked when it defines some)."""
+    if "messages" in example:
+        shape, messages = example, example["messages"]
+    else:
+        shape = example["input"]
+        messages = shape["messages"] + example["preferred_output"] + example["non_preferred_output"]
+    defined = {tool["function"]["name"] for tool in shape.get("tools") or []}
+    defined |= {function["name"] for function in shape.get("functions") or []}
+    warnings: list[Problem] = []
+    for index, message in enumerate(messages, start=1):
+        if message.get("role") != "assistant":
+            continue
+        calls = [call["function"] for call in message.get("tool_calls") or []]
+        if message.get("function_call"):
+            calls.append(message["function_call"])
+        for call in calls:
+            name = call["name"]
+            if not _json_object_text(call["arguments"]):
+                warnings.append(("tool-call-arguments", f"message {index} calls {name!r} with arguments "
+                                                        f"{call['arguments'][:40]!r}, which are not a JSON object"))
+            if defined and name not in defined:
+                warnings.append(("tool-call-undefined", f"message {index} calls {name!r}, which the example's "
+                                                        f"tools do not define ({', '.join(sorted(defined))})"))
+    return warnings
+
+
+def _json_object_text(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _valid_tool_calls(tool_calls) -> bool:

@@ -232,3 +232,21 @@ def test_a_split_file_names_the_first_image_line_of_the_whole_file(tmp_path, mon
     report = fine_tuning_data.validate_file(path, model="gpt-4.1-mini-2025-04-14", workers=2)
     assert report.examples == 353
     assert findings(report) == [("vision-unsupported", 301, "error")]
+
+
+def test_a_split_file_in_latin_1_without_system_messages_is_one_finding_of_each(tmp_path, monkeypatch):
+    # The per-file findings are made once, after the parts are merged: a Latin-1 file split across workers is still
+    # one encoding finding, and the examples without a system message one warning with the whole file's count.
+    from labctl_labs import fine_tuning_data
+
+    monkeypatch.setattr(fine_tuning_data, "PARALLEL_MIN_BYTES", 1024)
+    monkeypatch.setattr(fine_tuning_data, "RANGE_BYTES", 2048)
+    bare = json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
+    accented = json.dumps({"messages": [{"role": "user", "content": "café?"}, {"role": "assistant", "content": "oui"}]},
+                          ensure_ascii=False)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(("\n".join([bare] * 200 + [accented] * 100) + "\n").encode("latin-1"))
+    report = fine_tuning_data.validate_file(path, model="gpt-4.1-mini-2025-04-14", workers=2)
+    assert findings(report) == [("encoding", 201, "error"), ("missing-system", 1, "warning")]
+    assert "100 lines are not UTF-8" in report.findings[0].message
+    assert "200 of 200 examples" in report.findings[1].message

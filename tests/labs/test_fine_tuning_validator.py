@@ -311,3 +311,60 @@ def test_no_value_of_the_whole_format_crashes_the_validator(lines, model):
     assert report.examples == len(report.total_tokens)
     for finding in report.findings:
         assert finding.rule and finding.message and finding.severity in ("error", "warning")
+
+
+# --- One finding for one mistake made on every line ----------------------------------------------------------------
+def test_a_file_saved_as_latin_1_is_one_encoding_finding_at_its_first_line():
+    # [azure-ft] files are UTF-8. Windows-1252/Latin-1 writes "é" as the single byte 0xE9, which UTF-8 never starts
+    # a character with: every line with an accent fails, and that is one mistake of the file.
+    accented = {"messages": [{"role": "system", "content": "Réponds en français."}, U, A]}
+    lines = [line(OK)] + [json.dumps(accented, ensure_ascii=False).encode("latin-1")] * 12
+    report = validate_stream(io.BytesIO(as_bytes(lines)), "latin.jsonl")
+    assert [(f.rule, f.line) for f in report.findings] == [("encoding", 2)]
+    assert "12 lines are not UTF-8" in report.findings[0].message and "0xe9" in report.findings[0].message.lower()
+
+
+def test_examples_without_a_system_message_are_one_warning_with_their_count():
+    # The cookbook reports one figure for them ("Num examples missing system message"), not one line each.
+    report = validate_stream(io.BytesIO(as_bytes([line(OK)] * 3 + [msgs(U, A)] * 9)), "w.jsonl")
+    assert [(f.rule, f.line, f.severity) for f in report.findings] == [("missing-system", 4, "warning")]
+    assert "9 of 12 examples" in report.findings[0].message
+
+
+def with_tools(*messages, tools=("f",)) -> bytes:
+    return line({"messages": list(messages),
+                 "tools": [{"type": "function", "function": {"name": name, "parameters": {}}} for name in tools]})
+
+
+def calling(name: str, arguments: str) -> dict:
+    return {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                                 "function": {"name": name, "arguments": arguments}}]}
+
+
+@pytest.mark.parametrize(("example", "rule"), [
+    # [azure-tools]: arguments are the JSON text of an object ("{\"location\": ...}"), as the chat API returns them.
+    (with_tools(U, calling("f", "location=Paris"), tool("c1"), A), "tool-call-arguments"),
+    (with_tools(U, calling("f", "[1, 2]"), tool("c1"), A), "tool-call-arguments"),
+    (with_tools(U, calling("g", "{}"), tool("c1"), A), "tool-call-undefined"),
+    (line({"messages": [U, {"role": "assistant", "function_call": {"name": "g", "arguments": "{}"}}],
+           "functions": [{"name": "f"}]}), "tool-call-undefined"),
+])
+def test_a_call_the_model_would_learn_badly_is_a_warning_on_its_line(example, rule):
+    report = validate_stream(io.BytesIO(as_bytes([line(OK)] * 10 + [example])), "calls.jsonl")
+    assert report.ok  # Azure documents no refusal of these: a file it takes must pass
+    assert [(f.rule, f.line) for f in report.warnings if f.rule.startswith("tool-call")] == [(rule, 11)]
+
+
+def test_a_call_without_defined_tools_is_not_blamed_for_naming_an_undefined_function():
+    # Azure's docs train tool calls "even when the full function definition isn't present" (fine-tuning-functions).
+    report = validate_stream(io.BytesIO(as_bytes([msgs(U, calling("f", "{}"), tool("c1"), A)] * 10)), "t.jsonl")
+    assert report.ok and not [f for f in report.warnings if f.rule.startswith("tool-call")]
+
+
+def test_labctl_validate_prints_ten_findings_of_a_rule_and_counts_the_rest(capsys, tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes(as_bytes([b"not json"] * 25 + [line(OK)] * 10))
+    code, output = labctl_validate(capsys, str(path))
+    assert code == 2
+    assert output.count("error [json]") == 10 and "and 15 more [json] findings" in output
+    assert "25 errors" in output
