@@ -519,11 +519,19 @@ PLAIN_ROLES = frozenset({"system", "user", "assistant"})
 EXAMPLE_SHAPE_KEYS = ("tools", "functions", "input", "preferred_output", "non_preferred_output")
 
 
-def _plain(message) -> bool:
-    """The common case, checked in one go: {role, content} with a system/user/assistant role and non-empty text."""
-    return (type(message) is dict and message.keys() <= PLAIN_KEYS and type(message.get("role")) is str
-            and message["role"] in PLAIN_ROLES
-            and type(message.get("content")) is str and not message["content"].isspace() and message["content"] != "")
+def _plain_roles(messages: list) -> set[str] | None:
+    """The roles of the common case, checked in one pass: every message {role, content} with a system, user or
+    assistant role and non-blank text. None when any message is anything else (the full checks then run)."""
+    roles = set()
+    for message in messages:
+        if type(message) is not dict or not message.keys() <= PLAIN_KEYS:
+            return None
+        role, content = message.get("role"), message.get("content")
+        if (type(role) is not str or role not in PLAIN_ROLES or type(content) is not str or not content
+                or content.isspace()):
+            return None
+        roles.add(role)
+    return roles
 
 
 Problem = tuple[str, str]  # (rule, message) of an error finding
@@ -537,9 +545,10 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
         report.findings.append(Finding(report.file, number, *problem))
         return None
     messages = example.get("messages")
-    if (isinstance(messages, list) and messages and all(_plain(m) for m in messages)
-            and not any(key in example for key in EXAMPLE_SHAPE_KEYS)):
-        plain, roles, problems = True, {m["role"] for m in messages}, []
+    plain_roles = (_plain_roles(messages) if type(messages) is list and messages
+                   and not any(key in example for key in EXAMPLE_SHAPE_KEYS) else None)
+    if plain_roles is not None:
+        plain, roles, problems = True, plain_roles, []
     elif "messages" not in example and ("input" in example or "preferred_output" in example):
         plain, roles, problems = False, None, _preference_problems(example, number, report)
     elif not isinstance(messages, list) or not messages:
