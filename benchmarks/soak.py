@@ -134,6 +134,10 @@ def run_step(name: str, args: list[str], home: Path, env: dict, timeout: float, 
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         code = "timeout"
+    except BaseException:  # the soak itself is stopped: the step's session goes with it
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
     after = _injected(twin)
     faults = Counter()
     for label, (old, new) in zip(after["labels"], zip(before["counts"], after["counts"])):
@@ -315,6 +319,10 @@ def main() -> None:
     parser.add_argument("--json-out", type=Path, help="Also write every result as JSON here.")
     parser.add_argument("--keep", action="store_true", help="Keep each seed's LABCTL_HOME (printed at the end).")
     options = parser.parse_args()
+    # A soak stopped with kill (SIGTERM, SIGHUP) unwinds like Ctrl-C, so each seed's twin and running step, which
+    # live in sessions of their own, are stopped rather than left serving.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, signal.default_int_handler)
     rules = [] if options.no_faults else (json.loads(options.plan.read_text()) if options.plan else default_rules(options.truncate))
     timeouts = parse_timeouts(options.step_timeout)
     workdir = Path(tempfile.mkdtemp(prefix="labctl-soak-"))
@@ -344,4 +352,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("\nsoak: stopped; the running step and the seed's twin were stopped with it", file=sys.stderr)
+        raise SystemExit(130) from None
