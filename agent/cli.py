@@ -271,12 +271,12 @@ def validate(
                                                  "prices_as_of": table["as_of"], "label": "ESTIMATE"}
         reports.append(summary)
         if not State.json:
-            _print_findings(report.findings)
+            _print_findings(report)
             tokens = summary["total_tokens"]
             figures = (f"tokens per example min {tokens['min']} / median {tokens['median']} / max {tokens['max']}; "
                        f"{epochs} epochs -> {billed:,} billed tokens" if tokens else "no examples to count")
-            out.print(f"{path}: {_count(report.examples, 'valid example')}, {_count(len(report.errors), 'error')}, "
-                      f"{_count(len(report.warnings), 'warning')}; "
+            out.print(f"{path}: {_count(report.examples, 'valid example')}, {_count(report.error_count, 'error')}, "
+                      f"{_count(report.warning_count, 'warning')}; "
                       + figures
                       + (f", about ${summary['training_cost_estimate']['usd']:.2f} (prices of {table['as_of']})"
                          if tokens and "training_cost_estimate" in summary else ""), highlight=False, soft_wrap=True)
@@ -375,23 +375,25 @@ def down(
 FINDINGS_SHOWN_PER_RULE = 10
 
 
-def _print_findings(findings) -> None:
+def _print_findings(report) -> None:
     """The first FINDINGS_SHOWN_PER_RULE findings of each rule, then one line for the rest of that rule: a file with
-    the same mistake on every line reads as that mistake, not as a screenful of it (--json lists them all)."""
+    the same mistake on every line reads as that mistake, not as a screenful of it (--json has more)."""
+    from labctl_labs.fine_tuning_data import MAX_FINDINGS_PER_RULE
+
     shown: dict[str, int] = {}
-    for finding in findings:
+    for finding in report.findings:
         shown[finding.rule] = shown.get(finding.rule, 0) + 1
         if shown[finding.rule] <= FINDINGS_SHOWN_PER_RULE:
             style = "red" if finding.severity == "error" else "yellow"
             out.print(str(finding), style=style, markup=False, highlight=False, soft_wrap=True)
-    for rule, count in shown.items():
+    for rule, count in report.rule_counts().items():
         if count > FINDINGS_SHOWN_PER_RULE:
-            out.print(f"... and {count - FINDINGS_SHOWN_PER_RULE:,} more [{rule}] findings (--json lists every one)",
-                      markup=False, highlight=False, soft_wrap=True)
+            out.print(f"... and {count - FINDINGS_SHOWN_PER_RULE:,} more [{rule}] findings (--json lists the first "
+                      f"{min(count, MAX_FINDINGS_PER_RULE):,})", markup=False, highlight=False, soft_wrap=True)
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 @app.command()

@@ -83,7 +83,8 @@ def check_dataset(content: bytes, source: str, option: str | None, purpose: str,
                              size=len(content))
     if report.errors:
         shown = "; ".join(" ".join(str(f).split()) for f in report.errors[:3])
-        more = f" (and {len(report.errors) - 3} more; `labctl validate` lists them all)" if len(report.errors) > 3 else ""
+        more = (f" (and {report.error_count - 3:,} more; `labctl validate` lists them)" if report.error_count > 3
+                else "")
         where = f"{option} {source}" if option else f"the lab's {purpose} data ({source})"
         raise UsageError(f"{where} is not valid {purpose} data for fine-tuning {base_model}: {shown}{more}.")
 

@@ -148,6 +148,9 @@ RANGE_BYTES = 4 * 1024 * 1024  # small enough to keep every worker busy to the e
 CACHE_TEXT_CHARS = 400
 CACHE_ENTRIES = 20_000
 MAX_WORKERS = 4
+# Findings kept per rule; every one is counted. A 1 GB file with one mistake on each line would otherwise hold
+# millions of findings (a 300 MB file of examples without an assistant message peaked at 375 MiB).
+MAX_FINDINGS_PER_RULE = 1_000
 
 Severity = Literal["error", "warning"]
 Purpose = Literal["training", "validation"]
@@ -194,7 +197,8 @@ class Report:
     encoding: str
     bytes: int = 0
     examples: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # the first MAX_FINDINGS_PER_RULE of each rule
+    finding_counts: dict = field(default_factory=dict)  # (rule, severity) -> every finding, kept or not
     # Compact arrays: a 1 GB file holds millions of examples.
     messages_per_example: array = field(default_factory=lambda: array("I"))
     total_tokens: array = field(default_factory=lambda: array("I"))
@@ -203,6 +207,32 @@ class Report:
     # Whole-file facts, merged across the parallel parts: (examples, first line) of each shape.
     shapes: dict = field(default_factory=dict)
     _lengths: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def add(self, finding: Finding) -> None:
+        key = (finding.rule, finding.severity)
+        count = self.finding_counts[key] = self.finding_counts.get(key, 0) + 1
+        if count <= MAX_FINDINGS_PER_RULE:
+            self.findings.append(finding)
+
+    def add_all(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.add(finding)
+
+    def merge(self, part: Report, line_offset: int) -> None:
+        """The findings of the part of the file that starts after `line_offset` lines, and their counts."""
+        kept: dict = {}
+        for f in part.findings:
+            self.add(Finding(f.file, f.line + line_offset if f.line else f.line, f.rule, f.message, f.severity))
+            kept[f.rule, f.severity] = kept.get((f.rule, f.severity), 0) + 1
+        for key, count in part.finding_counts.items():  # those the part counted but did not keep
+            self.finding_counts[key] = self.finding_counts.get(key, 0) + count - kept.get(key, 0)
+
+    def rule_counts(self) -> dict[str, int]:
+        """Findings per rule, kept or not."""
+        counts: dict[str, int] = {}
+        for (rule, _), count in self.finding_counts.items():
+            counts[rule] = counts.get(rule, 0) + count
+        return counts
 
     def saw(self, shape: str, line: int) -> None:
         count, first = self.shapes.get(shape, (0, line))
@@ -217,8 +247,16 @@ class Report:
         return [f for f in self.findings if f.severity == "warning"]
 
     @property
+    def error_count(self) -> int:
+        return sum(count for (_, severity), count in self.finding_counts.items() if severity == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(count for (_, severity), count in self.finding_counts.items() if severity == "warning")
+
+    @property
     def ok(self) -> bool:
-        return not self.errors
+        return self.error_count == 0
 
     def summary(self) -> dict:
         return {
@@ -227,8 +265,9 @@ class Report:
             "encoding": self.encoding,
             "bytes": self.bytes,
             "examples": self.examples,
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
+            "errors": self.error_count,
+            "warnings": self.warning_count,
+            "finding_counts": self.rule_counts(),
             "messages_per_example": _as_dict(Distribution.of(self.messages_per_example)),
             "total_tokens": _as_dict(Distribution.of(self.total_tokens)),
             "assistant_tokens": _as_dict(Distribution.of(self.assistant_tokens)),
@@ -286,8 +325,7 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
         parts = pool.map(_validate_range, [(str(path), start, end, model) for start, end in ranges])
         offset = 0
         for part, lines in parts:
-            report.findings += [Finding(f.file, f.line + offset if f.line else f.line, f.rule, f.message, f.severity)
-                                for f in part.findings]
+            report.merge(part, offset)
             report.bytes += part.bytes
             report.examples += part.examples
             report.messages_per_example.extend(part.messages_per_example)
@@ -350,7 +388,7 @@ def _check_whole_file(head: bytes, report: Report) -> bool:
     problem = _whole_file_problem(head)
     if problem:
         rule, message, line = problem
-        report.findings.append(Finding(report.file, line, rule, message))
+        report.add(Finding(report.file, line, rule, message))
     return problem is not None
 
 
@@ -411,7 +449,7 @@ def _check_lines(stream: BinaryIO, report: Report, model: str | None, end: int |
 def _check_size(report: Report, size: int | None) -> None:
     # Azure refuses the file, but every other problem is still worth knowing: validation goes on.
     if size is not None and size > MAX_FILE_BYTES:
-        report.findings.append(Finding(report.file, None, "file-size", f"the file is {size:,} bytes; the limit is 512 MB"))
+        report.add(Finding(report.file, None, "file-size", f"the file is {size:,} bytes; the limit is 512 MB"))
 
 
 class _LineCounter:
@@ -422,12 +460,12 @@ def _finish(report: Report) -> Report:
     """The file-level findings: emptiness, too few examples, and the rules that depend on the base model."""
     name = report.file
     _merge_encoding_findings(report)
-    report.findings += _shape_findings(report)
-    if report.examples == 0 and not report.errors:
-        report.findings.append(Finding(name, None, "empty-file", "the file holds no examples"))
+    report.add_all(_shape_findings(report))
+    if report.examples == 0 and report.ok:
+        report.add(Finding(name, None, "empty-file", "the file holds no examples"))
     elif report.purpose == "training" and report.ok and report.examples < MIN_TRAINING_EXAMPLES:
         # [azure-ft] "Fine-tuning jobs won't proceed without at least 10" examples.
-        report.findings.append(Finding(name, None, "min-examples",
+        report.add(Finding(name, None, "min-examples",
                                        f"{report.examples} examples; a training file needs at least "
                                        f"{MIN_TRAINING_EXAMPLES}"))
     return report
@@ -437,16 +475,19 @@ def _merge_encoding_findings(report: Report) -> None:
     """A file saved in another encoding (Windows-1252, Latin-1) fails on every line with an accent: that is one
     problem of the file, so more than one line that is not UTF-8 becomes one finding, at the first such line."""
     lines = [f for f in report.findings if f.rule == "encoding" and f.line]
-    if len(lines) < 2:
+    whole_file = len([f for f in report.findings if f.rule == "encoding" and not f.line])
+    count = report.finding_counts.get(("encoding", "error"), 0) - whole_file
+    if count < 2:
         return
     first = lines[0]
     detail = first.message.removeprefix("not UTF-8 (").removesuffix(")")
     merged = Finding(report.file, first.line, "encoding",
-                     f"{len(lines):,} lines are not UTF-8 (the first is this one: {detail}); the file was saved in "
+                     f"{count:,} lines are not UTF-8 (the first is this one: {detail}); the file was saved in "
                      "another encoding, such as Windows-1252 or Latin-1: save it as UTF-8")
     at = report.findings.index(first)
     report.findings = [f for f in report.findings if not (f.rule == "encoding" and f.line)]
     report.findings.insert(at, merged)
+    report.finding_counts["encoding", "error"] = whole_file + 1
 
 
 def _shape_findings(report: Report) -> list[Finding]:
@@ -502,7 +543,7 @@ def _lines(stream: BinaryIO, report: Report, end: int | None = None, first: bool
             counter.lines = number
         report.bytes += len(raw)
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            report.findings.append(Finding(report.file, number, "line-too-long",
+            report.add(Finding(report.file, number, "line-too-long",
                                            f"the line is longer than {MAX_LINE_BYTES} bytes"))
             while raw and not raw.endswith(b"\n"):  # skip the rest of the line without holding it
                 raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -542,7 +583,7 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
     missing system message only warns)."""
     example, problem = _envelope(raw)
     if problem:
-        report.findings.append(Finding(report.file, number, *problem))
+        report.add(Finding(report.file, number, *problem))
         return None
     messages = example.get("messages")
     plain_roles = (_plain_roles(messages) if type(messages) is list and messages
@@ -561,7 +602,7 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
     if roles is not None and "assistant" not in roles:
         problems.append(("no-assistant-message", "the example has no assistant message"))
     if problems:
-        report.findings += [Finding(report.file, number, rule, message) for rule, message in problems]
+        report.add_all(Finding(report.file, number, rule, message) for rule, message in problems)
         return None
     if not plain and roles is not None:  # (a DPO example noted its own shapes)
         _note_shapes(report, number, images, functions or "functions" in example)
@@ -569,8 +610,8 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
     if roles is not None and "system" not in roles:
         report.saw("missing-system", number)  # one warning for the file, with the count (_shape_findings)
     if not plain:
-        report.findings += [Finding(report.file, number, rule, message, "warning")
-                            for rule, message in _call_warnings(example)]
+        report.add_all(Finding(report.file, number, rule, message, "warning")
+                       for rule, message in _call_warnings(example))
     return example, plain
 
 
@@ -905,7 +946,7 @@ def _count_batch(encoding, examples: list[tuple[int, dict, bool]], limit: int, r
         add_total(total)
         add_assistant(assistant)
         if total > limit:
-            report.findings.append(Finding(report.file, number, "example-tokens",
+            report.add(Finding(report.file, number, "example-tokens",
                                            f"{total} tokens; examples over {limit} tokens are truncated", "warning"))
 
 

@@ -250,3 +250,18 @@ def test_a_split_file_in_latin_1_without_system_messages_is_one_finding_of_each(
     assert findings(report) == [("encoding", 201, "error"), ("missing-system", 1, "warning")]
     assert "100 lines are not UTF-8" in report.findings[0].message
     assert "200 of 200 examples" in report.findings[1].message
+
+
+def test_a_split_file_counts_every_finding_and_keeps_the_first_of_each_rule(tmp_path, monkeypatch):
+    from labctl_labs import fine_tuning_data
+
+    monkeypatch.setattr(fine_tuning_data, "PARALLEL_MIN_BYTES", 1024)
+    monkeypatch.setattr(fine_tuning_data, "RANGE_BYTES", 2048)
+    monkeypatch.setattr(fine_tuning_data, "MAX_FINDINGS_PER_RULE", 50)
+    plain = json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                                     {"role": "assistant", "content": "a"}]})
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join([plain] * 20 + ["not json"] * 400 + [plain] * 20) + "\n")
+    report = fine_tuning_data.validate_file(path, model="gpt-4.1-mini-2025-04-14", workers=2)
+    assert report.examples == 40 and report.error_count == 400
+    assert [f.line for f in report.errors] == list(range(21, 71))

@@ -368,3 +368,16 @@ def test_labctl_validate_prints_ten_findings_of_a_rule_and_counts_the_rest(capsy
     assert code == 2
     assert output.count("error [json]") == 10 and "and 15 more [json] findings" in output
     assert "25 errors" in output
+
+
+def test_a_mistake_on_every_line_is_counted_in_full_but_kept_a_thousand_times(capsys, tmp_path):
+    # Memory stays bounded on a large broken file: every finding is counted, the first 1,000 of a rule are kept.
+    path = tmp_path / "no-answers.jsonl"
+    path.write_bytes(as_bytes([line(OK)] * 10 + [msgs({"role": "system", "content": "s"}, U)] * 2500))
+    report = validate_stream(path.open("rb"), path.name)
+    assert report.error_count == 2500 and not report.ok
+    kept = [f.line for f in report.errors]
+    assert kept == list(range(11, 1011))  # the first thousand, in line order
+    assert report.summary()["finding_counts"] == {"no-assistant-message": 2500}
+    code, output = labctl_validate(capsys, str(path))
+    assert code == 2 and "2,500 errors" in output and "and 2,490 more [no-assistant-message] findings" in output
