@@ -199,8 +199,11 @@ def _interrupted(journal: Journal, batch: dict, requested: str, stack: str) -> s
     if data.get("run_id") is None:
         return (f"Interrupted while submitting {data['lab']}; {resume} it (a run that was made is found by its "
                 f"idempotency token, never submitted twice).")
-    return (f"Interrupted: run {data['run_id']} ({data['lab']}) goes on on the cluster; {resume} following it, "
-            f"`labctl down --stack {stack}` cancels it.")
+    # Cancelling one run needs no teardown: the Databricks CLI's `jobs cancel-run RUN_ID` (Jobs API runs/cancel,
+    # https://learn.microsoft.com/azure/databricks/dev-tools/cli/reference/jobs-commands); `down` cancels it as well.
+    return (f"Interrupted: run {data['run_id']} ({data['lab']}) goes on on the cluster; {resume} following it and "
+            f"fetches its results, `databricks jobs cancel-run {data['run_id']}` cancels it (or `labctl down --stack "
+            f"{stack}`, with everything else).")
 
 
 def _run_batch(w, target, outputs: StackOutputs, store: RemoteStore, journal: Journal, staged: dict, batch: dict,
