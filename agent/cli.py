@@ -325,8 +325,8 @@ def run(
     try:
         outcomes = run_labs(stack, lab, results.resolve(), options, progress)
     except KeyboardInterrupt:  # before the batch started (once it has, run_labs names the run that goes on)
-        raise Interrupted(f"Interrupted `labctl run {lab}` of stack {stack!r} before anything was submitted; "
-                          f"rerun it to start.") from None
+        raise Interrupted(f"Interrupted `labctl run {lab}` of stack {stack!r} before any lab was submitted (a cluster "
+                          f"start it asked for goes on; the cluster stops itself when idle); rerun it to start.") from None
     lines = []
     for outcome in outcomes:
         if outcome.succeeded:
