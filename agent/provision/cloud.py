@@ -263,5 +263,5 @@ def destroy(stack_name: str, progress: Progress) -> list[str]:
                 raise Interrupted(f"Interrupted `labctl down` of stack {stack_name!r}: Pulumi finished the deletions "
                                   f"in flight, started no others and released the stack; `{command}` resumes where it "
                                   f"stopped.") from None
-            return [failure_sentence(error, f"pulumi destroy of stack {stack_name!r}", command)]
+            return [failure_sentence(error, f"pulumi destroy of stack {stack_name!r}", f"labctl down --stack {stack_name}")]
     return []
