@@ -124,7 +124,14 @@ def up(
     from agent.lifecycle.preflight_step import PreflightOptions
     from agent.lifecycle.updown import up as bring_up
 
-    outputs = bring_up(stack, sandbox, config, progress, None if skip_preflight else PreflightOptions())
+    try:
+        outputs = bring_up(stack, sandbox, config, progress, None if skip_preflight else PreflightOptions())
+    except KeyboardInterrupt:  # before or after the resources (during them, agent.provision says more)
+        import shlex
+
+        again = shlex.join(["labctl", "up", *(["--sandbox"] if sandbox else []), "--stack", stack,
+                            *(part for pair in config for part in ("-c", pair))])
+        raise Interrupted(f"Interrupted `labctl up` of stack {stack!r}; `{again}` resumes where it stopped.") from None
     data = outputs.model_dump(by_alias=True)
     emit(data, f"[green]up[/green]: stack {stack} ({outputs.target}) in {outputs.location}; workspace "
                f"{outputs.workspace_url}, "
@@ -313,7 +320,11 @@ def run(
     from agent.lifecycle.run import run_labs
 
     options = _lab_options(option)
-    outcomes = run_labs(stack, lab, results.resolve(), options, progress)
+    try:
+        outcomes = run_labs(stack, lab, results.resolve(), options, progress)
+    except KeyboardInterrupt:  # before the batch started (once it has, run_labs names the run that goes on)
+        raise Interrupted(f"Interrupted `labctl run {lab}` of stack {stack!r} before any lab was submitted (a cluster "
+                          f"start it asked for goes on; the cluster stops itself when idle); rerun it to start.") from None
     lines = []
     for outcome in outcomes:
         if outcome.succeeded:
@@ -359,7 +370,11 @@ def down(
         if not sys.stdin.isatty():
             raise LabctlError("`labctl down` deletes the whole lab environment; pass --yes to confirm.", USAGE)
         typer.confirm(f"Delete everything of stack {stack!r}?", abort=True)
-    report = take_down(stack, progress)
+    try:
+        report = take_down(stack, progress)
+    except KeyboardInterrupt:  # between steps (while resources are deleted, agent.provision says more)
+        raise Interrupted(f"Interrupted `labctl down` of stack {stack!r}; `labctl down --stack {stack} --yes` resumes "
+                          f"where it stopped.") from None
     if report.clean and report.verified:
         human = f"[green]down[/green]: stack {stack} is gone; verified through ARM (purged: {', '.join(report.purged) or 'none'})"
     elif report.clean:  # nothing was there to delete or to check: say so, claim no verification

@@ -67,8 +67,17 @@ def up(
     record = ClassRecord(name)
     if record.exists():  # a class that was started: its learners keep their regions, the rest are brought up
         ops.check_same_learners(record, people)
-        cli.progress(f"class {name} exists: resuming (learners not ready yet are brought up in their planned regions)")
-        _finish_up(ops.bring_up(record, settings, cli.progress), {"resumed": True})
+        changed = ops.changed_settings(record, settings.config)
+        if changed:  # as `pulumi up` with changed config: every learner's stack is updated, ready ones included
+            ops.apply_settings(record, changed)
+            cli.progress(f"class {name} exists: resuming and applying "
+                         + ", ".join(f"{k.removeprefix('labctl:')}={v}" for k, (_, v) in changed.items())
+                         + " to every learner's stack")
+        else:
+            cli.progress(f"class {name} exists: resuming (learners not ready yet are brought up in their planned "
+                         f"regions)")
+        _finish_up(ops.bring_up(record, settings, cli.progress, update_ready=bool(changed)),
+                   {"resumed": True, **({"applied": {k: v for k, (_, v) in changed.items()}} if changed else {})})
         return
     plan, _ = ops.plan_class(settings, people, cli.progress)
     _show_plan(plan)

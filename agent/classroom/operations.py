@@ -156,6 +156,32 @@ def check_same_learners(record: ClassRecord, learners: list[Learner]) -> None:
                          f"`labctl class down --class {record.name}` it first, or give another --class.")
 
 
+# Settings the plan placed the learners by (region, models and their quota, the cluster's VM size, compute, the lab's
+# end for model retirement and cost, the subscription): a resumed class keeps its plan, so a new value is refused.
+PLANNED_SETTINGS = ("labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel", "labctl:aiResourceKind",
+                    "labctl:compute", "labctl:nodeType", "labctl:ttl", "labctl:expiresAt", "azure-native:subscriptionId")
+
+
+def changed_settings(record: ClassRecord, config: dict[str, str]) -> dict[str, tuple[str | None, str]]:
+    """The -c settings of a resumed `class up` whose value differs from the class's (key: (recorded, new)); a
+    setting left out keeps its recorded value, as a Pulumi stack's config does."""
+    recorded = record.read().get("config") or {}
+    return {key: (recorded.get(key), value) for key, value in config.items() if recorded.get(key) != value}
+
+
+def apply_settings(record: ClassRecord, changed: dict[str, tuple[str | None, str]]) -> None:
+    """Record the new values for every learner, as `pulumi config set` does for a stack; `pulumi up` then applies them
+    (here `bring_up(..., update_ready=True)`). A planned setting is refused instead, naming the option."""
+    for key, (before, after) in changed.items():
+        if key in PLANNED_SETTINGS:
+            short = key.removeprefix("labctl:")
+            was = f"{short}={before}" if before is not None else f"no {short} (the plan chose per region)"
+            raise UsageError(f"-c {short}={after}: class {record.name!r} was planned into the quota with {was}, and a "
+                             f"resumed class keeps its plan; leave -c {short} out to resume it, or `labctl class down "
+                             f"--class {record.name} --yes` and `class up` again to plan it with the new value.")
+    record.update_config({key: after for key, (_, after) in changed.items()})
+
+
 def learner_args(settings_config: dict, entry: dict, stack: str, sandbox: bool) -> list[str]:
     """`labctl up` for one learner: the class's settings, the region and models the plan chose, and the
     learner's identity as the owner and the cluster's single user (labctl:clusterUser)."""
@@ -169,9 +195,10 @@ def learner_args(settings_config: dict, entry: dict, stack: str, sandbox: bool) 
     return args
 
 
-def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, only: list[str] | None = None) -> UpReport:
-    """Every learner not yet ready (or those in `only`), `concurrency` at a time: `labctl up` for their stack, then
-    their notebooks."""
+def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, only: list[str] | None = None,
+             update_ready: bool = False) -> UpReport:
+    """Every learner not yet ready (or those in `only`; with `update_ready`, the ready ones too, to apply changed
+    settings), `concurrency` at a time: `labctl up` for their stack, then their notebooks."""
     import time
 
     data = record.read()
@@ -181,12 +208,12 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
 
     def one(stack: str) -> dict:
         entry = record.read()["learners"][stack]
-        if entry["state"] == "ready":
+        if entry["state"] == "ready" and not update_ready:
             return {"learner": stack, **entry}
         record.update_learner(stack, state="creating", error=None)
         progress(f"{stack}: up in {entry['region']}")
         # The class's recorded target and settings: a resumed class is brought up where it was planned.
-        outcome = fleet.labctl(learner_args(data["config"], entry, stack, data["target"] == "sandbox"),
+        outcome = fleet.labctl(learner_args(record.read()["config"], entry, stack, data["target"] == "sandbox"),
                                log_of(record, stack))
         if outcome.code != 0:
             progress(f"{stack}: failed ({outcome.error})")

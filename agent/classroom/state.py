@@ -55,6 +55,14 @@ class ClassRecord:
             write_json(self.path, data)
             return learner
 
+    def update_config(self, changes: dict[str, str]) -> dict:
+        """The class's settings (`config`, what every learner's `labctl up` gets) with `changes` applied."""
+        with self._locked():
+            data = self.read()
+            data["config"] = {**(data.get("config") or {}), **changes}
+            write_json(self.path, data)
+            return data["config"]
+
     def remove(self) -> None:
         with self._locked():
             self.path.unlink(missing_ok=True)

@@ -99,15 +99,68 @@ def check_lab_options(outputs: StackOutputs, labs: list[str], options: dict) -> 
                              f"gives a Foundry resource).")
 
 
-REMOTE_FILE_OPTIONS = {"training_file": "fine-tuning", "validation_file": "fine-tuning", "prompt_file": "llmops"}
+def check_file_options(store: RemoteStore, labs: list[str], options: dict, outputs: StackOutputs) -> dict[str, bytes]:
+    """The files that options name, as the user means them (`labctl_labs.options.FILE_OPTIONS`): one in the lab volume
+    must be there; a local one (an absolute path outside the volume) must be a file the lab can take. Returns the
+    local files' contents by option, to upload once every check has passed (a run would fail on the cluster
+    otherwise)."""
+    from labctl_labs.options import FILE_OPTIONS, in_volume, local_file
+
+    local = {}
+    for key, lab in FILE_OPTIONS.items():
+        if key not in options or lab not in labs:
+            continue
+        path = local_file(options[key], store.root)
+        if path is None:
+            if store.size(in_volume(options[key], store.root)) is None:
+                raise UsageError(f"-o {key}={options[key]}: there is no such file in the lab volume "
+                                 f"({store.path(in_volume(options[key], store.root))}); upload it first, give a path "
+                                 f"relative to {store.root}, or an absolute path to a local file.")
+            continue
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            raise UsageError(f"-o {key}={path}: the local file cannot be read ({error.strerror or error}); a path "
+                             f"relative to the lab volume names a file there.") from None
+        _check_local_file(key, path, content, options, outputs)
+        local[key] = content
+    return local
 
 
-def check_remote_files(store: RemoteStore, labs: list[str], options: dict) -> None:
-    """Files that options name in the lab volume must be there (a run would fail on the cluster otherwise)."""
-    for key, lab in REMOTE_FILE_OPTIONS.items():
-        if key in options and lab in labs and store.size(options[key]) is None:
-            raise UsageError(f"-o {key}={options[key]}: there is no such file in the lab volume ({store.path(options[key])}); "
-                             f"upload it first or give a path relative to {store.root}.")
+def _check_local_file(key: str, path: Path, content: bytes, options: dict, outputs: StackOutputs) -> None:
+    """What the lab would refuse on the cluster, refused here: a prompt file that is not UTF-8 text with a prompt, a
+    dataset Azure OpenAI would reject (checked as `labctl stage` checks it)."""
+    if key == "prompt_file":
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"-o {key}={path}: the file is not UTF-8 text (a JSON list of prompts, or one prompt a "
+                             f"line).") from None
+        if not text.strip():
+            raise UsageError(f"-o {key}={path}: the file holds no prompt (a JSON list of prompts, or one a line).")
+        return
+    from agent.lifecycle.stage import check_dataset
+
+    base = options.get("base_model") or outputs.fine_tune_base_model
+    check_dataset(content, str(path), f"-o {key}", key.split("_")[0], base)
+
+
+def upload_local_files(store: RemoteStore, options: dict, local: dict[str, bytes], progress) -> dict:
+    """Each local file to `inputs/<sha256 prefix>/<name>` in the lab volume (the same content is uploaded once), and
+    the options naming it there, as the lab reads them."""
+    import hashlib
+
+    from labctl_labs.options import FILE_OPTIONS, in_volume
+
+    options = {key: in_volume(value, store.root) if key in FILE_OPTIONS and key not in local else value
+               for key, value in options.items()}
+    for key, content in local.items():
+        remote = f"inputs/{hashlib.sha256(content).hexdigest()[:16]}/{Path(options[key]).name}"
+        if store.size(remote) != len(content):
+            progress(f"uploading {options[key]} to {store.path(remote)} for -o {key}")
+            store.upload_bytes(remote, content)
+        options[key] = remote
+    return options
 
 
 def check_results_folder(results_root: Path) -> None:
@@ -169,10 +222,11 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     target = load_target(stack)
     w = target.workspace_client(outputs)
     store = RemoteStore(w, outputs.data_path)
-    check_remote_files(store, labs, options or {})
+    local_files = check_file_options(store, labs, options or {}, outputs)
     if "responsible-ai" in labs:  # the probe paces by the deployment's own limits (labctl_labs.probe)
         chat = outputs.deployment((options or {}).get("deployment")).name
         options = {**(options or {}), "rate_limits": deployment_rate_limits(target, outputs, chat)}
+    options = upload_local_files(store, options or {}, local_files, progress)  # every check has passed
 
     compute.make_ready(w, outputs, progress)
 
@@ -199,8 +253,11 @@ def _interrupted(journal: Journal, batch: dict, requested: str, stack: str) -> s
     if data.get("run_id") is None:
         return (f"Interrupted while submitting {data['lab']}; {resume} it (a run that was made is found by its "
                 f"idempotency token, never submitted twice).")
-    return (f"Interrupted: run {data['run_id']} ({data['lab']}) goes on on the cluster; {resume} following it, "
-            f"`labctl down --stack {stack}` cancels it.")
+    # Cancelling one run needs no teardown: the Databricks CLI's `jobs cancel-run RUN_ID` (Jobs API runs/cancel,
+    # https://learn.microsoft.com/azure/databricks/dev-tools/cli/reference/jobs-commands); `down` cancels it as well.
+    return (f"Interrupted: run {data['run_id']} ({data['lab']}) goes on on the cluster; {resume} following it and "
+            f"fetches its results, `databricks jobs cancel-run {data['run_id']}` cancels it (or `labctl down --stack "
+            f"{stack}`, with everything else).")
 
 
 def _run_batch(w, target, outputs: StackOutputs, store: RemoteStore, journal: Journal, staged: dict, batch: dict,

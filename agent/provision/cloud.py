@@ -14,8 +14,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.errors import UNAVAILABLE, LabctlError, UsageError
+from agent.errors import UNAVAILABLE, Interrupted, LabctlError, UsageError
 from agent.outputs import StackOutputs
+from agent.provision.interrupt import graceful_interrupt
 from agent.workdir import home
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -114,15 +115,105 @@ def up(stack_name: str, config: dict[str, str], progress: Progress) -> StackOutp
     stack = select_stack(stack_name)
     for key, value in config.items():
         stack.set_config(key, auto.ConfigValue(value=value, secret=False))
-    try:
-        result = stack.up(on_output=progress)
-    except auto.errors.CommandError as error:
-        raise LabctlError(failure_sentence(error, f"pulumi up of stack {stack_name!r}", f"labctl up --stack {stack_name}"),
-                          UNAVAILABLE) from None
+    command = f"labctl up --stack {stack_name}"
+    with _pulumi_interruptible(progress, command) as stop:
+        try:
+            result = stack.up(on_output=progress)
+        except auto.errors.ConcurrentUpdateError as error:
+            raise LabctlError(locked_sentence(error, stack_name, command), UNAVAILABLE) from None
+        except auto.errors.CommandError as error:
+            if stop.requested:  # Pulumi cancelled the update as asked: it ends with an error of its own
+                raise Interrupted(f"Interrupted `labctl up` of stack {stack_name!r}: Pulumi finished the operations "
+                                  f"in flight, started nothing new and released the stack; `{command}` resumes where "
+                                  f"it stopped.") from None
+            raise LabctlError(failure_sentence(error, f"pulumi up of stack {stack_name!r}", command),
+                              UNAVAILABLE) from None
     outputs = {key: value.value for key, value in result.outputs.items()}
     subscription = stack.get_all_config().get("azure-native:subscriptionId")
     return StackOutputs.from_pulumi(outputs, target="cloud", stack=stack_name,
                                     subscription_id=subscription.value if subscription else None)
+
+
+def _pulumi_interruptible(progress: Progress, command: str):
+    """Ctrl-C while the Pulumi CLI runs: the CLI cancels (the operations in flight complete and are saved, nothing new
+    starts, the lock is released; a second ^C terminates it: the CLI's cancellation scope in pulumi/pulumi, "^C received;
+    cancelling. If you would like to terminate immediately, press ^C again."), labctl waits for it and then says where
+    it stopped; a second Ctrl-C stops both at once."""
+
+    def first() -> None:
+        progress("Ctrl-C: Pulumi finishes the operations in flight and stops, releasing the stack (Ctrl-C again "
+                 "stops at once, which can leave the stack locked)")
+        if not _from_terminal():  # a keyboard Ctrl-C reaches the whole foreground group, the Pulumi CLI included
+            for pid in _pulumi_children():
+                _signal(pid)
+
+    def second() -> None:
+        progress(f"stopped at once: Pulumi may leave the stack locked with operations pending; `{command}` says how "
+                 f"to release it")
+
+    return graceful_interrupt(first, second)
+
+
+def _from_terminal() -> bool:
+    """Whether labctl runs in its terminal's foreground process group, which a keyboard Ctrl-C signals as a whole."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(tty) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(tty)
+
+
+def _pulumi_children() -> list[int]:
+    """The Pulumi CLI processes labctl started (the Automation API runs `pulumi` as a child), from Linux's /proc
+    (`stat`: pid (comm) state ppid ...; proc(5)); none where there is no /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        comm, _, rest = text[text.find("(") + 1:].rpartition(")")
+        fields = rest.split()
+        if comm == "pulumi" and len(fields) > 1 and fields[1] == str(os.getpid()):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _signal(pid: int) -> None:
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
+
+
+# The Pulumi CLI's refusal when another update holds the stack (the DIY backends' text; the Pulumi Cloud answers 409
+# "Another update is currently in progress"); the lock file line names its holder:
+# "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock
+# file with `pulumi cancel`.\n  <url>/.pulumi/locks/<org>/<project>/<stack>/<id>.json: created by <user>@<host>
+# (pid <n>) at <time>" (pulumi/pulumi#9253, DefangLabs/defang#385).
+LOCK_HOLDER = re.compile(r"created by (?P<holder>\S+ \(pid \d+\) at \S+)")
+
+
+def locked_sentence(error: Exception, stack_name: str, command: str) -> str:
+    """One sentence for a stack another update holds: who holds it, and how Pulumi users release a lock that no
+    running update holds (`pulumi cancel`, which deletes the lock file of a DIY backend and cancels the update on the
+    Pulumi Cloud; https://www.pulumi.com/docs/iac/cli/commands/pulumi_cancel/)."""
+    holder = LOCK_HOLDER.search(str(error))
+    backend = _backend_env().get("PULUMI_BACKEND_URL")
+    env = f"PULUMI_BACKEND_URL={backend} " if backend else ""
+    cancel = f"{env}pulumi cancel --yes --stack {stack_name} --cwd {PROJECT_ROOT}"
+    return (f"Stack {stack_name!r} is locked by another Pulumi update"
+            + (f" (its lock was taken by {holder.group('holder')})" if holder else "")
+            + f": wait for it to end; if none is running (an update stopped at once or killed), `{cancel}` releases "
+            f"it, then `{command}` resumes (`pulumi refresh` first if Pulumi warns of pending operations: "
+            f"https://www.pulumi.com/docs/iac/operations/troubleshooting/interrupted-updates/).")
 
 
 def _state_resources(stack_name: str) -> list[dict]:
@@ -161,8 +252,16 @@ def groups_in_state(stack_name: str) -> list[str]:
 def destroy(stack_name: str, progress: Progress) -> list[str]:
     auto = _auto()
     stack = select_stack(stack_name)
-    try:
-        stack.destroy(on_output=progress)
-    except auto.errors.CommandError as error:
-        return [failure_sentence(error, f"pulumi destroy of stack {stack_name!r}", f"labctl down --stack {stack_name}")]
+    command = f"labctl down --stack {stack_name} --yes"
+    with _pulumi_interruptible(progress, command) as stop:
+        try:
+            stack.destroy(on_output=progress)
+        except auto.errors.ConcurrentUpdateError as error:
+            return [locked_sentence(error, stack_name, command)]
+        except auto.errors.CommandError as error:
+            if stop.requested:
+                raise Interrupted(f"Interrupted `labctl down` of stack {stack_name!r}: Pulumi finished the deletions "
+                                  f"in flight, started no others and released the stack; `{command}` resumes where it "
+                                  f"stopped.") from None
+            return [failure_sentence(error, f"pulumi destroy of stack {stack_name!r}", f"labctl down --stack {stack_name}")]
     return []

@@ -26,8 +26,9 @@ from databricks.sdk import WorkspaceClient  # noqa: F401  (imported here: mocks 
 from databricks.sdk.errors import NotFound, PermissionDenied, ResourceAlreadyExists, ResourceDoesNotExist, Unauthenticated
 from databricks.sdk.service.catalog import VolumeType
 
-from agent.errors import LabctlError
+from agent.errors import Interrupted, LabctlError
 from agent.outputs import StackOutputs
+from agent.provision.interrupt import Stop, graceful_interrupt
 from agent.pulumi_mocks import unwrap_secrets
 from agent.target import Target
 from agent.workdir import read_sandbox_state, stack_dir, write_json
@@ -63,10 +64,11 @@ class SandboxState:
 
 
 class SandboxMocks(pulumi.runtime.Mocks):
-    def __init__(self, target: Target, state: SandboxState, progress: Progress):
+    def __init__(self, target: Target, state: SandboxState, progress: Progress, stop: Stop | None = None):
         self.target = target
         self.state = state
         self.progress = progress
+        self.stop = stop or Stop()  # Ctrl-C: no resource is started after it (agent.provision.interrupt)
         self._workspaces: dict[str, Any] = {}  # provider name -> WorkspaceClient
         self._provider_hosts: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
@@ -114,7 +116,8 @@ class SandboxMocks(pulumi.runtime.Mocks):
         if handler is None:
             raise NotImplementedError(f"the sandbox cannot create {args.typ}")
         previous = self.state.find(key)
-        resource_id, outputs, teardown = handler(args, inputs, previous)
+        with self.stop.operation():
+            resource_id, outputs, teardown = handler(args, inputs, previous)
         self.state.record({"key": key, "type": args.typ, "name": args.name, "id": resource_id, "outputs": outputs,
                            "teardown": teardown})
         return resource_id, outputs
@@ -351,9 +354,24 @@ def up(target: Target, stack: str, config: dict[str, str], progress: Progress) -
     from infra.program import build_lab
 
     state = SandboxState(stack)
-    mocks = SandboxMocks(target, state, progress)
-    run = run_with_mocks(lambda: build_lab(read_pulumi_config(), stack), mocks, project="labctl", stack=stack,
-                         config=config)
+    resume = f"`labctl up --sandbox --stack {stack}` resumes"
+    with graceful_interrupt(
+            lambda: progress("Ctrl-C: the resources being created are finished and recorded, nothing new is "
+                             "started (Ctrl-C again stops at once)"),
+            lambda: progress(f"stopped at once: a resource being created may exist unrecorded; {resume} and adopts "
+                             f"it, `labctl down --stack {stack} --yes` removes what was made")) as stop:
+        mocks = SandboxMocks(target, state, progress, stop)
+        try:
+            run = run_with_mocks(lambda: build_lab(read_pulumi_config(), stack), mocks, project="labctl",
+                                 stack=stack, config=config)
+        except Exception:
+            if not stop.requested:
+                raise
+            stop.wait_idle()  # what was in flight is finished and recorded before labctl says where it stopped
+            recorded = len(SandboxState(stack).entries)
+            raise Interrupted(f"Interrupted `labctl up` of stack {stack!r}: nothing was created after Ctrl-C and "
+                              f"{recorded} resources are recorded; {resume} where it stopped.") from None
+        # A Ctrl-C after the last registration stopped nothing: the stack is up.
     return StackOutputs.from_pulumi(run.outputs, target="sandbox", stack=stack, subscription_id=target.subscription_id)
 
 
@@ -381,22 +399,38 @@ def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
             clients[name] = target.workspace_client_for(host, resource_id)
         return clients[name]
 
-    for entry in reversed(list(state.entries)):
-        kind = entry["type"]
-        if kind.startswith("pulumi:providers:") and any(
-                _provider_name(e["teardown"].get("provider") or "") == entry["name"] for e in state.entries):
-            failures.append(f"{entry['name']}: still has Databricks objects to delete")
-            continue  # kept: the next `down` needs it to reach them
-        try:
-            _delete_entry(target, workspace, entry, progress)
-        except (ResourceNotFoundError, NotFound, ResourceDoesNotExist, _ProviderGone):
-            pass  # already gone: that is the goal
-        except Exception as error:  # keep going: report every leftover, not only the first
-            if not (_gone_with_workspace(kind, error) or _confirmed_gone(target, workspace, entry)):
-                failures.append(f"{entry['name']}: {describe(error)}")
-                continue
-        state.forget(entry["key"])
+    resume = f"`labctl down --stack {stack} --yes` resumes"
+    with graceful_interrupt(
+            lambda: progress("Ctrl-C: the deletion under way is finished, nothing more is deleted (Ctrl-C again "
+                             "stops at once)"),
+            lambda: progress(f"stopped at once: the deletion under way may not be recorded; {resume} (what is "
+                             f"already gone counts as deleted)")) as stop:
+        for entry in reversed(list(state.entries)):
+            if stop.requested:
+                raise Interrupted(f"Interrupted `labctl down` of stack {stack!r}: {len(state.entries)} of its "
+                                  f"resources are still recorded (the stack is partly down, see `labctl status "
+                                  f"--stack {stack}`); {resume} where it stopped.")
+            _destroy_entry(target, state, workspace, entry, failures, progress)
     return failures
+
+
+def _destroy_entry(target: Target, state: SandboxState, workspace, entry: dict, failures: list[str],
+                   progress: Progress) -> None:
+    """Delete one recorded resource and forget it once its deletion is confirmed; a failure is added to `failures`."""
+    kind = entry["type"]
+    if kind.startswith("pulumi:providers:") and any(
+            _provider_name(e["teardown"].get("provider") or "") == entry["name"] for e in state.entries):
+        failures.append(f"{entry['name']}: still has Databricks objects to delete")
+        return  # kept: the next `down` needs it to reach them
+    try:
+        _delete_entry(target, workspace, entry, progress)
+    except (ResourceNotFoundError, NotFound, ResourceDoesNotExist, _ProviderGone):
+        pass  # already gone: that is the goal
+    except Exception as error:  # keep going: report every leftover, not only the first
+        if not (_gone_with_workspace(kind, error) or _confirmed_gone(target, workspace, entry)):
+            failures.append(f"{entry['name']}: {describe(error)}")
+            return
+    state.forget(entry["key"])
 
 
 def destroy_named(target: Target, outputs: StackOutputs, progress: Progress) -> list[str]:

@@ -141,22 +141,29 @@ def find_baseline(runs: list, run_id: str, params: dict) -> str | None:
     return None
 
 
-def histograms(latest: dict, baseline: dict | None) -> str:
-    """This run's distribution of every metric, and the baseline's over it when there is one."""
+METRIC_TITLES = {"prompt_tokens": "prompt tokens", "completion_tokens": "completion tokens",
+                 "latency_ms": "latency (ms)", "response_length": "response length (characters)"}
+
+
+def histogram_figure(latest: dict, baseline: dict | None):
+    """This run's distribution of every metric, and the baseline's over it when there is one: shares of each run's
+    calls over shared bins (report.share_histogram), since two runs may make different numbers of calls."""
     figure, axes = report.new_figure(11, 7)
     figure.clear()
     grid = figure.subplots(2, 2)
     for panel, metric in zip(grid.flat, METRICS):
-        values = list(latest["figures"][metric]) + (list(baseline["figures"][metric]) if baseline else [])
-        edges = 15 if len(set(values)) > 1 else 1
-        if baseline:
-            panel.hist(baseline["figures"][metric], bins=edges, alpha=0.6, label="baseline")
-        panel.hist(latest["figures"][metric], bins=edges, alpha=0.6, label="this run")
-        panel.set_title({"latency_ms": "latency (ms)", "response_length": "response length (characters)"}.get(
-            metric, metric.replace("_", " ")))
-        panel.set_ylabel("calls")
+        series = ([("baseline", list(baseline["figures"][metric]))] if baseline else []) + [
+            ("this run", list(latest["figures"][metric]))]
+        report.share_histogram(panel, series)
+        panel.set_title(METRIC_TITLES[metric])
+        panel.set_xlabel(METRIC_TITLES[metric])
         panel.legend()
     figure.tight_layout()
+    return figure
+
+
+def histograms(latest: dict, baseline: dict | None) -> str:
+    figure = histogram_figure(latest, baseline)
     png = report.figure_png(figure)
     report.close(figure)
     return png

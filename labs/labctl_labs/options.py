@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -86,6 +87,27 @@ SCHEMAS: dict[str, dict[str, Option]] = {
     "smoke": {},
 }
 COMMON = {"deployment"}  # chosen by labctl itself (which chat deployment of the stack)
+
+# Options that name a file, and the lab that reads it. On the cluster the lab reads the file from the lab volume, by a
+# path relative to the volume's root (README, "Lab options"). labctl takes the value as the user means it: a relative
+# path, or an absolute one inside the volume (/Volumes/<catalog>/<schema>/<volume>/...), names a file in the volume;
+# any other absolute path names a file on the user's machine, which labctl checks and uploads before the run.
+FILE_OPTIONS = {"prompt_file": "llmops", "training_file": "fine-tuning", "validation_file": "fine-tuning"}
+
+
+def local_file(value: str, volume_root: str) -> Path | None:
+    """The local file an option's value names (an absolute path outside the lab volume), or None for a file in the
+    volume. `volume_root`: /Volumes/<catalog>/<schema>/<volume>."""
+    root = volume_root.rstrip("/") + "/"
+    if not value.startswith("/") or value.startswith(root):
+        return None
+    return Path(value)
+
+
+def in_volume(value: str, volume_root: str) -> str:
+    """The path relative to the volume's root of a file option naming a file in the volume."""
+    root = volume_root.rstrip("/") + "/"
+    return value[len(root):] if value.startswith(root) else value
 
 
 def check_options(labs: list[str], options: dict[str, Any], model: str, reasoning: bool | None = False) -> None:

@@ -29,6 +29,25 @@ def close(figure) -> None:
     plt.close(figure)
 
 
+SHARE_LABEL = "share of calls (each series sums to 1)"
+
+
+def share_histogram(axes, series: list[tuple[str, list[float]]], bins: int = 15) -> list[float]:
+    """Histograms of several series on one pair of axes, comparable whatever each series' size: every bar is the share
+    of its series' values in that bin (weights 1/n, so a series' heights sum to 1; a raw count would make a run of 80
+    calls look twice as tall as one of 40), over bin edges shared by all series. The y axis says so (SHARE_LABEL).
+    Returns the edges; one bin when every value is the same."""
+    import numpy as np
+
+    values = [v for _, vs in series for v in vs]
+    edges = np.histogram_bin_edges(values, bins=bins if len(set(values)) > 1 else 1) if values else [0.0, 1.0]
+    for label, vs in series:
+        if vs:
+            axes.hist(vs, bins=edges, weights=[1 / len(vs)] * len(vs), alpha=0.6, label=f"{label} (n={len(vs)})")
+    axes.set_ylabel(SHARE_LABEL)
+    return [float(edge) for edge in edges]
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)

@@ -13,6 +13,7 @@ before/after.
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 import time
 
@@ -132,10 +133,26 @@ def answers_of(replies) -> list[bias_metrics.Answer]:
             for r in replies if r.error is None]
 
 
+MITIGATION_LABEL = "after mitigation (debiasing system prompt)"
+
+
+def mitigation_caption(prompt: str = MITIGATION_PROMPT) -> str:
+    """What "after mitigation" means in this lab: the neutral prompts asked again with another system prompt."""
+    return f'After mitigation: the neutral prompts asked again with the system prompt "{prompt}"'
+
+
 def chart(baseline: dict, mitigated: dict | None) -> str:
+    figure = chart_figure(baseline, mitigated)
+    png = report.figure_png(figure)
+    report.close(figure)
+    return png
+
+
+def chart_figure(baseline: dict, mitigated: dict | None):
     """Left: what the answers were (class shares per profession). Right: skew with its simultaneous interval,
-    for the professions with enough gendered answers (before and, if run, after mitigation)."""
-    figure, axes = report.new_figure(12, 4.8)
+    for the professions with enough gendered answers (before and, if run, after mitigation, captioned with the
+    mitigation's system prompt)."""
+    figure, axes = report.new_figure(12, 5.4 if mitigated else 4.8)
     figure.clear()
     left, right = figure.subplots(1, 2)
     rows = baseline["professions"]
@@ -153,7 +170,7 @@ def chart(baseline: dict, mitigated: dict | None) -> str:
     left.set_ylim(0, 1.25)  # room above the bars for the legend
     left.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     left.legend(fontsize=8, ncol=2, loc="upper center")
-    series = [("before", baseline, -0.2)] + ([("after mitigation", mitigated, 0.2)] if mitigated else [])
+    series = [("before", baseline, -0.2)] + ([(MITIGATION_LABEL, mitigated, 0.2)] if mitigated else [])
     for label, metrics, shift in series:
         points = [(i, r["skew"]) for i, r in enumerate(metrics["professions"]) if r.get("tested")]
         if points:
@@ -170,10 +187,14 @@ def chart(baseline: dict, mitigated: dict | None) -> str:
         right.legend(fontsize=8)
     else:
         right.text(0.5, 0.5, "too few gendered answers to estimate a skew", ha="center", transform=right.transAxes)
-    figure.tight_layout()
-    png = report.figure_png(figure)
-    report.close(figure)
-    return png
+    if mitigated:
+        import textwrap
+
+        figure.text(0.01, 0.01, textwrap.fill(mitigation_caption(), 180, break_on_hyphens=False), fontsize=8, va="bottom")
+        figure.tight_layout(rect=(0, 0.09, 1, 1))
+    else:
+        figure.tight_layout()
+    return figure
 
 
 def summary_of(result: dict) -> str:
@@ -243,7 +264,10 @@ def html_report(result: dict, png: str) -> str:
                   f"{u['seconds']} s.</p>")
     return report.page("Responsible AI: gender-bias probe", [
         f"<p class='summary'>{result['summary']}</p>", report.links(result.get("links", {})), usage_line,
-        report.image(png, "answers and skew per profession"), "<h2>Representation in neutral answers</h2>", table,
+        report.image(png, "answers and skew per profession"),
+        *([f"<p class='note'>{html.escape(mitigation_caption(result['mitigation_prompt']))}.</p>"]
+          if result.get("mitigation_prompt") else []),
+        "<h2>Representation in neutral answers</h2>", table,
         "<h2>Counterfactual prompts</h2>", cf_table, method,
         "<h2>Parameters</h2>", report.parameters(result["parameters"])])
 

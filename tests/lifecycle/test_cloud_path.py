@@ -22,6 +22,10 @@ class CommandError(Exception):
     pass
 
 
+class ConcurrentUpdateError(CommandError):  # pulumi.automation.errors: a stack another update holds
+    pass
+
+
 class FakeStack:
     def __init__(self, name, behaviour):
         self.name, self.behaviour, self.config, self.destroyed = name, behaviour, {}, False
@@ -71,7 +75,7 @@ def fake_auto(monkeypatch, tmp_path):
         create_or_select_stack=create_or_select_stack,
         LocalWorkspaceOptions=lambda env_vars=None: SimpleNamespace(env_vars=env_vars),
         ConfigValue=lambda value, secret=False: SimpleNamespace(value=value, secret=secret),
-        errors=SimpleNamespace(CommandError=CommandError),
+        errors=SimpleNamespace(CommandError=CommandError, ConcurrentUpdateError=ConcurrentUpdateError),
     )
     monkeypatch.setattr(cloud, "_auto", lambda: module)
     return calls

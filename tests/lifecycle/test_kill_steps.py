@@ -112,7 +112,8 @@ def test_ctrl_c_while_following_a_run_says_it_goes_on_and_the_rerun_picks_it_up(
     assert "Traceback" not in stderr
     run_id = labctl.journal_entries(lab_stack, "run")[0]["data"]["run_id"]
     assert f"Interrupted: run {run_id} (smoke) goes on on the cluster; `labctl run smoke --stack {lab_stack}` resumes " \
-           f"following it, `labctl down --stack {lab_stack}` cancels it." in " ".join(stderr.split())
+           f"following it and fetches its results, `databricks jobs cancel-run {run_id}` cancels it" \
+           in " ".join(stderr.split())
     resumed = json.loads(labctl("--json", "run", "smoke", "--stack", lab_stack).stdout)["runs"]
     assert [(r["run_id"], r["result_state"]) for r in resumed] == [(run_id, "SUCCESS")]
     assert len(_runs_of(labctl, lab_stack)) == before + 1
