@@ -55,7 +55,8 @@ def main_options(
 
 def emit(data: dict, human: str | None = None) -> None:
     if State.json:
-        out.print_json(json.dumps(data, default=str))
+        # Written as is: rich's print_json parses the text again to colour it, which took minutes on a large answer.
+        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
     elif human is not None:
         out.print(human)
 
@@ -251,42 +252,47 @@ def validate(
 ):
     """Validate fine-tuning data as Azure OpenAI does, with token statistics and a training cost estimate."""
     from agent.errors import USAGE
-    from labctl_labs.fine_tuning_data import billed_training_tokens, default_epochs, example_token_limit, validate_file
+    from labctl_labs.fine_tuning_data import (base_version_problem, billed_training_tokens, default_epochs,
+                                              example_token_limit, fine_tune_base, validate_file)
     from agent.preflight import load_prices, split_base
     from infra.config import FINE_TUNE_FAMILIES
 
     if purpose not in ("training", "validation"):
         raise LabctlError(f"--purpose {purpose!r} is not training or validation.", USAGE)
-    family, _ = split_base(model)
+    family, _ = split_base(model.split(".ft-", 1)[0])  # a fine-tuned model ('<base>.ft-<id>') trains on further
     if family not in FINE_TUNE_FAMILIES:
         raise LabctlError(f"--model {model!r} is not a base model Azure OpenAI fine-tunes; give one of "
                           f"{', '.join(FINE_TUNE_FAMILIES)}, with or without its version (gpt-4.1-mini-2025-04-14).", USAGE)
+    problem = base_version_problem(model)
+    if problem:
+        raise LabctlError(f"--model {model!r}: {problem}.", USAGE)
+    missing = [path for path in files if not path.is_file()]
+    if missing:  # before any file is read: one answer for the whole command
+        raise LabctlError(f"{missing[0]} does not exist or is not a file.", USAGE)
+    reinforcement = fine_tune_base(model).reinforcement
     table = load_prices(prices)
     tuning = table["fine_tuning"].get(family)
     reports = []
     for path in files:
-        if not path.is_file():
-            raise LabctlError(f"{path} does not exist or is not a file.", USAGE)
-        report = validate_file(path, purpose, model)
-        epochs = default_epochs(report.examples)
-        billed = billed_training_tokens(report, epochs, example_token_limit(model))
+        report = validate_file(path, purpose, model, name=str(path))
+        # Epochs and billed tokens are a training file's: a validation file is read, not trained on, and RFT is
+        # billed per hour of training ([azure-rft]), not per token.
+        billed_by_tokens = purpose == "training" and not reinforcement
+        epochs = default_epochs(report.examples) if billed_by_tokens else None
+        billed = billed_training_tokens(report, epochs, example_token_limit(model)) if billed_by_tokens else None
         summary = {**report.summary(), "findings": [f.__dict__ for f in report.findings], "epochs": epochs,
                    "billed_training_tokens": billed}
-        if tuning and purpose == "training":
+        if tuning and billed_by_tokens:
             summary["training_cost_estimate"] = {"usd": round(billed * tuning["training_per_million"] / 1e6, 4),
                                                  "price_per_million": tuning["training_per_million"],
                                                  "prices_as_of": table["as_of"], "label": "ESTIMATE"}
         reports.append(summary)
         if not State.json:
             _print_findings(report)
-            tokens = summary["total_tokens"]
-            figures = (f"tokens per example min {tokens['min']} / median {tokens['median']} / max {tokens['max']}; "
-                       f"{epochs} epochs -> {billed:,} billed tokens" if tokens else "no examples to count")
             out.print(f"{path}: {_count(report.examples, 'valid example')}, {_count(report.error_count, 'error')}, "
                       f"{_count(report.warning_count, 'warning')}; "
-                      + figures
-                      + (f", about ${summary['training_cost_estimate']['usd']:.2f} (prices of {table['as_of']})"
-                         if tokens and "training_cost_estimate" in summary else ""), highlight=False, soft_wrap=True)
+                      + _validate_figures(summary, family, table["as_of"], purpose, reinforcement),
+                      markup=False, highlight=False, soft_wrap=True)
     emit({"files": reports}, None)
     if any(r["errors"] for r in reports):
         raise typer.Exit(USAGE)
@@ -388,6 +394,22 @@ def down(
 
 
 FINDINGS_SHOWN_PER_RULE = 10
+
+
+def _validate_figures(summary: dict, family: str, prices_as_of: str, purpose: str, reinforcement: bool) -> str:
+    """The token figures of one validated file, and what training on it would bill."""
+    tokens = summary["total_tokens"]
+    if not tokens:
+        return "no examples to count"
+    figures = f"tokens per example min {tokens['min']} / median {tokens['median']} / max {tokens['max']}; "
+    if reinforcement:
+        return figures + "RFT is billed per hour of training, not per token: no token estimate"
+    if purpose != "training":
+        return figures + "a validation file is not trained on: no epochs or billed tokens"
+    figures += f"{summary['epochs']} epochs -> {summary['billed_training_tokens']:,} billed tokens"
+    if "training_cost_estimate" in summary:
+        return figures + f", about ${summary['training_cost_estimate']['usd']:.2f} (prices of {prices_as_of})"
+    return figures + f"; no training price for {family} in the price table"
 
 
 def _print_findings(report) -> None:

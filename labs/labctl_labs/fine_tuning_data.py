@@ -27,6 +27,18 @@ Sources of the rules (cited again beside each check):
   [prep]         OpenAI cookbook, "Data preparation and analysis for chat model fine-tuning"
                  (examples/Chat_finetuning_data_prep.ipynb): the format checks, 3 tokens per message + every
                  value + 1 per name + 3 to prime the reply, and the default-epochs estimate.
+  [azure-rft]    Azure OpenAI, "Reinforcement fine-tuning (RFT) with Azure OpenAI o4-mini"
+                 (how-to/reinforcement-fine-tuning): only o4-mini trains by RFT; "System messages aren't supported",
+                 "The final message must be from the user", tools are supported, "Images / multimodal data aren't
+                 supported"; fields beside `messages` (a reference answer) are the grader's; training files hold at
+                 most 50,000 examples, validation ("test") files 1,000. RFT is billed per hour of training.
+  [models]       Azure OpenAI fine-tuning models table (fine-tune-supported-models.md, 2026-03-05, and its 2024
+                 revisions): the versions each family fine-tunes; gpt-35-turbo 0125/1106 train examples of up to
+                 16,385 tokens.
+  [json]         RFC 8259 section 6: NaN and Infinity are not JSON numbers (Python's json reads them; the service
+                 does not have to).
+  [function-name] OpenAI API reference, chat completions `tools[].function.name`: "Must be a-z, A-Z, 0-9, or
+                 contain underscores and dashes, with a maximum length of 64".
   [count]        OpenAI cookbook, "How to count tokens with tiktoken", section 7 "Counting tokens for chat
                  completions with tool calls": the tokens of `tools` definitions.
 
@@ -35,8 +47,9 @@ Rules (the `rule` of each finding). Whole-file problems are one finding each, an
   json-array               the file is one pretty-printed JSON array (or object), not JSON Lines
   binary                   NUL bytes: binary data, not text
   empty-file               no examples at all
-  line-too-long            a line larger than the per-line cap (no example can be that big)
-  json                     a line is not valid JSON (also a truncated last line)
+  line-endings             lines end with CR alone (classic Mac OS): JSON Lines ends them with LF or CRLF
+  json                     a line is not valid JSON (also a truncated last line, NaN/Infinity, nesting or a number
+                           too large to read)
   data-type                an example is not a JSON object
   missing-messages         an example has no `messages` list, or it is empty
   message-type             a message is not an object
@@ -51,8 +64,12 @@ Rules (the `rule` of each finding). Whole-file problems are one finding each, an
   weight                   `weight` not 0 or 1, or on a message that is not the assistant's
   tool-call-format         tool_calls not a list of {id, type: function, function: {name, arguments}}, or a repeated id
   function-call-format     function_call not {name, arguments}, or on a message that is not the assistant's
-  tools-format             `tools` not a list of {type: function, function: {name, ...}}
-  functions-format         `functions` not a list of {name, ...}
+  tools-format             `tools` not a list of {type: function, function: {name, ...}}, or a name that is not
+                           1-64 of a-z, A-Z, 0-9, _ and - [function-name]
+  functions-format         `functions` not a list of {name, ...} (names as in tools)
+  name-format              a message's `name` that is not a non-empty string
+  rft-format               o4-mini's RFT data [azure-rft]: a system message, an image, a last message that is not the
+                           user's, or more examples than a training (50,000) or validation (1,000) file holds
   tool-call-order          a tool call not answered by tool messages before the next message, or a tool message
                            answering no earlier call
   function-call-order      a function message that does not answer the assistant's function_call just before it
@@ -70,6 +87,9 @@ Rules (the `rule` of each finding). Whole-file problems are one finding each, an
   file-size                a file over 512 MB
 Warnings:
   missing-system           examples without a system message (one per file, with the count: the cookbook counts them)
+  missing-user             examples without a user message (the same)
+  line-unchecked           a line over the per-line cap (64 MiB): not read, so not checked; Azure may take it
+                           (inline images of up to 10 MB each)
   example-tokens           an example over the base model's per-example limit: the service truncates it
   functions-deprecated     the deprecated function-calling shape (one per file)
   tool-call-arguments      a call whose `arguments` is not the text of a JSON object: the chat API returns, and the
@@ -86,6 +106,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import statistics
 from array import array
 from collections.abc import Iterable, Iterator
@@ -95,9 +116,14 @@ from typing import BinaryIO, Literal
 
 MIN_TRAINING_EXAMPLES = 10
 MAX_FILE_BYTES = 512 * 1024 * 1024
-MAX_LINE_BYTES = 8 * 1024 * 1024
+# Lines longer than this are not read (memory stays bounded). 64 MiB holds an example with several inline images at
+# Azure's 10 MB each (13.4 MB as base64); 8 MiB refused one 7 MB JPEG that Azure takes.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 DEFAULT_EXAMPLE_TOKEN_LIMIT = 65_536
 ROLES = {"system", "user", "assistant", "tool", "function"}
+RFT_ROLES = {"developer", "user", "assistant", "tool"}
+RFT_MAX_EXAMPLES = {"training": 50_000, "validation": 1_000}  # [azure-rft]  # [azure-rft] no system messages; developer instructions
+FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # [function-name]
 MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"}
 BOM = b"\xef\xbb\xbf"
 SNIFF_BYTES = 64 * 1024  # enough of the file's head to tell UTF-16, binary or a JSON array
@@ -115,23 +141,26 @@ class FineTuneBase:
     """What Azure OpenAI takes for fine-tuning one base-model family.
 
     encoding: tiktoken encoding; example_tokens: the training example context length [azure-ft];
-    vision: image input in training data [azure-vision]; preference: DPO [azure-dpo]."""
+    vision: image input in training data [azure-vision]; preference: DPO [azure-dpo]; versions: the versions Azure
+    fine-tunes, () when not known [models]; reinforcement: the family trains by RFT only, on RFT data [azure-rft]."""
     encoding: str
     example_tokens: int = DEFAULT_EXAMPLE_TOKEN_LIMIT
     vision: bool = False
     preference: bool = False
+    versions: tuple[str, ...] = ()
+    reinforcement: bool = False
 
 
 # The one table of base-model-dependent rules: every family preflight may choose (agent.preflight
 # DEFAULT_FINE_TUNE_PREFERENCES) and every family `labctl validate --model` takes (infra.config FINE_TUNE_FAMILIES).
 FINE_TUNE_BASES: dict[str, FineTuneBase] = {
-    "gpt-35-turbo": FineTuneBase("cl100k_base"),
-    "gpt-4o": FineTuneBase("o200k_base", vision=True, preference=True),
-    "gpt-4o-mini": FineTuneBase("o200k_base"),
-    "gpt-4.1": FineTuneBase("o200k_base", vision=True, preference=True),
-    "gpt-4.1-mini": FineTuneBase("o200k_base", preference=True),
-    "gpt-4.1-nano": FineTuneBase("o200k_base", example_tokens=32_768, preference=True),
-    "o4-mini": FineTuneBase("o200k_base"),
+    "gpt-35-turbo": FineTuneBase("cl100k_base", example_tokens=16_385, versions=("0613", "1106", "0125")),
+    "gpt-4o": FineTuneBase("o200k_base", vision=True, preference=True, versions=("2024-08-06",)),
+    "gpt-4o-mini": FineTuneBase("o200k_base", versions=("2024-07-18",)),
+    "gpt-4.1": FineTuneBase("o200k_base", vision=True, preference=True, versions=("2025-04-14",)),
+    "gpt-4.1-mini": FineTuneBase("o200k_base", preference=True, versions=("2025-04-14",)),
+    "gpt-4.1-nano": FineTuneBase("o200k_base", example_tokens=32_768, preference=True, versions=("2025-04-14",)),
+    "o4-mini": FineTuneBase("o200k_base", versions=("2025-04-16",), reinforcement=True),
     # Open-weight, Microsoft Foundry only (Learn fine-tune-supported-models, 2026-03-05: SFT, Global training).
     # Its tokenizer o200k_harmony extends o200k_base with chat-format tokens; counted with o200k_base here.
     "gpt-oss-20b": FineTuneBase("o200k_base"),
@@ -207,6 +236,11 @@ class Report:
     # Whole-file facts, merged across the parallel parts: (examples, first line) of each shape.
     shapes: dict = field(default_factory=dict)
     _lengths: dict = field(default_factory=dict, repr=False, compare=False)
+    reinforcement: bool = field(init=False, default=False)  # the base trains by RFT: RFT data is checked
+
+    def __post_init__(self) -> None:
+        base = fine_tune_base(self.model)
+        self.reinforcement = bool(base and base.reinforcement)
 
     def add(self, finding: Finding) -> None:
         key = (finding.rule, finding.severity)
@@ -222,7 +256,7 @@ class Report:
         """The findings of the part of the file that starts after `line_offset` lines, and their counts."""
         kept: dict = {}
         for f in part.findings:
-            self.add(Finding(f.file, f.line + line_offset if f.line else f.line, f.rule, f.message, f.severity))
+            self.add(Finding(self.file, f.line + line_offset if f.line else f.line, f.rule, f.message, f.severity))
             kept[f.rule, f.severity] = kept.get((f.rule, f.severity), 0) + 1
         for key, count in part.finding_counts.items():  # those the part counted but did not keep
             self.finding_counts[key] = self.finding_counts.get(key, 0) + count - kept.get(key, 0)
@@ -285,6 +319,21 @@ def fine_tune_base(model: str | None) -> FineTuneBase | None:
     return FINE_TUNE_BASES.get(family) if family else None
 
 
+def base_version_problem(model: str) -> str | None:
+    """One sentence when `model` names a version of a known family that Azure does not fine-tune [models]
+    ('gpt-4o-2024-05-13'); None otherwise. A fine-tuned model ('<base>.ft-<id>') is checked by its base."""
+    base_id = model.split(".ft-", 1)[0]
+    base = fine_tune_base(base_id)
+    if base is None or not base.versions:
+        return None
+    family = max((f for f in FINE_TUNE_BASES if base_id == f or base_id.startswith(f + "-")), key=len)
+    version = base_id[len(family) + 1:]
+    if version and version not in base.versions:
+        return (f"{family} version {version} is not one Azure OpenAI fine-tunes; it fine-tunes "
+                f"{', '.join(f'{family}-{v}' for v in base.versions)}")
+    return None
+
+
 def encoding_for(model: str | None) -> str:
     """tiktoken encoding of a base model: o200k_base for gpt-4o, gpt-4.1, gpt-5 and o-series, cl100k_base before."""
     base = fine_tune_base(model)
@@ -302,19 +351,21 @@ def example_token_limit(model: str | None) -> int:
 
 
 def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model: str | None = None,
-                  workers: int | None = None) -> Report:
-    """Validate a file; a large one is split at line boundaries and validated by several processes."""
+                  workers: int | None = None, name: str | None = None) -> Report:
+    """Validate a file; a large one is split at line boundaries and validated by several processes. Findings
+    name the file `name` (default: its file name)."""
     path = Path(path)
+    name = name or path.name
     size = path.stat().st_size
     workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
     if size < PARALLEL_MIN_BYTES or workers < 2:
         with path.open("rb") as stream:
-            return validate_stream(stream, path.name, purpose=purpose, model=model, size=size)
+            return validate_stream(stream, name, purpose=purpose, model=model, size=size)
     from concurrent.futures import ProcessPoolExecutor
 
     import tiktoken
 
-    report = Report(file=path.name, purpose=purpose, encoding=encoding_for(model), model=model)
+    report = Report(file=name, purpose=purpose, encoding=encoding_for(model), model=model)
     _check_size(report, size)
     with path.open("rb") as stream:
         if _check_whole_file(stream.read(SNIFF_BYTES), report):
@@ -398,12 +449,14 @@ def _whole_file_problem(head: bytes) -> tuple[str, str, int | None] | None:
         if head.startswith(marks):
             return "encoding", f"the file is {name} (it starts with a {name} byte-order mark); save it as UTF-8", None
     if b"\x00" in head:
-        sample = head[:512]
-        if sample.count(0) * 3 >= len(sample):  # ASCII text in UTF-16 has a NUL beside every character
+        if _looks_like_utf16(head[:4096]):
             return "encoding", "the file looks like UTF-16 without a byte-order mark (NUL bytes between characters); " \
                                "save it as UTF-8", None
         line = head[:head.index(b"\x00")].count(b"\n") + 1
         return "binary", "the file holds NUL bytes: it is binary data, not JSON Lines text", line
+    if b"\n" not in head and head.count(b"\r") >= 2:  # JSON strings cannot hold a raw CR: these end lines
+        return "line-endings", "the lines end with CR alone (classic Mac OS line endings); JSON Lines ends each line " \
+                               "with LF or CRLF", None
     text = head.removeprefix(BOM).lstrip()
     if text[:1] in (b"[", b"{"):
         first = text.split(b"\n", 1)[0].strip()
@@ -415,10 +468,24 @@ def _whole_file_problem(head: bytes) -> tuple[str, str, int | None] | None:
     return None
 
 
+def _looks_like_utf16(sample: bytes) -> bool:
+    """UTF-16 text puts the NUL of each ASCII character (JSON's punctuation, at least) on the same side of every
+    byte pair; binary data scatters them. The sample must also decode as UTF-16 of that byte order."""
+    sample = sample[:len(sample) // 2 * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if max(even, odd) < 8 or min(even, odd) * 10 > max(even, odd):
+        return False
+    try:
+        sample.decode("utf-16-le" if odd > even else "utf-16-be")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _is_json(raw: bytes) -> bool:
     try:
         json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -463,6 +530,9 @@ def _finish(report: Report) -> Report:
     report.add_all(_shape_findings(report))
     if report.examples == 0 and report.ok:
         report.add(Finding(name, None, "empty-file", "the file holds no examples"))
+    elif report.reinforcement and report.examples > RFT_MAX_EXAMPLES[report.purpose]:
+        report.add(Finding(name, None, "rft-format", f"{report.examples:,} examples; an RFT {report.purpose} file holds "
+                                                     f"at most {RFT_MAX_EXAMPLES[report.purpose]:,}"))
     elif report.purpose == "training" and report.ok and report.examples < MIN_TRAINING_EXAMPLES:
         # [azure-ft] "Fine-tuning jobs won't proceed without at least 10" examples.
         report.add(Finding(name, None, "min-examples",
@@ -483,7 +553,7 @@ def _merge_encoding_findings(report: Report) -> None:
     detail = first.message.removeprefix("not UTF-8 (").removesuffix(")")
     merged = Finding(report.file, first.line, "encoding",
                      f"{count:,} lines are not UTF-8 (the first is this one: {detail}); the file was saved in "
-                     "another encoding, such as Windows-1252 or Latin-1: save it as UTF-8")
+                     "another encoding, such as Windows-1252 or Latin-1 (or is not text): save it as UTF-8")
     at = report.findings.index(first)
     report.findings = [f for f in report.findings if not (f.rule == "encoding" and f.line)]
     report.findings.insert(at, merged)
@@ -523,6 +593,11 @@ def _shape_findings(report: Report) -> list[Finding]:
                              f"{count:,} of {report.examples:,} examples have no system message (the first on this "
                              "line); the model then learns without the instructions it will be prompted with",
                              "warning"))
+    if "missing-user" in shapes:
+        count, line = shapes["missing-user"]
+        found.append(Finding(name, line, "missing-user",
+                             f"{count:,} of {report.examples:,} examples have no user message (the first on this "
+                             "line): the model learns answers to no question", "warning"))
     if "functions" in shapes:
         count, line = shapes["functions"]
         found.append(Finding(name, line, "functions-deprecated",
@@ -543,8 +618,10 @@ def _lines(stream: BinaryIO, report: Report, end: int | None = None, first: bool
             counter.lines = number
         report.bytes += len(raw)
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            report.add(Finding(report.file, number, "line-too-long",
-                                           f"the line is longer than {MAX_LINE_BYTES} bytes"))
+            report.add(Finding(report.file, number, "line-unchecked",
+                               f"the line is over {MAX_LINE_BYTES // 2**20} MiB: labctl does not read lines this long, so "
+                               "this example was not checked (Azure may take it: inline images of up to 10 MB each); "
+                               "images linked by https URL keep lines short", "warning"))
             while raw and not raw.endswith(b"\n"):  # skip the rest of the line without holding it
                 raw = stream.readline(MAX_LINE_BYTES + 1)
                 report.bytes += len(raw)
@@ -585,6 +662,13 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
     if problem:
         report.add(Finding(report.file, number, *problem))
         return None
+    if report.reinforcement:
+        problems = _reinforcement_problems(example)
+        report.add_all(Finding(report.file, number, rule, message) for rule, message in problems)
+        if problems:
+            return None
+        report.saw("reinforcement", number)
+        return example, False
     messages = example.get("messages")
     plain_roles = (_plain_roles(messages) if type(messages) is list and messages
                    and not any(key in example for key in EXAMPLE_SHAPE_KEYS) else None)
@@ -607,8 +691,11 @@ def _parse(raw: bytes, number: int, report: Report) -> tuple[dict, bool] | None:
     if not plain and roles is not None:  # (a DPO example noted its own shapes)
         _note_shapes(report, number, images, functions or "functions" in example)
     report.saw("preference" if roles is None else "supervised", number)
-    if roles is not None and "system" not in roles:
-        report.saw("missing-system", number)  # one warning for the file, with the count (_shape_findings)
+    if roles is not None and not report.reinforcement:
+        if "system" not in roles:
+            report.saw("missing-system", number)  # one warning for the file, with the count (_shape_findings)
+        if "user" not in roles:
+            report.saw("missing-user", number)
     if not plain:
         report.add_all(Finding(report.file, number, rule, message, "warning")
                        for rule, message in _call_warnings(example))
@@ -622,6 +709,14 @@ def _note_shapes(report: Report, number: int, images: int, functions: bool) -> N
         report.saw("functions", number)
 
 
+class _NotJSON(ValueError):
+    pass
+
+
+def _not_a_json_number(constant: str):
+    raise _NotJSON(constant)  # [json] NaN, Infinity and -Infinity
+
+
 def _envelope(raw: bytes) -> tuple[dict | None, Problem | None]:
     """The example a line holds, or the first reason it holds none: encoding, binary, JSON, type."""
     try:
@@ -631,9 +726,15 @@ def _envelope(raw: bytes) -> tuple[dict | None, Problem | None]:
     if "\x00" in text:  # json's own message ("Expecting value") would not say what is wrong
         return None, ("binary", f"the line holds a NUL byte at column {text.index(chr(0)) + 1}: binary data, not text")
     try:
-        example = json.loads(text)
+        example = json.loads(text, parse_constant=_not_a_json_number)
     except json.JSONDecodeError as error:
         return None, ("json", f"not valid JSON ({error.msg} at column {error.colno})")
+    except _NotJSON as error:
+        return None, ("json", f"not valid JSON: {error} (RFC 8259 has no such numbers)")
+    except RecursionError:
+        return None, ("json", "nested too deeply to read (over about 1,000 levels of arrays or objects)")
+    except ValueError as error:  # Python's limit on digits in an integer (sys.set_int_max_str_digits)
+        return None, ("json", f"not readable: {error}")
     if not isinstance(example, dict):
         return None, ("data-type", f"an example is a JSON object, not {type(example).__name__}")
     return example, None
@@ -661,7 +762,34 @@ def _conversation_problems(messages: list, where_prefix: str = "") -> tuple[list
     return problems, roles, images, functions
 
 
-def _role(where: str, message, problems: list[Problem]) -> str | None:
+def _reinforcement_problems(example: dict) -> list[Problem]:
+    """[azure-rft] An RFT example: messages without a system message, ending on the user's; the other fields of the
+    line (a reference answer, ...) are the grader's and may be anything."""
+    messages = example.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return [("missing-messages", "the example has no non-empty `messages` list")]
+    problems: list[Problem] = []
+    for index, message in enumerate(messages, start=1):
+        where = f"message {index}"
+        if isinstance(message, dict) and message.get("role") == "system":
+            problems.append(("rft-format", f"{where} is a system message; RFT data has none: give the instructions "
+                                           "as a developer message"))
+            continue
+        role = _role(where, message, problems, RFT_ROLES)
+        if role is not None:
+            found, images = _body_problems(where, message, role)
+            problems += found
+            if images:
+                problems.append(("rft-format", f"{where} holds images; RFT data is text only"))
+    last = messages[-1].get("role") if isinstance(messages[-1], dict) else None
+    if not problems and last != "user":
+        problems.append(("rft-format", f"the last message is the {last}'s; an RFT example ends on the user's message "
+                                       "(the model writes the answer, which the grader scores against the example's "
+                                       "other fields)"))
+    return problems + _definition_problems(example)
+
+
+def _role(where: str, message, problems: list[Problem], roles: set[str] = ROLES) -> str | None:
     """The message's role; None (with the reason in `problems`) if it is not an object with a known role."""
     if not isinstance(message, dict):
         problems.append(("message-type", f"{where} is not an object"))
@@ -673,8 +801,9 @@ def _role(where: str, message, problems: list[Problem]) -> str | None:
     if role is None:
         problems.append(("message-missing-key", f"{where} has no `role`"))
         return None
-    if not isinstance(role, str) or role not in ROLES:
-        problems.append(("unrecognized-role", f"{where} has role {role!r}; roles are {', '.join(sorted(ROLES))}"))
+    if not isinstance(role, str) or role not in roles:
+        hint = "; developer messages are o4-mini's RFT data" if role == "developer" else ""
+        problems.append(("unrecognized-role", f"{where} has role {role!r}; roles are {', '.join(sorted(roles))}{hint}"))
         return None
     return role
 
@@ -710,6 +839,8 @@ def _body_problems(where: str, message: dict, role: str) -> tuple[list[Problem],
         problems.append(("message-missing-key", f"{where} (tool) has no `tool_call_id` naming the call it answers"))
     if role == "function" and not isinstance(message.get("name"), str):
         problems.append(("message-missing-key", f"{where} (function) has no `name` naming the function it answers"))
+    elif "name" in message and not (isinstance(message["name"], str) and message["name"]):
+        problems.append(("name-format", f"{where} ({role}) has a `name` that is not a non-empty string"))
     return problems, images
 
 
@@ -748,7 +879,7 @@ def _image_problems(image: dict) -> list[Problem]:
     header, comma, data = url.partition(",")
     if not (url.startswith("data:") and comma and header.endswith(";base64")):
         return [("image-url", f"the image URL {url[:40]!r} is neither https:// nor a base64 data URI")]
-    media = header[len("data:"):-len(";base64")]
+    media = header[len("data:"):-len(";base64")].lower()  # RFC 2045 5.1: type and subtype are case-insensitive
     if media not in IMAGE_TYPES:
         return [("image-type", f"the image is {media or 'untyped'}; images are JPEG, PNG or WEBP")]
     size = len(data) * 3 // 4 - data[-2:].count("=")
@@ -808,7 +939,7 @@ def _definition_problems(example: dict) -> list[Problem]:
         if not (isinstance(tools, list) and all(isinstance(t, dict) and t.get("type") == "function"
                                                   and _valid_function(t.get("function")) for t in tools)):
             problems.append(("tools-format", "`tools` is not a list of {type: function, function: {name, "
-                                             "description, parameters}}"))
+                                             "description, parameters}} whose names are 1-64 of a-z, A-Z, 0-9, _, -"))
     if "functions" in example:
         functions = example["functions"]
         if not (isinstance(functions, list) and all(_valid_function(f) for f in functions)):
@@ -817,7 +948,8 @@ def _definition_problems(example: dict) -> list[Problem]:
 
 
 def _valid_function(function) -> bool:
-    return (isinstance(function, dict) and isinstance(function.get("name"), str) and function["name"] != ""
+    return (isinstance(function, dict) and isinstance(function.get("name"), str)
+            and FUNCTION_NAME.fullmatch(function["name"]) is not None
             and isinstance(function.get("description", ""), str) and isinstance(function.get("parameters", {}), dict))
 
 

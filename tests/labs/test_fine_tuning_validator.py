@@ -1,6 +1,7 @@
 """The fine-tuning data validator: every broken file gives its rule and line; no input crashes it; the lab's
 datasets validate clean with the token figures of the lab's cookbook code."""
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labctl_labs.fine_tuning_data import MAX_LINE_BYTES, validate_stream
+from labctl_labs.fine_tuning_data import validate_stream
 from tests.strategies import jsonl_lines
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mslearn"
@@ -61,7 +62,16 @@ CORPUS = {
     "bom in the middle": (ten(b"\xef\xbb\xbf" + line(OK)), "json", 11),
     "empty file": (b"", "empty-file", None),
     "only blank lines": (b"\n\n  \n", "empty-file", None),
-    "huge line": ([line(OK), b'{"messages": "' + b"x" * (MAX_LINE_BYTES + 10) + b'"}'], "line-too-long", 2),
+    "nan": (ten(b'{"messages": [{"role": "user", "content": "q"}], "score": NaN}'), "json", 11),
+    "a number of 5,000 digits": (ten(b'{"messages": [], "n": ' + b"9" * 5000 + b"}"), "json", 11),
+    "nested 100,000 deep": (ten(b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"), "json", 11),
+    "cr line endings": (b"\r".join([line(OK)] * 10) + b"\r", "line-endings", None),
+    "utf-16 without bom, japanese": ("\n".join([json.dumps({"messages": [
+        {"role": "user", "content": "日本の首都はどこですか。" * 5}, {"role": "assistant", "content": "東京です。" * 5}]},
+        ensure_ascii=False)] * 10).encode("utf-16-le"), "encoding", None),
+    "name not a string": ([msgs({**U, "name": 7}, A)], "name-format", 1),
+    "function name with a space": ([line({"messages": [U, A], "tools": [
+        {"type": "function", "function": {"name": "get weather"}}]})], "tools-format", 1),
     "top-level array": ([b"[1, 2]"], "data-type", 1),
     "top-level string": ([b'"just text"'], "data-type", 1),
     "no messages key": ([line({"prompt": "p", "completion": "c"})], "missing-messages", 1),
@@ -146,15 +156,16 @@ def test_each_broken_file_names_its_rule_and_line(name):
 def test_the_corpus_covers_at_least_25_broken_files_and_every_rule():
     assert len(CORPUS) >= 25
     assert {rule for _, rule, _ in CORPUS.values()} >= {
-        "json", "encoding", "empty-file", "line-too-long", "data-type", "missing-messages", "message-type",
+        "json", "encoding", "empty-file", "data-type", "missing-messages", "message-type",
         "message-missing-key", "message-unrecognized-key", "unrecognized-role", "missing-content",
         "no-assistant-message", "weight", "tool-call-format", "min-examples", "json-array", "binary",
         "tool-call-order", "function-call-order", "tools-format", "functions-format", "function-call-format",
-        "image-role", "image-url", "image-type", "image-count", "content-part", "preference-format", "mixed-methods"}
+        "image-role", "image-url", "image-type", "image-count", "content-part", "preference-format", "mixed-methods",
+        "line-endings", "name-format"}
 
 
 WHOLE_FILE = ["utf-16 file", "utf-16 without bom", "utf-32 file", "pretty-printed json array",
-              "pretty-printed json object", "binary file"]
+              "pretty-printed json object", "binary file", "cr line endings", "utf-16 without bom, japanese"]
 
 
 @pytest.mark.parametrize("name", WHOLE_FILE)
@@ -381,3 +392,115 @@ def test_a_mistake_on_every_line_is_counted_in_full_but_kept_a_thousand_times(ca
     assert report.summary()["finding_counts"] == {"no-assistant-message": 2500}
     code, output = labctl_validate(capsys, str(path))
     assert code == 2 and "2,500 errors" in output and "and 2,490 more [no-assistant-message] findings" in output
+
+
+def test_a_line_over_the_cap_is_not_read_and_says_so_without_failing_the_file(monkeypatch):
+    from labctl_labs import fine_tuning_data
+
+    monkeypatch.setattr(fine_tuning_data, "MAX_LINE_BYTES", 4096)
+    report = validate_stream(io.BytesIO(as_bytes(ten(msgs(U, {**A, "content": "x" * 10_000})))), "long.jsonl")
+    assert report.ok and report.examples == 10
+    assert [(f.rule, f.line, f.severity) for f in report.findings] == [("line-unchecked", 11, "warning")]
+
+
+def test_a_7_mb_inline_jpeg_is_taken_for_a_vision_base():
+    # [azure-vision] images of up to 10 MB; base64 makes 7 MB about 9.3 MB of line, over the 8 MiB cap labctl had.
+    jpeg = "data:image/jpeg;base64," + base64.b64encode(b"\xff\xd8\xff\xe0" + b"\0" * (7 * 1024 * 1024)).decode()
+    report = validate_stream(io.BytesIO(as_bytes(ten(msgs(image(jpeg), A)))), "v.jsonl", model="gpt-4o-2024-08-06")
+    assert report.ok and report.examples == 11
+
+
+def test_media_types_match_without_case():
+    # RFC 2045 section 5.1: type and subtype names are case-insensitive.
+    report = validate_stream(io.BytesIO(as_bytes(ten(msgs(image(PNG.replace("image/png", "image/PNG")), A)))), "v.jsonl",
+                             model="gpt-4o-2024-08-06")
+    assert report.ok
+
+
+def test_examples_without_a_user_message_are_one_warning_with_their_count():
+    # The cookbook counts them too ("Num examples missing user message").
+    report = validate_stream(io.BytesIO(as_bytes([line(OK)] * 10 + [msgs({"role": "system", "content": "s"}, A)] * 2)),
+                             "w.jsonl")
+    assert [(f.rule, f.line) for f in report.warnings] == [("missing-user", 11)]
+    assert "2 of 12 examples" in report.warnings[0].message
+
+
+# [azure-rft] o4-mini trains by reinforcement fine-tuning, on its own format: Azure's example, as one line.
+RFT_EXAMPLE = {"messages": [{"role": "user", "content": "You are a helpful assistant. Your task is to solve the "
+                             "following logic and puzzle quiz:\n\n2. In the expression 1 * 2 * 3 * 4 * 5 * 6 * 7 * 8 * 9 "
+                             "= 100, replace the asterisks with arithmetic operation signs to obtain a correct equation."}],
+               "solution": "Solution. 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 \\cdot 9 = 100.\n\nEvaluation. 12 points for the "
+                           "correct solution.",
+               "final_answer": "1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 \\cdot 9 = 100"}
+O4_MINI = "o4-mini-2025-04-16"
+
+
+def test_azures_rft_example_is_valid_for_o4_mini_and_not_for_a_supervised_base():
+    data = as_bytes([line(RFT_EXAMPLE)] * 10)
+    report = validate_stream(io.BytesIO(data), "rft.jsonl", model=O4_MINI)
+    assert report.ok and report.examples == 10 and not report.warnings
+    supervised = validate_stream(io.BytesIO(data), "rft.jsonl", model="gpt-4.1-mini-2025-04-14")
+    assert supervised.errors[0].rule == "no-assistant-message"
+
+
+@pytest.mark.parametrize(("example", "why"), [
+    ({"messages": [{"role": "system", "content": "s"}, U]}, "system message"),
+    ({"messages": [U, A]}, "last message is the assistant's"),
+    ({"messages": [image(PNG)]}, "holds images"),
+])
+def test_rft_data_breaking_azures_rules_is_refused_for_o4_mini(example, why):
+    report = validate_stream(io.BytesIO(as_bytes([line(RFT_EXAMPLE)] * 10 + [line(example)])), "rft.jsonl", model=O4_MINI)
+    assert [(f.rule, f.line) for f in report.errors] == [("rft-format", 11)] and why in report.errors[0].message
+
+
+def test_a_developer_message_is_rft_data_and_says_so_for_a_supervised_base():
+    report = validate_stream(io.BytesIO(as_bytes(ten(msgs({"role": "developer", "content": "d"}, U, A)))), "d.jsonl")
+    assert report.errors[0].rule == "unrecognized-role" and "o4-mini's RFT data" in report.errors[0].message
+    rft = validate_stream(io.BytesIO(as_bytes([msgs({"role": "developer", "content": "d"}, U)] * 10)), "d.jsonl",
+                          model=O4_MINI)
+    assert rft.ok
+
+
+def test_an_rft_validation_file_holds_at_most_1000_examples():
+    report = validate_stream(io.BytesIO(as_bytes([line(RFT_EXAMPLE)] * 1001)), "rft.jsonl", purpose="validation",
+                             model=O4_MINI)
+    assert [(f.rule, f.line) for f in report.errors] == [("rft-format", None)]
+
+
+def test_labctl_validate_gives_o4_mini_no_token_bill(capsys, tmp_path):
+    path = tmp_path / "rft.jsonl"
+    path.write_bytes(as_bytes([line(RFT_EXAMPLE)] * 10))
+    code, output = labctl_validate(capsys, str(path), "--model", O4_MINI)
+    assert code == 0 and "billed per hour of training" in output and "epochs ->" not in output
+
+
+@pytest.mark.parametrize(("model", "accepted"), [
+    ("gpt-4o-2024-05-13", False), ("gpt-4o-1999", False), ("gpt-4o-2024-08-06", True), ("gpt-4o", True),
+    ("gpt-4.1-mini-2025-04-14.ft-0123456789abcdef", True),  # continuous fine-tuning of a fine-tuned model
+])
+def test_labctl_validate_takes_only_versions_azure_fine_tunes(capsys, model, accepted):
+    code, output = labctl_validate(capsys, str(GOLDEN / "tool_calls.jsonl"), "--model", model)
+    assert code == (0 if accepted else 2), output
+    if not accepted:
+        assert output.startswith("error: --model") and "gpt-4o-2024-08-06" in output
+
+
+def test_labctl_validate_checks_every_path_before_reading_any(capsys, tmp_path):
+    code, output = labctl_validate(capsys, str(GOLDEN / "tool_calls.jsonl"), str(tmp_path / "missing.jsonl"))
+    assert code == 2 and output == f"error: {tmp_path / 'missing.jsonl'} does not exist or is not a file."
+
+
+def test_labctl_validate_names_files_as_given_and_prints_any_path(capsys, tmp_path):
+    for folder in ("a", "b", "x[/y]"):
+        (tmp_path / folder).mkdir(parents=True)  # "x[/y]": rich markup's closing tag, were the path not escaped
+        (tmp_path / folder / "data.jsonl").write_bytes(as_bytes([line(OK)] * 9 + [msgs(U)]))
+    paths = [str(tmp_path / folder / "data.jsonl") for folder in ("a", "b", "x[/y]")]
+    code, output = labctl_validate(capsys, *paths)
+    assert code == 2
+    for path in paths:
+        assert f"{path}:10: error [no-assistant-message]" in output and f"{path}: 9 valid examples" in output
+
+
+def test_labctl_validate_of_a_validation_file_bills_nothing(capsys):
+    code, output = labctl_validate(capsys, str(GOLDEN / "tool_calls.jsonl"), "--purpose", "validation")
+    assert code == 0 and "not trained on" in output and "epochs ->" not in output
