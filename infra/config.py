@@ -50,6 +50,9 @@ FINE_TUNE_FAMILIES = ("gpt-35-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4
 # Bases Azure fine-tunes on Microsoft Foundry resources only ("Global only, new Foundry resources only",
 # fine-tune-supported-models.md, ms.date 2026-03-05): they need labctl:aiResourceKind AIServices.
 FOUNDRY_ONLY_FAMILIES = ("gpt-oss-20b",)
+# Bases Azure trains by reinforcement fine-tuning only ("only o4-mini supports RFT", how-to/reinforcement-fine-tuning;
+# "RFT only" in fine-tune-supported-models.md): the fine-tuning lab trains supervised, so it cannot use them.
+RFT_ONLY_FAMILIES = ("o4-mini",)
 FINE_TUNE_BASE = re.compile(r"^(?P<family>[a-z0-9.-]+?)-(?P<version>\d{4}-\d{2}-\d{2}|\d{4})$")
 
 
@@ -233,6 +236,10 @@ class LabConfig(_Model):
         if base_family in FOUNDRY_ONLY_FAMILIES and self.ai_resource_kind != "AIServices":
             raise ValueError(f"fineTuneBaseModel {self.fine_tune_base_model} is fine-tuned on Microsoft Foundry "
                              f"resources only; set labctl:aiResourceKind AIServices or choose another base")
+        if base_family in RFT_ONLY_FAMILIES:
+            raise ValueError(f"fineTuneBaseModel {self.fine_tune_base_model} is trained by reinforcement fine-tuning "
+                             "only, and the fine-tuning lab trains supervised (SFT); choose another base, such as "
+                             "gpt-4.1-mini-2025-04-14")
         if self.resource_group_name and self.existing_resource_group:
             raise ValueError("set either resourceGroupName (to create one) or existingResourceGroup (to use one), not both")
         return self

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"location": "mars"}, "labctl:location: 'mars' is not an Azure region"),
         ({"owner": "o" * 257}, "labctl:owner is 257 characters; it becomes a tag, and Azure caps tag values at 256"),
         ({"fineTuneBaseModel": "gpt-9-2030-01-01"}, "labctl:fineTuneBaseModel: 'gpt-9-2030-01-01' is not a base model"),
+        ({"fineTuneBaseModel": "o4-mini-2025-04-16"}, "o4-mini-2025-04-16 is trained by reinforcement fine-tuning only"),
     ],
 )
 def test_invalid_settings_are_refused_with_the_key_named(settings, message):
