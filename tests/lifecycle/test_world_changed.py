@@ -1,0 +1,95 @@
+"""labctl when the world under it changed: files deleted by hand in the portal, a cluster whose library failed,
+resources gone before `down`. Each is driven through the real SDKs against the sandbox, as a user would see it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.lifecycle.conftest import DATA
+
+# The shared lab stack holds all of its region's GlobalStandard quota: stacks of their own go elsewhere.
+UP = ("--skip-preflight", "-c", "location=swedencentral")
+
+
+def _workspace(labctl, stack: str):
+    """A WorkspaceClient of the stack's workspace, as the workspace's admin (the sandbox's access endpoint)."""
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
+
+    access = labctl.control("GET", f"/databricks/workspaces/dbw-labctl-{stack}")
+    import os
+
+    os.environ["REQUESTS_CA_BUNDLE"] = access["ca_bundle"]
+    return WorkspaceClient(config=Config(host=access["host"], token=access["token"], auth_type="pat"))
+
+
+def _staged(labctl, stack: str) -> dict:
+    return json.loads(labctl.state_file(stack, "journal.json").read_text())["entries"]["stage"]["data"]
+
+
+def _failed_libraries(w, cluster_id: str) -> list[str]:
+    return [s.library.whl or s.library.pypi.package for s in w.libraries.cluster_status(cluster_id)
+            if s.status.value == "FAILED"]
+
+
+@pytest.fixture(scope="module")
+def staged_stack(lab_home):
+    """A stack of its own, up and staged with the lab's datasets (local files, as a user passes them)."""
+    from tests.lifecycle.conftest import Labctl
+
+    tool = Labctl(lab_home)
+    stack = "wc1"
+    tool("up", "--sandbox", "--stack", stack, *UP)
+    tool("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
+         "--validation-file", str(DATA / "validation_set.jsonl"))
+    yield stack
+    tool("down", "--stack", stack, "--yes")
+
+
+def test_run_stages_again_what_was_deleted_by_hand_and_repairs_the_failed_cluster_library(labctl, staged_stack):
+    from databricks.sdk.errors import OperationFailed
+    from databricks.sdk.service import compute, jobs
+
+    stack = staged_stack
+    w = _workspace(labctl, stack)
+    outputs = json.loads(labctl.state_file(stack, "outputs.json").read_text())
+    wheel = _staged(labctl, stack)["wheel"]
+    w.files.delete(wheel)  # someone deleted the lab artifact in the portal
+    # A run submitted now (as labctl did before it looked first) fails on the missing file, and the library stays
+    # FAILED on the cluster: later runs that attach it fail too, until it is uninstalled and the cluster restarted.
+    w.clusters.ensure_cluster_is_running(outputs["clusterId"])
+    with pytest.raises(OperationFailed, match="does not exist"):
+        w.jobs.submit(run_name="by hand", tasks=[jobs.SubmitTask(
+            task_key="t", existing_cluster_id=outputs["clusterId"], libraries=[compute.Library(whl=wheel)],
+            python_wheel_task=jobs.PythonWheelTask(package_name="labctl_labs", entry_point="smoke"))]).result()
+    assert _failed_libraries(w, outputs["clusterId"]) == [wheel]
+
+    done = labctl("--json", "run", "smoke", "--stack", stack)
+
+    runs = json.loads(done.stdout)["runs"]
+    assert runs[0]["result_state"] == "SUCCESS", runs[0]["error"]
+    assert "staging again" in done.stderr and "restarting the cluster" in done.stderr
+    assert w.files.get_metadata(wheel).content_length > 0  # the same artifact, back in the volume
+    assert _failed_libraries(w, outputs["clusterId"]) == []
+
+
+def test_run_names_the_stack_when_a_dataset_it_needs_cannot_be_staged_again(labctl, staged_stack, tmp_path):
+    stack = staged_stack
+    training = tmp_path / "training.jsonl"
+    training.write_bytes((DATA / "training_set.jsonl").read_bytes())
+    labctl("stage", "--stack", stack, "--training-file", str(training),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
+    training.unlink()  # the local file it was staged from is gone too
+    w = _workspace(labctl, stack)
+    w.files.delete(f"{_staged(labctl, stack)['wheel'].rsplit('/wheels/', 1)[0]}/data/training_set.jsonl")
+    runs_before = len(list(w.jobs.list_runs()))
+
+    refused = labctl("run", "fine-tuning", "--stack", stack, expect=2)
+
+    assert f"labctl stage --stack {stack} --training-file" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert len(list(w.jobs.list_runs())) == runs_before  # nothing submitted
+    labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
