@@ -107,6 +107,8 @@ class DownReport:
     notices: list[str] = field(default_factory=list)
     # True once ARM was asked whether the stack's groups and accounts are gone (False: nothing was there to check).
     verified: bool = False
+    # What down found before deleting: {"delete": [what exists], "gone": [what was recorded but no longer exists]}.
+    plan: dict = field(default_factory=lambda: {"delete": [], "gone": []})
 
     @property
     def clean(self) -> bool:
@@ -116,7 +118,9 @@ class DownReport:
         return {**self.__dict__, "clean": self.clean}
 
 
-def down(stack: str, progress: Progress) -> DownReport:
+def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
+    """Take the stack down (or, with `dry_run`, only show the plan: what exists and would be deleted, what is
+    already gone; nothing is changed)."""
     folder = stack_dir(stack)
     report = DownReport()
     outputs = _outputs_or_none(stack, report)
@@ -131,11 +135,13 @@ def down(stack: str, progress: Progress) -> DownReport:
     if saved["kind"] == "sandbox" and _sandbox_stopped():
         # The sandbox keeps its resources in memory: they stopped with it. Starting one would only find it empty
         # (and leave it running); the stack's state is all that is left.
+        report.plan["gone"] = _recorded(stack)
         report.notices.append("the sandbox is not running, so the stack's resources stopped with it; nothing was "
-                              "deleted or checked, and the stack's state is cleared")
+                              "deleted or checked" + ("" if dry_run else ", and the stack's state is cleared"))
         for notice in report.notices:
             progress(f"notice: {notice}")
-        _clear_state(folder)
+        if not dry_run:
+            _clear_state(folder)
         return report
     target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, start_sandbox=True)
     journal = Journal(stack)
@@ -144,6 +150,15 @@ def down(stack: str, progress: Progress) -> DownReport:
                               report, keep=False, damaged=True)
     for notice in report.notices:
         progress(f"notice: {notice}")
+    from agent.lifecycle import down_plan
+
+    found = down_plan.plan(target, stack, journal)
+    report.plan = found.as_dict()
+    progress(f"plan: delete {len(found.delete)}: {', '.join(found.delete) or 'nothing'}")
+    if found.gone:
+        progress(f"plan: already gone {len(found.gone)}: {', '.join(found.gone)}")
+    if dry_run:
+        return report
 
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
@@ -166,7 +181,7 @@ def down(stack: str, progress: Progress) -> DownReport:
                                        "stack's resources (see `labctl cleanup --sandbox`)")
             else:
                 report.failures += provision.destroy_named(target, outputs, progress)
-        report.failures += provision.destroy(target, stack, progress)
+        report.failures += provision.destroy(target, stack, progress, gone=found.gone_keys)
     else:
         from agent.provision import cloud
 
@@ -179,9 +194,29 @@ def down(stack: str, progress: Progress) -> DownReport:
     return report
 
 
+def _recorded(stack: str) -> list[str]:
+    """What the stack's sandbox state records, named as in down's plan (for a sandbox whose resources are gone)."""
+    from agent.lifecycle.down_plan import LABELS, label
+    from agent.provision.sandbox import SandboxState
+
+    try:
+        entries = SandboxState(stack).entries
+    except CorruptState:
+        return []
+    return [label(e) for e in reversed(entries) if e["type"] in LABELS]
+
+
 def _clear_state(folder) -> None:
-    for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
+    """What the stack's resources were; the user's own settings in config.json stay (as Pulumi's destroy keeps a
+    stack's config), preflight's choices and result go (agent.lifecycle.preflight_choices)."""
+    from agent.lifecycle import preflight_choices
+
+    for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json", "preflight.json"):
         (folder / name).unlink(missing_ok=True)
+    try:
+        preflight_choices.forget(folder)
+    except CorruptState:  # the stack is down; the next `up` refuses a damaged config.json, naming it
+        pass
 
 
 def _sandbox_stopped() -> bool:

@@ -361,8 +361,9 @@ class _ProviderGone(Exception):
     """The Databricks provider of an entry is no longer recorded: its workspace, and the entry with it, are gone."""
 
 
-def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
-    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded).
+def destroy(target: Target, stack: str, progress: Progress, gone: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded). Entries
+    whose keys are in `gone` (found absent by down's plan) are forgotten without a delete.
 
     Converges: an entry is forgotten once its deletion is confirmed (deleted, or found gone on a second
     look); a provider stays recorded while something of its workspace does; a Databricks object whose
@@ -383,6 +384,9 @@ def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
 
     for entry in reversed(list(state.entries)):
         kind = entry["type"]
+        if entry["key"] in gone:
+            state.forget(entry["key"])
+            continue
         if kind.startswith("pulumi:providers:") and any(
                 _provider_name(e["teardown"].get("provider") or "") == entry["name"] for e in state.entries):
             failures.append(f"{entry['name']}: still has Databricks objects to delete")

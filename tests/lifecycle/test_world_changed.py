@@ -93,3 +93,87 @@ def test_run_names_the_stack_when_a_dataset_it_needs_cannot_be_staged_again(labc
     assert len(list(w.jobs.list_runs())) == runs_before  # nothing submitted
     labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
            "--validation-file", str(DATA / "validation_set.jsonl"))
+
+
+@pytest.fixture
+def restartable(tmp_path):
+    """A sandbox of this test's own (the shared one must not restart under other tests), restarted on demand on
+    the same state folder, as `labctl sandbox stop` and a later `labctl up --sandbox` do: its resources are gone."""
+    from sandbox.config import SandboxConfig
+    from sandbox.server import SandboxServer
+
+    from tests.lifecycle.conftest import Labctl
+
+    folder = tmp_path / ".labctl" / "sandbox"
+    servers = [SandboxServer(folder, SandboxConfig(customer="existing"))]
+    servers[0].start()
+
+    def restart() -> None:
+        servers[0].stop()
+        servers[0] = SandboxServer(folder, SandboxConfig(customer="existing"))
+        servers[0].start()
+
+    yield Labctl(tmp_path), restart
+    servers[0].stop()
+
+
+def test_after_the_sandbox_restarts_run_says_what_to_run_stages_again_and_down_plans_only_what_is_gone(restartable):
+    labctl, restart = restartable
+    stack = "rs"
+    labctl("up", "--sandbox", "--stack", stack, "-c", "lab=world-changed")
+    labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
+    restart()
+
+    refused = labctl("run", "smoke", "--stack", stack, expect=3)
+    assert f"`labctl up --sandbox --stack {stack}`" in refused.stderr
+    assert f"`labctl run smoke --stack {stack}`" in refused.stderr
+
+    labctl("up", "--sandbox", "--stack", stack)  # the same program, in the new sandbox's empty world
+    done = labctl("--json", "run", "smoke", "--stack", stack)
+    assert json.loads(done.stdout)["runs"][0]["result_state"] == "SUCCESS"
+    assert "staging again" in done.stderr  # the new workspace's volume was empty: the artifact went up again
+
+    restart()
+    # Both the dry run and down itself plan nothing to delete, and list what is already gone.
+    plan = labctl.json("down", "--stack", stack, "--dry-run")["plan"]
+    assert plan["delete"] == []
+    assert {f"resource group rg-labctl-{stack}", f"Databricks workspace dbw-labctl-{stack}", "deployment chat"} <= set(plan["gone"])
+    assert labctl.state_file(stack, "outputs.json").exists()  # a dry run changes nothing
+    down = labctl("--json", "down", "--stack", stack, "--yes")
+    report = json.loads(down.stdout)
+    assert report["clean"] and report["plan"] == plan and report["deleted"] == []
+    assert "(soft delete)" not in down.stderr  # no deletion of what does not exist is shown
+
+    # The user's settings stay; preflight's choices (re-checked by the next up anyway) do not.
+    config = json.loads(labctl.state_file(stack, "config.json").read_text())
+    assert config["labctl:lab"] == "world-changed"
+    assert not {"labctl:location", "labctl:deployments", "labctl:fineTuneBaseModel"} & set(config)
+
+
+def test_down_deletes_what_exists_and_lists_what_was_deleted_by_hand(labctl):
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+    from agent.target import sandbox_target
+    from sandbox.server import Endpoints
+
+    stack = "wc2"
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    outputs = json.loads(labctl.state_file(stack, "outputs.json").read_text())
+    w = _workspace(labctl, stack)
+    w.clusters.permanent_delete(outputs["clusterId"])  # deleted by hand in the portal
+    target = sandbox_target(Endpoints.read(labctl.sandbox_dir))
+    cognitive: CognitiveServicesManagementClient = target.cognitive()
+    cognitive.deployments.begin_delete(outputs["resourceGroupName"], outputs["openaiAccountName"], "chat").result()
+
+    plan = labctl.json("down", "--stack", stack, "--dry-run")["plan"]
+
+    assert plan["gone"] == [f"cluster {outputs['clusterId']}", "deployment chat"]
+    assert {f"resource group rg-labctl-{stack}", f"Databricks workspace dbw-labctl-{stack}",
+            f"Azure OpenAI account {outputs['openaiAccountName']}",
+            f"purge of the soft-deleted account {outputs['openaiAccountName']}"} <= set(plan["delete"])
+    assert not set(plan["delete"]) & set(plan["gone"])
+    report = labctl.json("down", "--stack", stack, "--yes")
+    assert report["clean"] and report["verified"] and report["plan"] == plan
+    assert labctl.inventory_of(stack) == {k: [] for k in ("resource_groups", "accounts", "deleted_accounts",
+                                                          "workspaces", "clusters")}
