@@ -4,6 +4,7 @@ resources gone before `down`. Each is driven through the real SDKs against the s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,30 @@ def test_down_deletes_what_exists_and_lists_what_was_deleted_by_hand(labctl):
     assert report["clean"] and report["verified"] and report["plan"] == plan
     assert labctl.inventory_of(stack) == {k: [] for k in ("resource_groups", "accounts", "deleted_accounts",
                                                           "workspaces", "clusters")}
+
+
+def test_down_leaves_nothing_of_the_stack_in_its_workspace_not_even_mlflow_experiments(labctl):
+    import mlflow
+
+    stack = "wc3"
+    experiment = f"/Shared/labctl-llmops-{stack}"
+    labctl("up", "--sandbox", "--stack", stack, *UP)
+    labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
+    assert labctl.json("run", "llmops", "--stack", stack, "-o", "samples=2")["runs"][0]["result_state"] == "SUCCESS"
+    store = labctl.json("llmops", "ui", "--stack", stack)["tracking_uri"]
+    mlflow.set_tracking_uri(store)
+    assert mlflow.get_experiment_by_name(experiment) is not None
+
+    labctl("down", "--stack", stack, "--yes")
+    labctl("up", "--sandbox", "--stack", stack, *UP)  # the same names again, in a new workspace
+
+    # Deleting an Azure Databricks workspace deletes what is in it, its MLflow experiments included ("Delete a
+    # workspace", Azure Databricks docs): the new workspace holds only what every new workspace has.
+    w = _workspace(labctl, stack)
+    assert sorted(o.path for o in w.workspace.list("/")) == ["/Shared", "/Users"]
+    assert [o.path for o in w.workspace.list("/", recursive=True)] == []  # recursive: files, notebooks, no folders
+    mlflow.set_tracking_uri(labctl.json("llmops", "ui", "--stack", stack)["tracking_uri"])
+    assert mlflow.get_experiment_by_name(experiment) is None
+    assert not Path(store.removeprefix("sqlite:///")).exists()  # the old workspace's store: not even on disk
+    labctl("down", "--stack", stack, "--yes")
