@@ -40,15 +40,15 @@ def remember(folder: Path, before: dict, after: dict) -> None:
     write_json(folder / FILE, record)
 
 
-def forget(folder: Path) -> list[str]:
+def forget(folder: Path) -> dict[str, str | None]:
     """Take preflight's choices out of config.json (a user's own value comes back where preflight replaced it, and a
-    setting changed since is left alone); returns the keys dropped or restored."""
+    setting changed since is left alone); returns {key: the value restored, or None where the key was dropped}."""
     record = _read(folder)
     if not record:
         (folder / FILE).unlink(missing_ok=True)
-        return []
+        return {}
     config = read_config(folder)
-    changed = []
+    changed: dict[str, str | None] = {}
     for key, choice in record.items():
         if config.get(key) != choice["chosen"]:
             continue
@@ -56,7 +56,22 @@ def forget(folder: Path) -> list[str]:
             config.pop(key)
         else:
             config[key] = choice["user"]
-        changed.append(key)
+        changed[key] = choice["user"]
     write_json(folder / "config.json", config)
     (folder / FILE).unlink(missing_ok=True)
     return changed
+
+
+def forget_in_pulumi(stack: str, changed: dict[str, str | None]) -> None:
+    """The same in Pulumi's own stack config on Azure (`labctl up` and preflight write every setting there, and a
+    choice left in it would drive the next `pulumi up` and any `labctl up` that no longer sets the key).
+    Raises LabctlError when the Pulumi stack cannot be selected."""
+    from agent.provision import cloud
+
+    pulumi_stack = cloud.select_stack(stack)
+    auto = cloud._auto()
+    for key, value in changed.items():
+        if value is None:
+            pulumi_stack.remove_config(key)
+        else:
+            pulumi_stack.set_config(key, auto.ConfigValue(value=str(value), secret=False))

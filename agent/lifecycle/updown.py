@@ -190,7 +190,15 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
     _purge(target, journal, report, progress)
     _verify(target, groups, journal, report)
     if report.clean:
-        _clear_state(folder)
+        changed = _clear_state(folder)
+        if changed and target.kind == "cloud":
+            from agent.lifecycle.preflight_choices import forget_in_pulumi
+
+            try:
+                forget_in_pulumi(stack, changed)
+            except LabctlError as error:
+                report.notices.append(f"preflight's choices ({', '.join(changed)}) stay in Pulumi's stack config: "
+                                      f"{error.message}")
     return report
 
 
@@ -206,17 +214,18 @@ def _recorded(stack: str) -> list[str]:
     return [label(e) for e in reversed(entries) if e["type"] in LABELS]
 
 
-def _clear_state(folder) -> None:
+def _clear_state(folder) -> dict[str, str | None]:
     """What the stack's resources were; the user's own settings in config.json stay (as Pulumi's destroy keeps a
-    stack's config), preflight's choices and result go (agent.lifecycle.preflight_choices)."""
+    stack's config), preflight's choices and result go (agent.lifecycle.preflight_choices). Returns the settings
+    taken back from preflight ({key: the user's value restored, or None})."""
     from agent.lifecycle import preflight_choices
 
     for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json", "preflight.json"):
         (folder / name).unlink(missing_ok=True)
     try:
-        preflight_choices.forget(folder)
+        return preflight_choices.forget(folder)
     except CorruptState:  # the stack is down; the next `up` refuses a damaged config.json, naming it
-        pass
+        return {}
 
 
 def _sandbox_stopped() -> bool:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.lifecycle.conftest import DATA
+from tests.lifecycle.test_cloud_path import fake_auto  # noqa: F401  (fixture: Pulumi's Automation API, faked)
+from tests.sandbox.conftest import sandbox  # noqa: F401  (fixture: the sandbox plays Azure for the cloud path)
 
 # The shared lab stack holds all of its region's GlobalStandard quota: stacks of their own go elsewhere.
 UP = ("--skip-preflight", "-c", "location=swedencentral")
@@ -205,3 +207,25 @@ def test_down_leaves_nothing_of_the_stack_in_its_workspace_not_even_mlflow_exper
     assert mlflow.get_experiment_by_name(experiment) is None
     assert not Path(store.removeprefix("sqlite:///")).exists()  # the old workspace's store: not even on disk
     labctl("down", "--stack", stack, "--yes")
+
+
+def test_down_on_azure_takes_preflights_choices_out_of_both_configs_and_keeps_the_users(fake_auto, monkeypatch,
+                                                                                        sandbox, tmp_path):
+    from agent.lifecycle import updown
+    from agent.lifecycle.preflight_step import PreflightOptions, preflight
+    from agent.target import Target
+    from sandbox.credentials import SandboxCredential
+
+    target = Target("cloud", sandbox.sub, SandboxCredential(), sandbox.endpoints.arm_url, sandbox.endpoints.ca_file)
+    mine = {"labctl:owner": "me@example.com", "labctl:location": "swedencentral"}
+    preflight(target, "dev", mine, PreflightOptions(), print)
+    pulumi_config = fake_auto["stacks"]["dev"].config
+    pulumi_config.update(mine)  # `labctl up` sets every setting in Pulumi's stack config
+    assert pulumi_config["labctl:aiResourceKind"] == "AIServices"  # chosen: the twin plays a new fine-tuning customer
+    target.save("dev")
+    monkeypatch.setattr(updown, "load_target", lambda stack, start_sandbox=False: target)
+
+    assert updown.down("dev", print).clean
+
+    assert pulumi_config == mine
+    assert json.loads((tmp_path / ".labctl" / "stacks" / "dev" / "config.json").read_text()) == mine
