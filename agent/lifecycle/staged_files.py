@@ -23,12 +23,11 @@ from labctl_labs.storage import RemoteStore
 DATASET_OPTIONS = {"training_set.jsonl": "training_file", "validation_set.jsonl": "validation_file"}
 
 
-def needed(staged: dict, labs: list[str], options: dict) -> list[str]:
-    """The staged files (relative to the volume's root) that these labs read: the lab wheel always, the datasets
-    when the fine-tuning lab runs on them."""
+def needed(staged: dict, root: str, labs: list[str], options: dict) -> list[str]:
+    """The staged files (relative to the volume's `root`) that these labs read: the lab wheel staged last (runs
+    attach it) always, the datasets when the fine-tuning lab runs on them."""
     files = staged["data"].get("files", {})
-    wheel = next((f for f in files if f.startswith("wheels/")), None)
-    wanted = [wheel] if wheel else []
+    wanted = [staged["data"]["wheel"].removeprefix(root.rstrip("/") + "/")]
     if "fine-tuning" in labs:
         wanted += [f"data/{name}" for name, option in DATASET_OPTIONS.items()
                    if option not in options and f"data/{name}" in files]
@@ -47,7 +46,7 @@ def ensure(stack: str, store: RemoteStore, journal: Journal, labs: list[str], op
     cannot stage it again by itself: a dataset staged from a local file that is no longer there, or a stage that
     fails (its own sentence, exit code kept)."""
     staged = journal.get(STAGE_ENTRY)
-    gone = missing(store, needed(staged, labs, options))
+    gone = missing(store, needed(staged, store.root, labs, options))
     if not gone:
         return staged
     shown = ", ".join(store.path(f) for f in gone)
@@ -69,7 +68,7 @@ def ensure(stack: str, store: RemoteStore, journal: Journal, labs: list[str], op
                           f"staging again failed ({error.message.rstrip('.')}); run `labctl stage --stack {stack}`.",
                           error.exit_code) from None
     staged = journal.get(STAGE_ENTRY)
-    still = missing(store, needed(staged, labs, options))
+    still = missing(store, needed(staged, store.root, labs, options))
     if still:  # pragma: no cover - the stage that just uploaded them would have failed
         raise LabctlError(f"{', '.join(store.path(f) for f in still)} could not be staged in stack {stack!r}'s lab "
                           f"volume; run `labctl stage --stack {stack}`.")

@@ -150,9 +150,7 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
                               report, keep=False, damaged=True)
     for notice in report.notices:
         progress(f"notice: {notice}")
-    from agent.lifecycle import down_plan
-
-    found = down_plan.plan(target, stack, journal)
+    found = _plan(target, stack, journal)
     report.plan = found.as_dict()
     progress(f"plan: delete {len(found.delete)}: {', '.join(found.delete) or 'nothing'}")
     if found.gone:
@@ -200,6 +198,12 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
                 report.notices.append(f"preflight's choices ({', '.join(changed)}) stay in Pulumi's stack config: "
                                       f"{error.message}")
     return report
+
+
+def _plan(target: Target, stack: str, journal: Journal):
+    from agent.lifecycle.down_plan import plan
+
+    return plan(target, stack, journal)
 
 
 def _recorded(stack: str) -> list[str]:
