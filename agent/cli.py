@@ -360,11 +360,10 @@ def down(
     from agent.lifecycle.updown import down as take_down
 
     if dry_run:
+        from agent.lifecycle.updown import describe_plan
+
         report = take_down(stack, progress, dry_run=True)
-        plan = report.plan
-        emit(report.as_dict(), f"plan for stack {stack}: delete {len(plan['delete'])}: {', '.join(plan['delete']) or 'nothing'}"
-             + (f"\nalready gone {len(plan['gone'])}: {', '.join(plan['gone'])}" if plan["gone"] else "")
-             + "\n(dry run: nothing was changed)")
+        emit(report.as_dict(), f"plan for stack {stack}: {describe_plan(report.plan)} (dry run: nothing was changed)")
         return
     if not yes:
         if not sys.stdin.isatty():

@@ -152,11 +152,9 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
         progress(f"notice: {notice}")
     found = _plan(target, stack, journal)
     report.plan = found.as_dict()
-    progress(f"plan: delete {len(found.delete)}: {', '.join(found.delete) or 'nothing'}")
-    if found.gone:
-        progress(f"plan: already gone {len(found.gone)}: {', '.join(found.gone)}")
-    if dry_run:
+    if dry_run:  # the command shows the plan as its result
         return report
+    progress(f"plan: {describe_plan(report.plan)}")
 
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
@@ -198,6 +196,12 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
                 report.notices.append(f"preflight's choices ({', '.join(changed)}) stay in Pulumi's stack config: "
                                       f"{error.message}")
     return report
+
+
+def describe_plan(plan: dict) -> str:
+    """Down's plan in words: what will be deleted, then what is already gone."""
+    delete = f"delete {len(plan['delete'])}: {', '.join(plan['delete'])}" if plan["delete"] else "nothing to delete"
+    return delete + (f"; already gone {len(plan['gone'])}: {', '.join(plan['gone'])}" if plan["gone"] else "")
 
 
 def _plan(target: Target, stack: str, journal: Journal):
