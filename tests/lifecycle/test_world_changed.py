@@ -126,7 +126,11 @@ def test_after_the_sandbox_restarts_run_says_what_to_run_stages_again_and_down_p
     labctl("up", "--sandbox", "--stack", stack, "-c", "lab=world-changed")
     labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
            "--validation-file", str(DATA / "validation_set.jsonl"))
+    workspace_root = Path(labctl.control("GET", f"/databricks/workspaces/dbw-labctl-{stack}")["mlflow_tracking_uri"]
+                          .removeprefix("sqlite:///")).parents[1]
+    assert (workspace_root / "volumes").is_dir()
     restart()
+    assert not workspace_root.exists()  # the workspace went with the sandbox, and its files with it
 
     refused = labctl("run", "smoke", "--stack", stack, expect=3)
     assert f"`labctl up --sandbox --stack {stack}`" in refused.stderr
