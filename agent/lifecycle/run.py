@@ -18,11 +18,10 @@ from pathlib import Path
 from agent import lab_artifact
 from agent.errors import UNAVAILABLE, USAGE, Interrupted, LabctlError, UsageError
 from agent.journal import Journal
-from agent.lifecycle import cluster_libraries, compute, staged_files
+from agent.lifecycle import cluster_libraries, compute, stack_workspace, staged_files
 from labctl_labs.registry import LABS, MAIN_LABS
 from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
-from agent.target import load_target
 from agent.workdir import read_preflight, stack_dir
 
 # How long `labctl run` follows one lab run (the fine-tuning lab waits for Azure's fine-tuning job on the
@@ -166,7 +165,8 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     check_lab_options(outputs, labs, options or {})  # before anything is submitted (and billed)
     check_results_folder(results_root)
     read_preflight(stack_dir(stack))  # a damaged preflight.json is refused before the cluster starts
-    target, w = _workspace(stack, requested, outputs)
+    target, w = stack_workspace.connect(stack, outputs,
+                                        f"`labctl run {requested} --stack {stack}` again (it stages what is missing)")
     store = RemoteStore(w, outputs.data_path)
     check_remote_files(store, labs, options or {})
     # The volume may have forgotten what the journal says is staged (a restarted sandbox, a deletion by hand).
@@ -185,20 +185,6 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
                           timeout, progress)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(journal, journal.get(batch["id"]), requested, stack)) from None
-
-
-def _workspace(stack: str, requested: str, outputs: StackOutputs):
-    """(target, WorkspaceClient) of the stack. A sandbox stack whose sandbox stopped or restarted has lost its
-    workspace (the sandbox keeps its resources in memory): one sentence saying what to run, with its --stack."""
-    try:
-        target = load_target(stack)
-        return target, target.workspace_client(outputs)
-    except LabctlError as error:
-        if outputs.target != "sandbox" or error.exit_code != UNAVAILABLE:
-            raise
-        raise LabctlError(f"Stack {stack!r}'s workspace is not in the sandbox (a sandbox that stops or restarts loses "
-                          f"its resources): run `labctl up --sandbox --stack {stack}`, then `labctl run {requested} "
-                          f"--stack {stack}` again (it stages what is missing).", UNAVAILABLE) from None
 
 
 def _interrupted(journal: Journal, batch: dict, requested: str, stack: str) -> str:

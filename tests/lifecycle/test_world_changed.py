@@ -135,6 +135,9 @@ def test_after_the_sandbox_restarts_run_says_what_to_run_stages_again_and_down_p
     refused = labctl("run", "smoke", "--stack", stack, expect=3)
     assert f"`labctl up --sandbox --stack {stack}`" in refused.stderr
     assert f"`labctl run smoke --stack {stack}`" in refused.stderr
+    refused = labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
+                     "--validation-file", str(DATA / "validation_set.jsonl"), expect=3)
+    assert f"`labctl up --sandbox --stack {stack}`, then `labctl stage --stack {stack}`" in refused.stderr
 
     labctl("up", "--sandbox", "--stack", stack)  # the same program, in the new sandbox's empty world
     done = labctl("--json", "run", "smoke", "--stack", stack)
