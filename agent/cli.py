@@ -365,6 +365,8 @@ def _lab_options(pairs: list[str]) -> dict:
 def down(
     stack: StackOption = "lab",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the plan: what exists and would be deleted, "
+                                          "what is already gone.")] = False,
 ):
     """Take everything down: runs, fine-tuned deployments and files, the stack, the soft-deleted account."""
     import sys
@@ -372,6 +374,12 @@ def down(
     from agent.errors import FAILED, USAGE
     from agent.lifecycle.updown import down as take_down
 
+    if dry_run:
+        from agent.lifecycle.updown import describe_plan
+
+        report = take_down(stack, progress, dry_run=True)
+        emit(report.as_dict(), f"plan for stack {stack}: {describe_plan(report.plan)} (dry run: nothing was changed)")
+        return
     if not yes:
         if not sys.stdin.isatty():
             raise LabctlError("`labctl down` deletes the whole lab environment; pass --yes to confirm.", USAGE)
@@ -541,14 +549,15 @@ def cleanup(
 def llmops_ui(stack: StackOption = "lab"):
     """How to open the MLflow UI on the LLMOps lab's experiment."""
     from agent.outputs import StackOutputs
-    from agent.workdir import sandbox_dir
+    from agent.target import load_target
 
     outputs = StackOutputs.load(stack)
     experiment = f"/Shared/labctl-llmops-{stack}"
     if outputs.target == "sandbox":
-        store = f"sqlite:///{sandbox_dir() / 'mlflow' / 'mlflow.db'}"
+        # The workspace's own store (it goes with the workspace, as a Databricks workspace's experiments do).
+        store = load_target(stack).sandbox_workspace(outputs.workspace_name)["mlflow_tracking_uri"]
         command = f"uv run mlflow ui --backend-store-uri {store} --host 127.0.0.1 --port 5000"
-        human = (f"The sandbox's MLflow store is {store}.\nRun:  {command}\nthen open http://127.0.0.1:5000 "
+        human = (f"The sandbox workspace's MLflow store is {store}.\nRun:  {command}\nthen open http://127.0.0.1:5000 "
                  f"and the experiment {experiment} (its Traces tab shows every call).")
         emit({"tracking_uri": store, "command": command, "experiment": experiment}, human)
     else:

@@ -75,7 +75,9 @@ def inventory(registry: WorkspaceRegistry) -> list[dict]:
 
 def workspace_access(registry: WorkspaceRegistry, ws) -> dict:
     return {"name": ws.name, "workspace_id": ws.workspace_id, "host": registry.world.arm_url, "token": ws.token,
-            "ca_bundle": str(registry.ca_bundle)}
+            "ca_bundle": str(registry.ca_bundle),
+            # Where the workspace's runs track MLflow (sandbox.databricks.jobs), for `labctl llmops ui` and tests.
+            "mlflow_tracking_uri": f"sqlite:///{ws.root / 'mlflow' / 'mlflow.db'}"}
 
 
 def control_router(registry: WorkspaceRegistry) -> APIRouter:

@@ -68,6 +68,7 @@ class SandboxServer:
         from sandbox.tokens import seed_tiktoken_cache
 
         seed_tiktoken_cache()  # usage is counted with tiktoken, which must not try to download its encodings
+        self._sweep_earlier_workspaces()
         tls = make_tls(self.state_dir / "tls")
         databricks_extension.install(self.world, tls.ca)
         http_sock, https_sock = _bind(self._ports[0]), _bind(self._ports[1])
@@ -99,6 +100,37 @@ class SandboxServer:
         partial.write_text(json.dumps(asdict(self.endpoints), indent=2))
         os.replace(partial, self.state_dir / "endpoints.json")  # readers never see half a file
         return self.endpoints
+
+    def _sweep_earlier_workspaces(self) -> None:
+        """A sandbox keeps its workspaces in memory and their files on disk: the files an earlier sandbox of this
+        state folder left belong to workspaces that exist no more, and go, as a deleted workspace's contents do
+        ("Delete a workspace", Azure Databricks docs). Not while another live sandbox serves the folder."""
+        import shutil
+
+        if self._other_sandbox_alive():
+            return
+        workspaces = self.state_dir / "databricks"
+        for folder in (workspaces.iterdir() if workspaces.is_dir() else []):
+            shutil.rmtree(folder, ignore_errors=True)
+        # The MLflow store every workspace shared before each had its own (sandbox.databricks.jobs).
+        shutil.rmtree(self.state_dir / "mlflow", ignore_errors=True)
+
+    def _other_sandbox_alive(self) -> bool:
+        import os
+
+        try:
+            pid = int(json.loads((self.state_dir / "endpoints.json").read_text())["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        if pid == os.getpid():  # this process's own earlier sandbox, stopped before this one starts
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # alive, someone else's
+            return True
+        return True
 
     def stop(self) -> None:
         registry = self.world.extensions.get("databricks")

@@ -15,7 +15,7 @@ from agent.preflight import (
     DEFAULT_CHAT_PREFERENCES, DEFAULT_FINE_TUNE_PREFERENCES, DEFAULT_REGIONS, TRAINING_ORDER, DeploymentRequest,
     PreflightResult, estimate_cost, load_prices, run_preflight,
 )
-from agent.lifecycle import ai_resource
+from agent.lifecycle import ai_resource, preflight_choices
 from agent.target import Target
 from agent.workdir import read_config, stack_dir, write_json
 
@@ -111,7 +111,7 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
                            compute=target.compute() if _config_model(config, "compute", "cluster") == "cluster" else None,
                            node_type=validated(config, dt.datetime.now(dt.timezone.utc)).node_type)
     chosen = result.chosen
-    config = dict(config)
+    config_in, config = config, dict(config)
     config["labctl:location"] = chosen.region
     config["labctl:deployments"] = json.dumps([
         {"name": r.name, "model": chosen.deployments[r.name]["model"], "version": chosen.deployments[r.name]["version"],
@@ -121,7 +121,9 @@ def preflight(target: Target, stack: str, config: dict, options: PreflightOption
     config = ai_resource.apply_choice(config, chosen.fine_tune, progress)
     result.cost = _cost(config, chosen, options)
     folder = stack_dir(stack)
+    before = {**read_config(folder), **config_in}
     write_json(folder / "config.json", {**read_config(folder), **config})
+    preflight_choices.remember(folder, before, config)  # so that `down` can drop the choices, not the user's settings
     write_json(folder / "preflight.json", result.as_dict())
     if target.kind == "cloud":
         _write_pulumi_config(stack, config, progress)

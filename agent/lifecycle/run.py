@@ -18,11 +18,10 @@ from pathlib import Path
 from agent import lab_artifact
 from agent.errors import UNAVAILABLE, USAGE, Interrupted, LabctlError, UsageError
 from agent.journal import Journal
-from agent.lifecycle import compute
+from agent.lifecycle import cluster_libraries, compute, stack_workspace, staged_files
 from labctl_labs.registry import LABS, MAIN_LABS
 from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
-from agent.target import load_target
 from agent.workdir import read_preflight, stack_dir
 
 # How long `labctl run` follows one lab run (the fine-tuning lab waits for Azure's fine-tuning job on the
@@ -219,16 +218,20 @@ def run_labs(stack: str, requested: str, results_root: Path, options: dict | Non
     check_lab_options(outputs, labs, options or {})  # before anything is submitted (and billed)
     check_results_folder(results_root)
     read_preflight(stack_dir(stack))  # a damaged preflight.json is refused before the cluster starts
-    target = load_target(stack)
-    w = target.workspace_client(outputs)
+    target, w = stack_workspace.connect(stack, outputs,
+                                        f"`labctl run {requested} --stack {stack}` again (it stages what is missing)")
     store = RemoteStore(w, outputs.data_path)
     local_files = check_file_options(store, labs, options or {}, outputs)
+    # The volume may have forgotten what the journal says is staged (a restarted sandbox, a deletion by hand).
+    staged = staged_files.ensure(stack, store, journal, labs, options or {}, progress)
     if "responsible-ai" in labs:  # the probe paces by the deployment's own limits (labctl_labs.probe)
         chat = outputs.deployment((options or {}).get("deployment")).name
         options = {**(options or {}), "rate_limits": deployment_rate_limits(target, outputs, chat)}
     options = upload_local_files(store, options or {}, local_files, progress)  # every check has passed
 
     compute.make_ready(w, outputs, progress)
+    if outputs.compute != "serverless":
+        cluster_libraries.repair(w, outputs.cluster_id, progress)  # a library that failed stays failed until then
 
     batch = _batch(journal, requested, labs, progress)
     try:

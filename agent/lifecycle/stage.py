@@ -21,7 +21,7 @@ from agent.errors import UsageError
 from agent.journal import Journal
 from labctl_labs.storage import RemoteStore
 from agent.outputs import StackOutputs
-from agent.target import load_target
+from agent.lifecycle import stack_workspace
 
 DATASETS = {
     "training_set.jsonl": "https://github.com/MicrosoftLearning/mslearn-databricks/raw/main/data/training_set.jsonl",
@@ -101,8 +101,8 @@ def stage(stack: str, training: Path | None = None, validation: Path | None = No
         check_dataset(content, source, option if override is not None else None, name.split("_")[0],
                       outputs.fine_tune_base_model)
         datasets.append((name, content, source))
-    target = load_target(stack)
-    store = RemoteStore(target.workspace_client(outputs), outputs.data_path)
+    _, w = stack_workspace.connect(stack, outputs, f"`labctl stage --stack {stack}` again")
+    store = RemoteStore(w, outputs.data_path)
     journal = Journal(stack)
     previous = (journal.get(STAGE_ENTRY) or {}).get("data", {}).get("files", {})
     if journal.get(STAGE_ENTRY) is None:

@@ -107,6 +107,8 @@ class DownReport:
     notices: list[str] = field(default_factory=list)
     # True once ARM was asked whether the stack's groups and accounts are gone (False: nothing was there to check).
     verified: bool = False
+    # What down found before deleting: {"delete": [what exists], "gone": [what was recorded but no longer exists]}.
+    plan: dict = field(default_factory=lambda: {"delete": [], "gone": []})
 
     @property
     def clean(self) -> bool:
@@ -116,7 +118,9 @@ class DownReport:
         return {**self.__dict__, "clean": self.clean}
 
 
-def down(stack: str, progress: Progress) -> DownReport:
+def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
+    """Take the stack down (or, with `dry_run`, only show the plan: what exists and would be deleted, what is
+    already gone; nothing is changed)."""
     folder = stack_dir(stack)
     report = DownReport()
     outputs = _outputs_or_none(stack, report)
@@ -131,11 +135,13 @@ def down(stack: str, progress: Progress) -> DownReport:
     if saved["kind"] == "sandbox" and _sandbox_stopped():
         # The sandbox keeps its resources in memory: they stopped with it. Starting one would only find it empty
         # (and leave it running); the stack's state is all that is left.
+        report.plan["gone"] = _recorded(stack)
         report.notices.append("the sandbox is not running, so the stack's resources stopped with it; nothing was "
-                              "deleted or checked, and the stack's state is cleared")
+                              "deleted or checked" + ("" if dry_run else ", and the stack's state is cleared"))
         for notice in report.notices:
             progress(f"notice: {notice}")
-        _clear_state(folder)
+        if not dry_run:
+            _clear_state(folder)
         return report
     target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, start_sandbox=True)
     journal = Journal(stack)
@@ -144,6 +150,11 @@ def down(stack: str, progress: Progress) -> DownReport:
                               report, keep=False, damaged=True)
     for notice in report.notices:
         progress(f"notice: {notice}")
+    found = _plan(target, stack, journal)
+    report.plan = found.as_dict()
+    if dry_run:  # the command shows the plan as its result
+        return report
+    progress(f"plan: {describe_plan(report.plan)}")
 
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
@@ -166,7 +177,7 @@ def down(stack: str, progress: Progress) -> DownReport:
                                        "stack's resources (see `labctl cleanup --sandbox`)")
             else:
                 report.failures += provision.destroy_named(target, outputs, progress)
-        report.failures += provision.destroy(target, stack, progress)
+        report.failures += provision.destroy(target, stack, progress, gone=found.gone_keys)
     else:
         from agent.provision import cloud
 
@@ -175,13 +186,54 @@ def down(stack: str, progress: Progress) -> DownReport:
     _purge(target, journal, report, progress)
     _verify(target, groups, journal, report)
     if report.clean:
-        _clear_state(folder)
+        changed = _clear_state(folder)
+        if changed and target.kind == "cloud":
+            from agent.lifecycle.preflight_choices import forget_in_pulumi
+
+            try:
+                forget_in_pulumi(stack, changed)
+            except LabctlError as error:
+                report.notices.append(f"preflight's choices ({', '.join(changed)}) stay in Pulumi's stack config: "
+                                      f"{error.message}")
     return report
 
 
-def _clear_state(folder) -> None:
-    for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json"):
+def describe_plan(plan: dict) -> str:
+    """Down's plan in words: what will be deleted, then what is already gone."""
+    delete = f"delete {len(plan['delete'])}: {', '.join(plan['delete'])}" if plan["delete"] else "nothing to delete"
+    return delete + (f"; already gone {len(plan['gone'])}: {', '.join(plan['gone'])}" if plan["gone"] else "")
+
+
+def _plan(target: Target, stack: str, journal: Journal):
+    from agent.lifecycle.down_plan import plan
+
+    return plan(target, stack, journal)
+
+
+def _recorded(stack: str) -> list[str]:
+    """What the stack's sandbox state records, named as in down's plan (for a sandbox whose resources are gone)."""
+    from agent.lifecycle.down_plan import LABELS, label
+    from agent.provision.sandbox import SandboxState
+
+    try:
+        entries = SandboxState(stack).entries
+    except CorruptState:
+        return []
+    return [label(e) for e in reversed(entries) if e["type"] in LABELS]
+
+
+def _clear_state(folder) -> dict[str, str | None]:
+    """What the stack's resources were; the user's own settings in config.json stay (as Pulumi's destroy keeps a
+    stack's config), preflight's choices and result go (agent.lifecycle.preflight_choices). Returns the settings
+    taken back from preflight ({key: the user's value restored, or None})."""
+    from agent.lifecycle import preflight_choices
+
+    for name in ("outputs.json", "sandbox-state.json", "journal.json", "target.json", "preflight.json"):
         (folder / name).unlink(missing_ok=True)
+    try:
+        return preflight_choices.forget(folder)
+    except CorruptState:  # the stack is down; the next `up` refuses a damaged config.json, naming it
+        return {}
 
 
 def _sandbox_stopped() -> bool:

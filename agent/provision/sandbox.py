@@ -379,8 +379,9 @@ class _ProviderGone(Exception):
     """The Databricks provider of an entry is no longer recorded: its workspace, and the entry with it, are gone."""
 
 
-def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
-    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded).
+def destroy(target: Target, stack: str, progress: Progress, gone: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Delete what `up` created, newest first; returns what could not be deleted (and stays recorded). Entries
+    whose keys are in `gone` (found absent by down's plan) are forgotten without a delete.
 
     Converges: an entry is forgotten once its deletion is confirmed (deleted, or found gone on a second
     look); a provider stays recorded while something of its workspace does; a Databricks object whose
@@ -410,6 +411,9 @@ def destroy(target: Target, stack: str, progress: Progress) -> list[str]:
                 raise Interrupted(f"Interrupted `labctl down` of stack {stack!r}: {len(state.entries)} of its "
                                   f"resources are still recorded (the stack is partly down, see `labctl status "
                                   f"--stack {stack}`); {resume} where it stopped.")
+            if entry["key"] in gone:  # found absent by down's plan: nothing to delete
+                state.forget(entry["key"])
+                continue
             _destroy_entry(target, state, workspace, entry, failures, progress)
     return failures
 

@@ -137,6 +137,7 @@ class ClusterService:
             cluster.started_at, cluster.last_activity = now, now
             cluster.terminated_at = cluster.termination_reason = None
             record_event(cluster, now, "STARTING", {"user": ws.user})
+            self.reinstall(ws, cluster)
 
     def terminate(self, ws: Workspace, cluster_id: str, reason: str) -> None:
         cluster = self.find(ws, cluster_id)
@@ -164,10 +165,21 @@ class ClusterService:
                     cluster.libraries.append(Library(spec, self._failure(ws, spec, cluster.spec)))
 
     def uninstall(self, ws: Workspace, cluster_id: str, libraries: list[dict]) -> None:
+        """"The libraries aren't uninstalled until the cluster is restarted. A request to uninstall a library that
+        is not currently installed is ignored" (Libraries API uninstall; `databricks libraries uninstall`,
+        learn.microsoft.com/azure/databricks/dev-tools/cli/reference/libraries-commands): marked until then."""
         cluster = self.find(ws, cluster_id)
         drop = {_library_key(spec) for spec in libraries}
         with self.world.lock:
-            cluster.libraries = [lib for lib in cluster.libraries if _library_key(lib.spec) not in drop]
+            for lib in cluster.libraries:
+                if _library_key(lib.spec) in drop:
+                    lib.uninstall_on_restart = True
+
+    def reinstall(self, ws: Workspace, cluster: Cluster) -> None:
+        """At a start or restart: uninstalled libraries go, the others are installed again (a library that failed
+        because its file was missing installs once the file is there). Called under the world lock."""
+        cluster.libraries = [Library(lib.spec, self._failure(ws, lib.spec, cluster.spec))
+                             for lib in cluster.libraries if not lib.uninstall_on_restart]
 
     def _failure(self, ws: Workspace, spec: dict, cluster_spec: dict) -> str | None:
         """Why the library cannot be installed on a sandbox cluster, or None."""
@@ -201,9 +213,12 @@ class ClusterService:
         running = self.state(cluster) == "RUNNING"
         statuses = []
         for lib in cluster.libraries:
-            status = ("FAILED" if lib.failure else "INSTALLED") if running else "PENDING"
+            if lib.uninstall_on_restart:
+                status = "UNINSTALL_ON_RESTART"
+            else:
+                status = ("FAILED" if lib.failure else "INSTALLED") if running else "PENDING"
             entry = {"library": lib.spec, "status": status, "is_library_for_all_clusters": False}
-            if status == "FAILED":
+            if lib.failure and status in ("FAILED", "UNINSTALL_ON_RESTART"):
                 entry["messages"] = [lib.failure]
             statuses.append(entry)
         return {"cluster_id": cluster_id, "library_statuses": statuses}

@@ -428,7 +428,6 @@ class JobService:
         return target
 
     def _environment(self, ws: Workspace, cluster, spec: dict, identity: str) -> dict[str, str]:
-        state = self.world.state_dir
         # Per workspace, like a workspace's metastore: tables written by one run are there for the next.
         conf_dir = ws.root / "spark-conf"
         conf_dir.mkdir(exist_ok=True)
@@ -444,7 +443,9 @@ class JobService:
             f"spark.hadoop.javax.jdo.option.ConnectionURL jdbc:derby:;databaseName={ws.root / 'metastore_db'};create=true",
             f"spark.driver.extraJavaOptions -Dderby.system.home={ws.root}",
         ]) + "\n")
-        mlflow_dir = state / "mlflow"
+        # The workspace's own tracking store: MLflow experiments are workspace objects ("Organize training runs
+        # with MLflow experiments", Azure Databricks docs), so they go when the workspace is deleted.
+        mlflow_dir = ws.root / "mlflow"
         mlflow_dir.mkdir(exist_ok=True)
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "ARM_", "AZURE_"))}
         environment.update({

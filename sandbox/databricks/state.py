@@ -33,6 +33,7 @@ class WorkspaceObject:
 class Library:
     spec: dict[str, Any]
     failure: str | None = None
+    uninstall_on_restart: bool = False  # uninstalled, which takes effect when the cluster restarts
 
 
 @dataclass

@@ -33,6 +33,9 @@ class FakeStack:
     def set_config(self, key, value):
         self.config[key] = value.value
 
+    def remove_config(self, key):
+        self.config.pop(key, None)
+
     def get_all_config(self):
         return {k: SimpleNamespace(value=v) for k, v in self.config.items()}
 

@@ -42,7 +42,7 @@ def test_runs_are_traced_and_drift_is_flagged_only_where_the_model_changed(labct
     assert "<img" in (folder / "llmops.html").read_text() and "drifted in: completion tokens" in changed["summary"]
 
     # MLflow itself holds the runs and their traces, with token usage.
-    tracking = f"sqlite:///{labctl.home / '.labctl' / 'sandbox' / 'mlflow' / 'mlflow.db'}"
+    tracking = labctl.json("llmops", "ui", "--stack", stack)["tracking_uri"]  # the workspace's own store
     mlflow.set_tracking_uri(tracking)
     experiment = mlflow.get_experiment_by_name(f"/Shared/labctl-llmops-{stack}")
     runs = mlflow.search_runs(experiment_ids=[experiment.experiment_id], output_format="list")

@@ -35,7 +35,7 @@ def live_chat_model() -> tuple[str, str]:
 def traces_of(labctl, stack, run_id):
     import mlflow
 
-    mlflow.set_tracking_uri(f"sqlite:///{labctl.home / '.labctl' / 'sandbox' / 'mlflow' / 'mlflow.db'}")
+    mlflow.set_tracking_uri(labctl.json("llmops", "ui", "--stack", stack)["tracking_uri"])  # the workspace's own store
     experiment = mlflow.get_experiment_by_name(f"/Shared/labctl-llmops-{stack}")
     return mlflow.search_traces(locations=[experiment.experiment_id], run_id=run_id, return_type="list", flush=True)
 

@@ -293,6 +293,7 @@ def test_a_failed_pulumi_up_on_azure_is_one_sentence_naming_service_operation_an
 
 def test_a_failed_pulumi_destroy_is_one_sentence_and_down_stays_resumable(fake_auto, tmp_path, monkeypatch):
     from agent.lifecycle import updown
+    from agent.lifecycle.down_plan import DownPlan
     from tests.lifecycle.test_cloud_path import CommandError
 
     updown.up("dev", False, ["owner=me@example.com", "azure-native:subscriptionId=sub-123"], print)
@@ -300,6 +301,7 @@ def test_a_failed_pulumi_destroy_is_one_sentence_and_down_stays_resumable(fake_a
 
     # Only Pulumi's part of `down` is looked at here: the rest needs Azure, and is covered against the sandbox.
     monkeypatch.setattr(updown, "load_target", lambda stack, start_sandbox=False: SimpleNamespace(kind="cloud"))
+    monkeypatch.setattr(updown, "_plan", lambda *args: DownPlan())
     monkeypatch.setattr(updown, "_cancel_runs", lambda *args: None)
     monkeypatch.setattr(updown, "_delete_unowned", lambda *args: None)
     monkeypatch.setattr(updown, "_remember_accounts", lambda *args: None)

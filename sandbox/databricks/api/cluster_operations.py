@@ -2,7 +2,8 @@
 
 - restart: "If the cluster is not currently in a RUNNING state, nothing will happen" (Clusters API reference,
   databricks-sdk ClustersAPI.restart); a running cluster goes back through start-up (its running tasks fail, as
-  a restart kills their driver) and is RUNNING again after the start-up time.
+  a restart kills their driver) and is RUNNING again after the start-up time, its libraries installed again but
+  those uninstalled meanwhile ("The libraries aren't uninstalled until the cluster is restarted", Libraries API).
 - events: newest first unless `order` is ASC, filtered by `start_time`/`end_time` (ms, inclusive) and
   `event_types`, `limit` 1-500 (default 50); "if there are more events to read, the response includes all the
   parameters necessary to request the next page" (`next_page`, which databricks-sdk posts back as is)."""
@@ -32,6 +33,7 @@ async def restart(request: Request, ws: CurrentWorkspace, registry: CurrentRegis
         now = registry.world.now()
         cluster.started_at = cluster.last_activity = now
         record_event(cluster, now, "RESTARTING", {"user": ws.user})
+        registry.clusters.reinstall(ws, cluster)  # libraries marked by an uninstall go now
     registry.jobs.fail_cluster_runs(ws, cluster.cluster_id, "The cluster was restarted.")
     return {}
 
