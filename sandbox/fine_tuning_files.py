@@ -35,8 +35,13 @@ Sources (the twin never imports the product's validator, which is what it is the
   is {input: {messages, tools?}, preferred_output: [...], non_preferred_output: [...]}, outputs being assistant
   (and tool) messages; a job trains one method, so a file holds one format.
 
-Files that are not JSON Lines text at all (UTF-16 or UTF-32, NUL bytes, one pretty-printed JSON array or object)
-are refused as a whole: `<file> file: [encoding|binary|json-array]`.
+Files that are not JSON Lines text at all (UTF-16 or UTF-32, NUL bytes, one pretty-printed JSON array or object,
+lines ended by CR alone) are refused as a whole: `<file> file: [encoding|binary|json-array|line-endings]`.
+- JSON is RFC 8259's: NaN and Infinity are no JSON numbers (section 6), so a line holding them is not JSON; nor is
+  one nested or numbered beyond what a parser reads.
+- Function names, in `tools` and `functions`, are what the chat completions API takes: "a-z, A-Z, 0-9, or contain
+  underscores and dashes, with a maximum length of 64" (OpenAI API reference, `tools[].function.name`); a message's
+  `name` is a string (the same reference: "An optional name for the participant").
 
 The twin reports the first problem it finds, as `<file> line <n>: [<rule>] <message>`, the way Azure's file
 status details name the line; rule names follow the cookbook's error types (`data-type`, `missing-messages`,
@@ -44,13 +49,15 @@ status details name the line; rule names follow the cookbook's error types (`dat
 `no-assistant-message`), plus `encoding`, `binary`, `json-array`, `json`, `message-type`, `content-part`,
 `weight`, `tool-call-format`, `function-call-format`, `tools-format`, `functions-format`, `tool-call-order`,
 `function-call-order`, `image-role`, `image-url`, `image-type`, `image-size`, `image-count`, `image-examples`,
-`preference-format`, `mixed-methods`, `empty-file` and the twin's own memory guard `line-too-long`.
+`preference-format`, `mixed-methods`, `empty-file`, `line-endings`, `name-format` and the twin's own memory guard
+`line-too-long`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -61,7 +68,9 @@ MIN_TRAINING_EXAMPLES = 10
 MAX_FILE_BYTES = 512 * 1024 * 1024
 EXAMPLE_CONTEXT_TOKENS = 65_536
 EXAMPLE_CONTEXT_TOKENS_BY_BASE = {"gpt-4.1-nano": 32_768}
-LINE_CAP = 8 * 1024 * 1024  # no example that fits the context can be this long; reading stays bounded
+# Reading stays bounded; 64 MiB still holds an example with several images inline at their 10 MB limit (13.4 MB
+# as base64 each), which Azure takes.
+LINE_CAP = 64 * 1024 * 1024
 HEAD_BYTES = 64 * 1024  # what the twin looks at to tell a file that is not JSON Lines text at all
 UTF8_BOM = b"\xef\xbb\xbf"
 ROLES = ("system", "user", "assistant", "tool", "function")
@@ -69,6 +78,7 @@ MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "to
 IMAGES_PER_EXAMPLE = 64
 IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_EXAMPLES_PER_FILE = 50_000
+FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 IMAGE_SIGNATURES = {"jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n", "webp": b"RIFF"}
 
 # Tool definitions in the prompt, per the OpenAI cookbook "How to count tokens with tiktoken", section 7 (its
@@ -139,20 +149,40 @@ def check_head(head: bytes) -> None:
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise FileProblem(None, "encoding", "the file is UTF-16; fine-tuning files are UTF-8")
     if b"\x00" in head:
-        if head[:256].count(b"\x00") >= len(head[:256]) // 3:  # UTF-16 text without its byte-order mark
+        if _utf16_without_mark(head[:4096]):
             raise FileProblem(None, "encoding", "the file is UTF-16 (no byte-order mark); fine-tuning files are UTF-8")
         raise FileProblem(head.split(b"\x00", 1)[0].count(b"\n") + 1, "binary", "the file holds NUL bytes")
+    if b"\n" not in head and head.count(b"\r") >= 2:  # JSON strings hold no raw CR: these end lines
+        raise FileProblem(None, "line-endings", "the lines end with CR alone; JSON Lines ends them with LF or CRLF")
     opening = head.removeprefix(UTF8_BOM).lstrip().split(b"\n", 1)[0].strip()
     if opening in (b"[", b"{") or opening.startswith(b"[") and not _parses(opening):
         raise FileProblem(None, "json-array", "the file is a JSON value spread over many lines, not JSON Lines")
+
+
+def _utf16_without_mark(sample: bytes) -> bool:
+    """UTF-16 without its byte-order mark: every ASCII character (JSON's punctuation at least) has its NUL byte on
+    the same side of its byte pair, whatever script the text is in; binary data scatters NULs."""
+    pairs = sample[:len(sample) - len(sample) % 2]
+    low, high = pairs[0::2].count(0), pairs[1::2].count(0)
+    if max(low, high) < 8 or 10 * min(low, high) > max(low, high):
+        return False
+    try:
+        pairs.decode("utf-16-be" if low > high else "utf-16-le")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _parses(raw: bytes) -> bool:
     try:
         json.loads(raw)
         return True
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _lines(stream: BinaryIO):
@@ -177,9 +207,13 @@ def check_example(raw: bytes, line: int) -> dict:
     if "\x00" in text:
         raise FileProblem(line, "binary", "the line holds a NUL byte")
     try:
-        example = json.loads(text)
+        example = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as bad:
         raise FileProblem(line, "json", f"the line is not JSON ({bad.msg}, column {bad.colno})") from None
+    except RecursionError:
+        raise FileProblem(line, "json", "the line is not JSON the service reads (nested too deeply)") from None
+    except ValueError as bad:  # NaN/Infinity, or a number of more digits than a parser reads
+        raise FileProblem(line, "json", f"the line is not JSON ({bad})") from None
     if not isinstance(example, dict):
         raise FileProblem(line, "data-type", f"an example must be a JSON object, not {type(example).__name__}")
     if "messages" not in example and ("input" in example or "preferred_output" in example):
@@ -236,6 +270,8 @@ def check_message(message, where: str, line: int) -> None:
         raise FileProblem(line, "message-missing-key", f"{where} (tool) has no `tool_call_id`")
     if role == "function" and not isinstance(message.get("name"), str):
         raise FileProblem(line, "message-missing-key", f"{where} (function) has no `name`")
+    if "name" in message and not (isinstance(message["name"], str) and message["name"]):
+        raise FileProblem(line, "name-format", f"{where} has a `name` that is not a non-empty string")
 
 
 def _check_parts(parts: list, role: str, where: str, line: int) -> None:
@@ -302,7 +338,8 @@ def _check_call_order(messages: list[dict], line: int) -> None:
 
 def _check_definitions(shape: dict, line: int) -> None:
     def function_ok(function) -> bool:
-        return (isinstance(function, dict) and isinstance(function.get("name"), str) and bool(function["name"])
+        return (isinstance(function, dict) and isinstance(function.get("name"), str)
+                and FUNCTION_NAME.fullmatch(function["name"]) is not None
                 and isinstance(function.get("description", ""), str)
                 and isinstance(function.get("parameters", {}), dict))
 

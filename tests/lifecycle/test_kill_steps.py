@@ -110,7 +110,8 @@ def test_ctrl_c_while_following_a_run_says_it_goes_on_and_the_rerun_picks_it_up(
     finally:
         labctl.hold_runs(lab_stack, False)
     assert "Traceback" not in stderr
-    run_id = labctl.journal_entries(lab_stack, "run")[0]["data"]["run_id"]
+    # The stack is shared with other tests: the interrupted run is the one still `submitted`.
+    run_id = next(e["data"]["run_id"] for e in labctl.journal_entries(lab_stack, "run") if e["status"] == "submitted")
     assert f"Interrupted: run {run_id} (smoke) goes on on the cluster; `labctl run smoke --stack {lab_stack}` resumes " \
            f"following it and fetches its results, `databricks jobs cancel-run {run_id}` cancels it" \
            in " ".join(stderr.split())
