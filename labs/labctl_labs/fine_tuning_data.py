@@ -357,7 +357,7 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
     path = Path(path)
     name = name or path.name
     size = path.stat().st_size
-    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
+    workers = workers or min(_usable_cpus(), MAX_WORKERS)
     if size < PARALLEL_MIN_BYTES or workers < 2:
         with path.open("rb") as stream:
             return validate_stream(stream, name, purpose=purpose, model=model, size=size)
@@ -387,6 +387,14 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
                 report.shapes[shape] = (had + count, min(seen, first + offset))
             offset += lines
     return _finish(report)
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, which containers and `taskset` narrow), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _ranges(path: Path, size: int) -> list[tuple[int, int]]:
