@@ -107,6 +107,7 @@ import base64
 import json
 import os
 import re
+import signal
 import statistics
 from array import array
 from collections.abc import Iterable, Iterator
@@ -372,7 +373,10 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
             return _finish(report)
     tiktoken.get_encoding(encoding_for(model))  # loaded once here, inherited by the forked workers
     ranges = _ranges(path, size)
-    with ProcessPoolExecutor(workers) as pool:
+    # Ctrl-C reaches the workers too (they share the terminal's process group): they ignore it, and the
+    # validating process cancels what is left and stops, without a traceback from each worker.
+    pool = ProcessPoolExecutor(workers, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+    try:
         parts = pool.map(_validate_range, [(str(path), start, end, model) for start, end in ranges])
         offset = 0
         for part, lines in parts:
@@ -386,6 +390,8 @@ def validate_file(path: str | os.PathLike, purpose: Purpose = "training", model:
                 had, seen = report.shapes.get(shape, (0, first + offset))
                 report.shapes[shape] = (had + count, min(seen, first + offset))
             offset += lines
+    finally:
+        pool.shutdown(cancel_futures=True)
     return _finish(report)
 
 

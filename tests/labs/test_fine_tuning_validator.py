@@ -504,3 +504,45 @@ def test_labctl_validate_names_files_as_given_and_prints_any_path(capsys, tmp_pa
 def test_labctl_validate_of_a_validation_file_bills_nothing(capsys):
     code, output = labctl_validate(capsys, str(GOLDEN / "tool_calls.jsonl"), "--purpose", "validation")
     assert code == 0 and "not trained on" in output and "epochs ->" not in output
+
+
+def ignores_sigint(pid: str) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+    return bool(ignored & (1 << (2 - 1)))  # SIGINT is signal 2: bit 1 of the mask (proc(5))
+
+
+def test_ctrl_c_stops_labctl_validate_of_a_large_file_without_a_traceback(tmp_path):
+    # A terminal's Ctrl-C signals the whole process group: the validating process and its worker processes. The
+    # workers ignore it (else each prints its own KeyboardInterrupt traceback); the validating process stops them.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "large.jsonl"
+    chunk = as_bytes([line(OK)] * 20_000)
+    with path.open("wb") as out:
+        for _ in range(200 * 2**20 // len(chunk)):
+            out.write(chunk)
+    process = subprocess.Popen([sys.executable, "-c", "from agent.cli import main; main()", "validate", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the pool's workers are forks of labctl: children whose command line is labctl's own
+            workers = subprocess.run(["pgrep", "-P", str(process.pid), "-f", "validate"], capture_output=True,
+                                     text=True).stdout.split()
+            if len(workers) >= 2 and all(ignores_sigint(pid) for pid in workers):
+                break
+            assert process.poll() is None and time.monotonic() < deadline, "no worker process that ignores SIGINT"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
