@@ -153,7 +153,7 @@ def check_same_learners(record: ClassRecord, learners: list[Learner]) -> None:
     recorded = {stack: entry.get("email") for stack, entry in record.read()["learners"].items()}
     if recorded != {learner.stack: learner.email for learner in learners}:
         raise UsageError(f"Class {record.name!r} exists with {len(recorded)} other learners; "
-                         f"`labctl class down --class {record.name}` it first, or give another --class.")
+                         f"`labctl class down --class {record.name} --yes` it first, or give another --class.")
 
 
 # Settings the plan placed the learners by (region, models and their quota, the cluster's VM size, compute, the lab's
