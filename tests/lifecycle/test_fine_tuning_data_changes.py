@@ -1,0 +1,88 @@
+"""The fine-tuning lab resumes the job recorded in its journal only for the same data: the same training and
+validation files by content (and base, seed, training type) resume that job, never a second one; different data
+(a new `-o training_file=...`, a dataset staged again) starts a new job and says so in one line, naming the job it
+does not resume, which is left as it is; `down` removes both jobs and all their files.
+
+Azure OpenAI trains a fine-tuning job on the files it was created with (`training_file`, `validation_file` of
+POST /openai/fine_tuning/jobs, https://learn.microsoft.com/azure/ai-foundry/openai/reference-preview#create-fine-tuning-job):
+a job cannot take new data, so new data can only mean a new job."""
+
+import json
+from pathlib import Path
+
+from tests.lifecycle.conftest import DATA
+
+STACK = "ftdata"
+
+
+def jobs(labctl) -> list[dict]:
+    return [j for j in labctl.control("GET", "/inventory")["fine_tuning_jobs"] if f"labctl-{STACK}-" in j["account"]]
+
+
+def result_of(run: dict) -> dict:
+    return json.loads((Path(run["results_dir"]) / "fine_tuning.json").read_text())
+
+
+def changed(source: Path, folder: Path, old: str, new: str) -> Path:
+    """A copy of `source` with one answer reworded: the same examples, different bytes."""
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    path = folder / f"changed-{source.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def run_fine_tuning(labctl, *options: str) -> dict:
+    done = labctl.json("run", "fine-tuning", "--stack", STACK, "-o", "poll_seconds=1", *options)["runs"][0]
+    assert done["result_state"] == "SUCCESS", done
+    return done
+
+
+def test_same_data_resumes_the_job_and_changed_data_starts_a_new_one_that_says_so(labctl, tmp_path):
+    labctl("up", "--sandbox", "--stack", STACK)
+    labctl("stage", "--stack", STACK, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
+    first = result_of(run_fine_tuning(labctl))
+    job_a = first["job_id"]
+
+    # The same data again: the recorded job is resumed (it has succeeded: nothing is trained twice).
+    again = result_of(run_fine_tuning(labctl))
+    assert again["job_id"] == job_a and again.get("resumed")
+    assert len(jobs(labctl)) == 1
+
+    # A new training file given as an option: a new job, and the summary the user reads says why, in one line.
+    training = changed(DATA / "training_set.jsonl", tmp_path, "The Pacific Ocean.", "The Pacific Ocean, obviously.")
+    run = run_fine_tuning(labctl, "-o", f"training_file={training}")
+    new = result_of(run)
+    job_b = new["job_id"]
+    assert job_b != job_a and not new.get("resumed")
+    assert new["data_changed"] == {"since_job": job_a, "changed": ["training"]}
+    assert len(run["summary"].splitlines()) == 1
+    assert f"the training data changed since fine-tuning job {job_a}" in run["summary"]
+    assert f"started job {job_b}" in run["summary"]
+    assert {j["id"]: j["status"] for j in jobs(labctl)} == {job_a: "succeeded", job_b: "succeeded"}  # A left as is
+
+    # The staged validation set replaced by a reworded one (the staged training set is not job B's): a third job,
+    # and the sentence names what differs from the job started last.
+    validation = changed(DATA / "validation_set.jsonl", tmp_path, "?", "??")
+    labctl("stage", "--stack", STACK, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(validation))
+    run = run_fine_tuning(labctl)
+    third = result_of(run)
+    assert third["job_id"] not in (job_a, job_b)
+    assert third["data_changed"] == {"since_job": job_b, "changed": ["training", "validation"]}
+    assert f"the training data and the validation data changed since fine-tuning job {job_b}" in run["summary"]
+
+    # Back to the data of job A (staged again, same bytes): job A is resumed, no fourth job.
+    labctl("stage", "--stack", STACK, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
+    back = result_of(run_fine_tuning(labctl))
+    assert back["job_id"] == job_a and back.get("resumed") and "data_changed" not in back
+    assert len(jobs(labctl)) == 3
+
+    # Every job is in labctl's journal, for `down` to remove (a finished job is removed with its account).
+    assert {e["data"]["id"] for e in labctl.journal_entries(STACK, "finetune-job")} == {job_a, job_b, third["job_id"]}
+    report = labctl.json("down", "--stack", STACK, "--yes")
+    assert report["clean"]
+    assert sum(d.startswith("finetune-file") for d in report["deleted"]) == 6  # two files per job
+    assert jobs(labctl) == []
