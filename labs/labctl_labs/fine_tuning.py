@@ -53,14 +53,17 @@ class VolumeJournal:
         self.store.upload_bytes(JOURNAL, json.dumps(journal, indent=2).encode())
         return journal[key]
 
-    def set_aside(self, key: str) -> None:
-        """Keep the entry of `key` under a key of its own (a job replaced by `-o new_job=true` for the same
-        inputs): its files and job stay recorded, for `labctl down` to remove."""
+    def promote(self, uploads: str, key: str, **data) -> dict:
+        """Make the entry `uploads` (the files of a job being created) the entry of `key`, with `data` (the job).
+        An earlier entry of `key` (a job replaced by `-o new_job=true`, or one that failed) is kept under a key of
+        its own: every file and job stays recorded, for `labctl down` to remove."""
         journal = self.read()
-        entry = journal.pop(key, None)
-        if entry:
-            journal[f"{key}-{entry.get('job_id') or 'files'}"] = entry
-            self.store.upload_bytes(JOURNAL, json.dumps(journal, indent=2).encode())
+        earlier = journal.pop(key, None)
+        if earlier:
+            journal[f"{key}-{earlier.get('job_id') or earlier.get('updated_at')}"] = earlier
+        journal[key] = {**journal.pop(uploads, {}), **data, "updated_at": _now()}
+        self.store.upload_bytes(JOURNAL, json.dumps(journal, indent=2).encode())
+        return journal[key]
 
     def latest_job(self) -> tuple[str, dict] | None:
         """(key, entry) of the job started last, or None when no job is recorded."""
@@ -143,12 +146,14 @@ def fine_tuning(context: LabContext) -> int:
         result["resumed"] = True
     else:
         latest = journal.latest_job()
-        if state.get("job_id") or state.get("files"):  # a job for these inputs that is not resumed stays recorded
-            journal.set_aside(key)
         job_id = _start(context, client, journal, key, contents, base, training_type, seed, options, result, inputs)
         if job_id is None:
             return finish("unavailable", UNAVAILABLE_EXIT, f"fine-tuning unavailable: {result['unavailable_reason']}")
-        if latest is not None and latest[0] != key:
+        if options.get("new_job") and state.get("job_id"):
+            result["notice"] = (f"-o new_job=true: started job {job_id}; fine-tuning job {state['job_id']} of the same "
+                                f"data is left as it is")
+            print(result["notice"])
+        elif latest is not None and latest[0] != key:
             changed = changed_inputs(latest[1], inputs)
             result["data_changed"] = {"since_job": latest[1]["job_id"],
                                       "changed": [name.removesuffix("_sha256") for name in changed]}
@@ -175,11 +180,12 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
            seed: int, options: dict, result: dict, inputs: dict) -> str | None:
     import openai
 
-    files = {}
+    files, uploads = {}, f"{key}-uploads-{_now()}"
     for role in ("training", "validation"):
         uploaded = _upload(client, f"{role}_set.jsonl", contents[role])
         files[role] = uploaded.id
-        journal.write(key, files=files)
+        # Under a key of their own until the job exists: a job of the same inputs stays resumable if none is made.
+        journal.write(uploads, files=files)
         print(f"uploaded {role} file {uploaded.id}")
     for role, file_id in files.items():
         processed = client.files.wait_for_processing(file_id, poll_interval=2.0, max_wait_seconds=1800)
@@ -213,7 +219,7 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
             result["unavailable_code"] = (error.body or {}).get("code") if isinstance(error.body, dict) else None
             return None
         raise
-    journal.write(key, job_id=job.id, status=job.status, started_at=_now(), **inputs)  # before anything else
+    journal.promote(uploads, key, job_id=job.id, status=job.status, started_at=_now(), **inputs)  # before anything else
     print(f"created fine-tuning job {job.id} ({base}, {training_type}, seed {seed})")
     return job.id
 

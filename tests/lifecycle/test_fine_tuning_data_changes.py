@@ -80,9 +80,18 @@ def test_same_data_resumes_the_job_and_changed_data_starts_a_new_one_that_says_s
     assert back["job_id"] == job_a and back.get("resumed") and "data_changed" not in back
     assert len(jobs(labctl)) == 3
 
+    # The same data with -o new_job=true: a fourth job, job A left as it is and still recorded.
+    run = run_fine_tuning(labctl, "-o", "new_job=true")
+    fourth = result_of(run)["job_id"]
+    assert fourth not in (job_a, job_b, third["job_id"])
+    assert f"-o new_job=true: started job {fourth}; fine-tuning job {job_a} of the same data is left as it is" \
+        in run["summary"]
+    assert len(jobs(labctl)) == 4
+
     # Every job is in labctl's journal, for `down` to remove (a finished job is removed with its account).
-    assert {e["data"]["id"] for e in labctl.journal_entries(STACK, "finetune-job")} == {job_a, job_b, third["job_id"]}
+    assert {e["data"]["id"] for e in labctl.journal_entries(STACK, "finetune-job")} == {job_a, job_b, third["job_id"],
+                                                                                   fourth}
     report = labctl.json("down", "--stack", STACK, "--yes")
     assert report["clean"]
-    assert sum(d.startswith("finetune-file") for d in report["deleted"]) == 6  # two files per job
+    assert sum(d.startswith("finetune-file") for d in report["deleted"]) == 8  # two files per job
     assert jobs(labctl) == []
