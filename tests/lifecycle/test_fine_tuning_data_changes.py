@@ -95,3 +95,38 @@ def test_same_data_resumes_the_job_and_changed_data_starts_a_new_one_that_says_s
     assert report["clean"]
     assert sum(d.startswith("finetune-file") for d in report["deleted"]) == 8  # two files per job
     assert jobs(labctl) == []
+
+
+def test_an_interrupted_run_is_resumed_only_for_the_same_data(labctl, tmp_path):
+    """Ctrl-C leaves the lab's run going on on the cluster; the next `labctl run` follows it only when it would submit
+    the same run: with a new training file it starts its own run (the other goes on as it was) and says so."""
+    import signal
+
+    stack = "ftresume"
+    labctl("up", "--sandbox", "--stack", stack)
+    labctl("stage", "--stack", stack, "--training-file", str(DATA / "training_set.jsonl"),
+           "--validation-file", str(DATA / "validation_set.jsonl"))
+    labctl.hold_runs(stack, True)  # the run stays RUNNING before its code starts until released
+    try:
+        first = labctl.spawn("run", "fine-tuning", "--stack", stack, "-o", "poll_seconds=1")
+        labctl.wait_for("the run is submitted", lambda: [
+            e for e in labctl.journal_entries(stack, "run") if e["status"] == "submitted"], process=first)
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=120) == 130
+        old_run = labctl.journal_entries(stack, "run")[0]["data"]["run_id"]
+    finally:
+        labctl.hold_runs(stack, False)
+
+    training = changed(DATA / "training_set.jsonl", tmp_path, "The Pacific Ocean.", "The Pacific Ocean, obviously.")
+    done = labctl("--json", "run", "fine-tuning", "--stack", stack, "-o", "poll_seconds=1",
+                  "-o", f"training_file={training}")
+    run = json.loads(done.stdout)["runs"][0]
+    assert run["result_state"] == "SUCCESS" and run["run_id"] != old_run, run
+    assert f"fine-tuning: run {old_run} recorded in the journal was started with other inputs" in \
+        " ".join(done.stderr.split())
+    assert "resuming the run recorded in the journal" not in done.stderr
+    # The new run trained on the new file (uploaded by content to inputs/<sha256 prefix>/).
+    assert result_of(run)["validation"]["training"]["remote"].startswith("inputs/")
+
+    report = labctl.json("down", "--stack", stack, "--yes")
+    assert report["clean"]
