@@ -119,7 +119,9 @@ def _finish_up(report, plan: dict, name: str, resume: str) -> None:
 
     cli = _cli()
     report.plan = plan
-    if report.interrupted:  # Ctrl-C: where each learner stopped, and the command that resumes (exit 130)
+    # Ctrl-C: where each learner stopped, and the command that resumes (exit 130); one that stopped nothing (every
+    # learner was ready) leaves the class up, as `labctl up` does.
+    if report.interrupted and not report.ok:
         raise Interrupted(interrupted_sentence("class up", name, report.learners, resume))
     rows = [f"{'[green]ready[/green]' if r['state'] == 'ready' else '[red]' + r['state'] + '[/red]'}  {r['learner']}  "
             f"{r['region']}  {escape(r.get('error') or '')}" for r in report.learners]
@@ -210,7 +212,7 @@ def down(
                           f"was touched; `{resume}` starts it again.") from None
     with ops.interruptible(cli.progress, resume) as fleet_of_learners:
         results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
-    if fleet_of_learners.interrupted:
+    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
         raise Interrupted(ops.interrupted_sentence("class down", class_name, results, resume))
     clean = all(r["clean"] for r in results)
     if clean:
@@ -244,7 +246,7 @@ def cleanup(
                          *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
     with ops.interruptible(cli.progress, resume) as fleet_of_learners:
         results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
-    if fleet_of_learners.interrupted:
+    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
         raise Interrupted(ops.interrupted_sentence("class cleanup", class_name, results, resume))
     clean = all(r["clean"] for r in results)
     if clean:
@@ -274,7 +276,7 @@ def reset(
     resume = shlex.join(["labctl", "class", "reset", stack, "--class", class_name, "--yes"])
     with ops.interruptible(cli.progress, resume) as fleet_of_learners:
         result = ops.reset_learner(record, stack, cli.progress, fleet_of_learners)
-    if fleet_of_learners.interrupted:
+    if fleet_of_learners.interrupted and result["state"] != "ready":
         raise Interrupted(f"Interrupted `labctl class reset` of {stack}, which the class record now has as "
                           f"{result['state']!r} (no other learner was touched); `{resume}` resumes.")
     cli.emit(result, f"[green]reset[/green]: {stack} is ready again in {result['region']}" if result["state"] == "ready"

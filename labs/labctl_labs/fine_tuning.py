@@ -120,7 +120,7 @@ def fine_tuning(context: LabContext) -> int:
                     "timeline": [], "events": []}
 
     def finish(status: str, code: int, summary: str) -> int:
-        # The summary is the line labctl shows: a new job that replaced none of the earlier ones says so first.
+        # The summary is the line labctl shows: a job started instead of resuming one says first why (result's notice).
         result["status"], result["summary"] = status, "; ".join(filter(None, [result.get("notice"), summary]))
         context.save_json("fine_tuning.json", result)
         print(summary)
