@@ -459,7 +459,7 @@ def status(stack: StackOption = "lab"):
     if report["state"] != "up":
         left = ", ".join(report["present"]) or "nothing"
         lines.append(f"[red]{report['state']}[/red]: gone: {', '.join(report['missing'])}; left: {left}; "
-                     f"`labctl down --stack {stack}` finishes taking it down and clears its state")
+                     f"`labctl down --stack {stack} --yes` finishes taking it down and clears its state")
     emit(report, "\n".join(lines))
     from agent.errors import FAILED, UNAVAILABLE
 

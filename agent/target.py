@@ -24,6 +24,7 @@ class Target:
     arm_url: str | None = None
     ca_file: str | None = None
     control_url: str | None = None
+    stack: str | None = None  # the stack this target was loaded for: every advice names it (`--stack`)
 
     # Azure Resource Manager ----------------------------------------------------------------------
 
@@ -87,7 +88,10 @@ class Target:
     def sandbox_workspace(self, name: str) -> dict:
         answer = requests.get(f"{self.control_url}/databricks/workspaces/{name}", timeout=10)
         if answer.status_code == 404:
-            raise LabctlError(f"The sandbox has no workspace {name!r}; run `labctl up --sandbox` again.", UNAVAILABLE)
+            # A sandbox that stopped or restarted lost its resources; the stack's own `up` makes them again.
+            again = f"; run `{up_command(self.stack, 'sandbox')}` again" if self.stack else ""
+            raise LabctlError(f"The sandbox has no workspace {name!r} (a sandbox that stops or restarts loses its "
+                              f"resources){again}.", UNAVAILABLE)
         answer.raise_for_status()
         return answer.json()
 
@@ -120,11 +124,17 @@ class Target:
         write_json(stack_dir(stack) / "target.json", {"kind": self.kind, "subscription_id": self.subscription_id})
 
 
-def sandbox_target(endpoints) -> Target:
+def up_command(stack: str, kind: str) -> str:
+    """The `labctl up` that brings `stack` up again on its target (`kind` "sandbox" or "cloud"): the stack is always
+    named, `--sandbox` only for a sandbox stack."""
+    return f"labctl up{' --sandbox' if kind == 'sandbox' else ''} --stack {stack}"
+
+
+def sandbox_target(endpoints, stack: str | None = None) -> Target:
     from sandbox.credentials import SandboxCredential
 
     return Target("sandbox", endpoints.subscription_id, SandboxCredential(), endpoints.arm_url, endpoints.ca_file,
-                  endpoints.control_url())
+                  endpoints.control_url(), stack)
 
 
 def cloud_target(subscription_id: str | None) -> Target:
@@ -141,16 +151,17 @@ def load_target(stack: str, *, start_sandbox: bool = False) -> Target:
     saved = read_target(stack_dir(stack))
     if saved is None:
         raise UsageError(f"Stack {stack!r} was never brought up; run `labctl up --stack {stack}` first.")
-    return target_from(saved, start_sandbox=start_sandbox)
+    return target_from(saved, stack, start_sandbox=start_sandbox)
 
 
-def target_from(saved: dict, *, start_sandbox: bool = False) -> Target:
+def target_from(saved: dict, stack: str, *, start_sandbox: bool = False) -> Target:
+    """The target `saved` (a stack's target.json) describes, for `stack` (named in every advice)."""
     if saved["kind"] == "cloud":
         return cloud_target(saved["subscription_id"])
     from agent import sandbox_process as process
 
     endpoints = process.ensure_running(sandbox_dir()) if start_sandbox else process.running(sandbox_dir())
     if endpoints is None:
-        raise LabctlError("The sandbox is not running (its resources are gone with it); run `labctl up --sandbox`.",
-                          UNAVAILABLE)
-    return sandbox_target(endpoints)
+        raise LabctlError(f"The sandbox is not running (its resources are gone with it); run "
+                          f"`{up_command(stack, 'sandbox')}`.", UNAVAILABLE)
+    return sandbox_target(endpoints, stack)

@@ -57,20 +57,39 @@ class CorruptState(UsageError):
     """A local state file that exists but is not what labctl wrote: one sentence naming it and what to do."""
 
     def __init__(self, path: Path, problem: str):
-        super().__init__(f"{path} {problem}; {_FIXES.get(path.name, 'move it aside and rerun')}.")
+        super().__init__(f"{path} {problem}; {_fix(path)}.")
         self.path = path
 
 
-# What to do when a state file is damaged (each sentence ends the error message).
+def _fix(path: Path) -> str:
+    """What to do about a damaged state file (the end of the error's sentence). A stack's file names its stack in
+    every command it advises (`--stack`, and `--sandbox` when the stack's outputs say it lives in the sandbox)."""
+    stack = path.parent.name if path.parent.parent.name == "stacks" else None
+    if stack is None:
+        return _FIXES.get(path.name, "move it aside and rerun").format(up="labctl up", down="labctl down",
+                                                                       preflight="labctl preflight")
+    try:
+        kind = json.loads((path.parent / "outputs.json").read_text(encoding="utf-8")).get("target")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    sandbox = " --sandbox" if kind == "sandbox" else ""
+    return _FIXES.get(path.name, "move it aside and rerun").format(up=f"labctl up{sandbox} --stack {stack}",
+                                                                   down=f"labctl down --stack {stack} --yes",
+                                                                   preflight=f"labctl preflight --stack {stack}")
+
+
+# What to do when a state file is damaged (each sentence ends the error message; {up}, {down} and {preflight} are
+# the stack's own commands).
 _FIXES = {
-    "config.json": "fix it or delete it (it holds the stack's -c settings; `labctl up -c key=value` writes it again)",
-    "target.json": 'fix it ({"kind": "sandbox" or "cloud", "subscription_id": "..."}) or delete it and run `labctl up` again',
-    "outputs.json": "run `labctl up` again to rewrite it (or restore it; `labctl down` removes what it names)",
-    "journal.json": ("move it aside (`labctl down` does so itself); fine-tuned deployments and files the labs created "
+    "config.json": "fix it or delete it (it holds the stack's -c settings; `{up} -c key=value` writes it again)",
+    "target.json": 'fix it ({{"kind": "sandbox" or "cloud", "subscription_id": "..."}}) or delete it and run `{up}` again',
+    "outputs.json": "run `{up}` again to rewrite it (or restore it; `{down}` removes what it names)",
+    "journal.json": ("move it aside (`{down}` does so itself); fine-tuned deployments and files the labs created "
                      "that it recorded must then be deleted by hand"),
-    "sandbox-state.json": "move it aside (`labctl down` does so itself and removes what outputs.json names)",
-    "preflight.json": "delete it and run `labctl preflight` again",
-    "endpoints.json": "stop the sandbox it described (its pid is in sandbox.log) and delete the file; `labctl up --sandbox` starts a new one",
+    "sandbox-state.json": "move it aside (`{down}` does so itself and removes what outputs.json names)",
+    "preflight.json": "delete it and run `{preflight}` again",
+    "endpoints.json": ("stop the sandbox it described (its pid is in sandbox.log) and delete the file; "
+                       "`labctl up --sandbox` starts a new one"),
 }
 
 

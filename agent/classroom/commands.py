@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from agent.errors import FAILED, USAGE, LabctlError
+from agent.errors import FAILED, USAGE, Interrupted, LabctlError
 
 class_app = typer.Typer(no_args_is_help=True, help="A classroom: one lab environment per learner, planned into the "
                                                    "quota, with notebooks, taken down together.")
@@ -65,21 +66,38 @@ def up(
     settings = ops.ClassSettings(name, sandbox, parse_config(config), region or None, concurrency, layout, hours,
                                  notebooks=not no_notebooks)
     record = ClassRecord(name)
-    if record.exists():  # a class that was started: its learners keep their regions, the rest are brought up
-        ops.check_same_learners(record, people)
-        changed = ops.changed_settings(record, settings.config)
-        if changed:  # as `pulumi up` with changed config: every learner's stack is updated, ready ones included
-            ops.apply_settings(record, changed)
-            cli.progress(f"class {name} exists: resuming and applying "
-                         + ", ".join(f"{k.removeprefix('labctl:')}={v}" for k, (_, v) in changed.items())
-                         + " to every learner's stack")
-        else:
-            cli.progress(f"class {name} exists: resuming (learners not ready yet are brought up in their planned "
-                         f"regions)")
-        _finish_up(ops.bring_up(record, settings, cli.progress, update_ready=bool(changed)),
-                   {"resumed": True, **({"applied": {k: v for k, (_, v) in changed.items()}} if changed else {})})
-        return
-    plan, _ = ops.plan_class(settings, people, cli.progress)
+    # The command that resumes after Ctrl-C: the same learners, target, settings and pace (a resumed class keeps its
+    # plan, so regions and hours are not needed again).
+    resume = shlex.join(["labctl", "class", "up", "--class", name,
+                         *(["--learners", str(learners)] if learners is not None else ["--roster", str(roster)]),
+                         *(["--user-pattern", user_pattern] if user_pattern is not None else []),
+                         *(["--sandbox"] if sandbox or (record.exists() and record.read().get("target") == "sandbox")
+                           else []),
+                         *(part for pair in config for part in ("-c", pair)),
+                         *(["--concurrency", str(concurrency)] if concurrency != 4 else []),
+                         *(["--no-notebooks"] if no_notebooks else [])])
+    try:
+        if record.exists():  # a class that was started: its learners keep their regions, the rest are brought up
+            ops.check_same_learners(record, people)
+            changed = ops.changed_settings(record, settings.config)
+            if changed:  # as `pulumi up` with changed config: every learner's stack is updated, ready ones included
+                ops.apply_settings(record, changed)
+                cli.progress(f"class {name} exists: resuming and applying "
+                             + ", ".join(f"{k.removeprefix('labctl:')}={v}" for k, (_, v) in changed.items())
+                             + " to every learner's stack")
+            else:
+                cli.progress(f"class {name} exists: resuming (learners not ready yet are brought up in their planned "
+                             f"regions)")
+            with ops.interruptible(cli.progress, resume) as fleet_of_learners:
+                report = ops.bring_up(record, settings, cli.progress, update_ready=bool(changed),
+                                      learners=fleet_of_learners)
+            _finish_up(report, {"resumed": True, **({"applied": {k: v for k, (_, v) in changed.items()}}
+                                                    if changed else {})}, name, resume)
+            return
+        plan, _ = ops.plan_class(settings, people, cli.progress)
+    except KeyboardInterrupt:  # while planning (read-only) or before any learner was started
+        raise Interrupted(f"Interrupted `labctl class up` of class {name!r} before any learner was started; "
+                          f"`{resume}` starts it again.") from None
     _show_plan(plan)
     if not plan.fits:
         if cli.State.json:
@@ -88,15 +106,23 @@ def up(
     if plan_only:
         cli.emit({"plan": plan.as_dict()}, "[dim]--plan-only: nothing was created[/dim]")
         return
-    ops.record_class(record, settings, plan, people)
-    _finish_up(ops.bring_up(record, settings, cli.progress), plan.as_dict())
+    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
+        ops.record_class(record, settings, plan, people)
+        report = ops.bring_up(record, settings, cli.progress, learners=fleet_of_learners)
+    _finish_up(report, plan.as_dict(), name, resume)
 
 
-def _finish_up(report, plan: dict) -> None:
+def _finish_up(report, plan: dict, name: str, resume: str) -> None:
     from rich.markup import escape
+
+    from agent.classroom.operations import interrupted_sentence
 
     cli = _cli()
     report.plan = plan
+    # Ctrl-C: where each learner stopped, and the command that resumes (exit 130); one that stopped nothing (every
+    # learner was ready) leaves the class up, as `labctl up` does.
+    if report.interrupted and not report.ok:
+        raise Interrupted(interrupted_sentence("class up", name, report.learners, resume))
     rows = [f"{'[green]ready[/green]' if r['state'] == 'ready' else '[red]' + r['state'] + '[/red]'}  {r['learner']}  "
             f"{r['region']}  {escape(r.get('error') or '')}" for r in report.learners]
     cli.emit(report.as_dict(), "\n".join(rows) + f"\n{sum(r['state'] == 'ready' for r in report.learners)}/"
@@ -177,8 +203,17 @@ def down(
     _check_concurrency(concurrency)
     record = ClassRecord(class_name)
     _confirm(yes, f"Delete the environments of every learner of class {class_name!r}?", "class down")
-    stacks = ops.stacks_to_take_down(class_name, record, cli.progress)
-    results = ops.take_down(record, stacks, concurrency, cli.progress)
+    resume = shlex.join(["labctl", "class", "down", "--class", class_name,
+                         *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
+    try:
+        stacks = ops.stacks_to_take_down(class_name, record, cli.progress)
+    except KeyboardInterrupt:
+        raise Interrupted(f"Interrupted `labctl class down` of class {class_name!r} before any learner's environment "
+                          f"was touched; `{resume}` starts it again.") from None
+    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
+        results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
+    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
+        raise Interrupted(ops.interrupted_sentence("class down", class_name, results, resume))
     clean = all(r["clean"] for r in results)
     if clean:
         record.remove()
@@ -207,7 +242,12 @@ def cleanup(
         cli.emit({"dry_run": True, "class": class_name, "stacks": stacks},
                  "DRY RUN - nothing deleted (pass --yes): would take down " + (", ".join(stacks) or "nothing"))
         return
-    results = ops.take_down(record, stacks, concurrency, cli.progress)
+    resume = shlex.join(["labctl", "class", "cleanup", "--class", class_name,
+                         *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
+    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
+        results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
+    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
+        raise Interrupted(ops.interrupted_sentence("class cleanup", class_name, results, resume))
     clean = all(r["clean"] for r in results)
     if clean:
         record.remove()
@@ -233,7 +273,12 @@ def reset(
         raise LabctlError(f"There is no class {class_name!r} here.", USAGE)
     stack = ops.find_learner(record, learner)
     _confirm(yes, f"Delete and recreate the environment of {stack}?", "class reset")
-    result = ops.reset_learner(record, stack, cli.progress)
+    resume = shlex.join(["labctl", "class", "reset", stack, "--class", class_name, "--yes"])
+    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
+        result = ops.reset_learner(record, stack, cli.progress, fleet_of_learners)
+    if fleet_of_learners.interrupted and result["state"] != "ready":
+        raise Interrupted(f"Interrupted `labctl class reset` of {stack}, which the class record now has as "
+                          f"{result['state']!r} (no other learner was touched); `{resume}` resumes.")
     cli.emit(result, f"[green]reset[/green]: {stack} is ready again in {result['region']}" if result["state"] == "ready"
              else f"[red]{stack}: {result['state']}[/red] {result.get('error') or ''}")
     if result["state"] != "ready":

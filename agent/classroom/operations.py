@@ -3,10 +3,11 @@ notebooks, report, and take the class down again from any state."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from agent.classroom import fleet
@@ -14,7 +15,7 @@ from agent.classroom.capacity import assess_regions
 from agent.classroom.plan import ClassPlan, pack
 from agent.classroom.roster import Learner
 from agent.classroom.state import ClassRecord, now
-from agent.errors import UNAVAILABLE, LabctlError, UsageError
+from agent.errors import INTERRUPTED, UNAVAILABLE, LabctlError, UsageError
 from agent.workdir import home, read_json, write_json
 
 Progress = Callable[[str], None]
@@ -116,6 +117,7 @@ class UpReport:
     learners: list[dict] = field(default_factory=list)
     wall_seconds: float = 0.0
     concurrency: int = 1
+    interrupted: bool = False  # Ctrl-C stopped it (see `interruptible`)
 
     @property
     def ok(self) -> bool:
@@ -153,7 +155,7 @@ def check_same_learners(record: ClassRecord, learners: list[Learner]) -> None:
     recorded = {stack: entry.get("email") for stack, entry in record.read()["learners"].items()}
     if recorded != {learner.stack: learner.email for learner in learners}:
         raise UsageError(f"Class {record.name!r} exists with {len(recorded)} other learners; "
-                         f"`labctl class down --class {record.name}` it first, or give another --class.")
+                         f"`labctl class down --class {record.name} --yes` it first, or give another --class.")
 
 
 # Settings the plan placed the learners by (region, models and their quota, the cluster's VM size, compute, the lab's
@@ -196,11 +198,14 @@ def learner_args(settings_config: dict, entry: dict, stack: str, sandbox: bool) 
 
 
 def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, only: list[str] | None = None,
-             update_ready: bool = False) -> UpReport:
+             update_ready: bool = False, learners: fleet.Learners | None = None) -> UpReport:
     """Every learner not yet ready (or those in `only`; with `update_ready`, the ready ones too, to apply changed
-    settings), `concurrency` at a time: `labctl up` for their stack, then their notebooks."""
+    settings), `concurrency` at a time: `labctl up` for their stack, then their notebooks. After Ctrl-C
+    (`learners.interrupt`, see `interruptible`) no learner is started; one under way is `interrupted` once its own
+    `labctl up` has stopped (exit 130); the report's rows say `started` for each."""
     import time
 
+    learners = learners or fleet.Learners()
     data = record.read()
     stacks = sorted(only if only is not None else data["learners"])
     started = time.monotonic()
@@ -209,16 +214,29 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
     def one(stack: str) -> dict:
         entry = record.read()["learners"][stack]
         if entry["state"] == "ready" and not update_ready:
-            return {"learner": stack, **entry}
+            return {"learner": stack, "started": False, **entry}
+        if learners.interrupted:
+            return {"learner": stack, "started": False, **entry}
         record.update_learner(stack, state="creating", error=None)
         progress(f"{stack}: up in {entry['region']}")
         # The class's recorded target and settings: a resumed class is brought up where it was planned.
         outcome = fleet.labctl(learner_args(record.read()["config"], entry, stack, data["target"] == "sandbox"),
-                               log_of(record, stack))
+                               log_of(record, stack), learners)
+        if outcome is None:  # Ctrl-C came between the check above and the start: as it was
+            return {"learner": stack, "started": False,
+                    **record.update_learner(stack, state=entry["state"], error=entry.get("error"))}
+        if outcome.code == INTERRUPTED:
+            progress(f"{stack}: stopped by Ctrl-C ({outcome.error})")
+            return {"learner": stack, "started": True,
+                    **record.update_learner(stack, state="interrupted", error=outcome.error)}
         if outcome.code != 0:
             progress(f"{stack}: failed ({outcome.error})")
-            return {"learner": stack, **record.update_learner(stack, state="failed", error=outcome.error)}
+            return {"learner": stack, "started": True, **record.update_learner(stack, state="failed", error=outcome.error)}
         notebooks = []
+        if settings.notebooks and learners.interrupted:  # publishing is a step of its own: not started after Ctrl-C
+            progress(f"{stack}: up, notebooks not published (Ctrl-C)")
+            return {"learner": stack, "started": True, **record.update_learner(
+                stack, state="interrupted", error="its stack is up; its notebooks were not published (Ctrl-C)")}
         if settings.notebooks:
             from agent.classroom.notebooks import publish
 
@@ -227,14 +245,16 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
             except Exception as error:  # noqa: BLE001 - one learner's failure is reported, the others go on
                 sentence = sentence_of(error)
                 progress(f"{stack}: notebooks failed ({sentence})")
-                return {"learner": stack, **record.update_learner(stack, state="failed", error=f"notebooks: {sentence}")}
+                return {"learner": stack, "started": True,
+                        **record.update_learner(stack, state="failed", error=f"notebooks: {sentence}")}
         progress(f"{stack}: ready in {outcome.seconds:.0f} s")
-        return {"learner": stack, **record.update_learner(stack, state="ready", seconds=round(outcome.seconds, 1),
-                                                          notebooks=notebooks, ready_at=now())}
+        return {"learner": stack, "started": True, **record.update_learner(
+            stack, state="ready", seconds=round(outcome.seconds, 1), notebooks=notebooks, ready_at=now())}
 
-    learners = fleet.each(stacks, one, concurrency)
-    report = UpReport(plan={}, learners=learners, wall_seconds=time.monotonic() - started, concurrency=concurrency)
-    measured = [learner["seconds"] for learner in learners if learner.get("seconds")]
+    rows = fleet.each(stacks, one, concurrency)
+    report = UpReport(plan={}, learners=rows, wall_seconds=time.monotonic() - started, concurrency=concurrency,
+                      interrupted=learners.interrupted)
+    measured = [learner["seconds"] for learner in rows if learner.get("seconds")]
     if measured and report.ok:
         timings = read_json(_timings_path(), {}) or {}
         timings[data["target"]] = {"seconds": max(measured), "class": settings.name, "at": now()}
@@ -283,24 +303,37 @@ def stacks_to_take_down(name: str, record: ClassRecord, progress: Progress) -> l
         return class_stacks(name, record)
 
 
-def take_down(record: ClassRecord, stacks: list[str], concurrency: int, progress: Progress) -> list[dict]:
+def take_down(record: ClassRecord, stacks: list[str], concurrency: int, progress: Progress,
+              learners: fleet.Learners | None = None) -> list[dict]:
     """`labctl down --yes` for each stack, `concurrency` at a time; the record follows (a learner whose stack is
-    verified gone is `down`, else `left behind` with the reason). `labctl down` converges from any partial state
-    and is safe to repeat, so this is too."""
+    verified gone is `down`, else `left behind` with the reason; one whose `labctl down` Ctrl-C stopped is
+    `interrupted`). `labctl down` converges from any partial state and is safe to repeat, so this is too. After
+    Ctrl-C no stack is started (`started` False in its row, its record as it was)."""
+    learners = learners or fleet.Learners()
     known = record.read()["learners"] if record.exists() else {}
 
     def one(stack: str) -> dict:
-        if stack in known:
+        if learners.interrupted:
+            return {"learner": stack, "clean": False, "error": None, "seconds": 0.0, "started": False}
+        before = known.get(stack)
+        if before is not None:
             record.update_learner(stack, state="removing")
         progress(f"{stack}: down")
-        outcome = fleet.labctl(["down", "--stack", stack, "--yes"], log_of(record, stack))
+        outcome = fleet.labctl(["down", "--stack", stack, "--yes"], log_of(record, stack), learners)
+        if outcome is None:  # Ctrl-C came between the check above and the start: as it was
+            if before is not None:
+                record.update_learner(stack, state=before["state"], error=before.get("error"))
+            return {"learner": stack, "clean": False, "error": None, "seconds": 0.0, "started": False}
         clean = outcome.code == 0
         why = None if clean else (outcome.error or "; ".join((outcome.data or {}).get("failures", []) +
                                                             (outcome.data or {}).get("leftovers", [])))
+        state = "down" if clean else "interrupted" if outcome.code == INTERRUPTED else "left behind"
         if stack in known:
-            record.update_learner(stack, state="down" if clean else "left behind", error=why)
-        progress(f"{stack}: {'gone' if clean else 'left behind: ' + str(why)}")
-        return {"learner": stack, "clean": clean, "error": why, "seconds": round(outcome.seconds, 1)}
+            record.update_learner(stack, state=state, error=why)
+        progress(f"{stack}: {'gone' if clean else 'stopped by Ctrl-C' if state == 'interrupted' else 'left behind'}"
+                 + ("" if clean else f": {why}"))
+        return {"learner": stack, "clean": clean, "error": why, "seconds": round(outcome.seconds, 1),
+                "started": True, "interrupted": state == "interrupted"}
 
     return fleet.each(stacks, one, max(1, min(concurrency, len(stacks) or 1)))
 
@@ -316,12 +349,72 @@ def find_learner(record: ClassRecord, which: str) -> str:
                      "number, or the learner's e-mail).")
 
 
-def reset_learner(record: ClassRecord, stack: str, progress: Progress) -> dict:
-    """One learner's environment taken down and brought up again in the same region; no other learner is touched."""
+def reset_learner(record: ClassRecord, stack: str, progress: Progress,
+                  learners: fleet.Learners | None = None) -> dict:
+    """One learner's environment taken down and brought up again in the same region; no one else's is touched."""
+    learners = learners or fleet.Learners()
     data = record.read()
-    down = take_down(record, [stack], 1, progress)[0]
+    down = take_down(record, [stack], 1, progress, learners)[0]
     if not down["clean"]:
         return {"learner": stack, **record.read()["learners"][stack]}
     record.update_learner(stack, state="planned", notebooks=[], seconds=None, ready_at=None)
     settings = ClassSettings(record.name, data["target"] == "sandbox", data["config"], concurrency=1)
-    return bring_up(record, settings, progress, only=[stack]).learners[0]
+    return bring_up(record, settings, progress, only=[stack], learners=learners).learners[0]
+
+
+# Ctrl-C ----------------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def interruptible(progress: Progress, resume: str) -> Iterator[fleet.Learners]:
+    """While the block runs, Ctrl-C stops the class as `labctl up` stops a stack (agent/provision/interrupt.py: the
+    Pulumi CLI's way): the learners' labctl under way are passed the Ctrl-C and stop cleanly, none is started after
+    it, and the block ends normally (the caller says where the class stopped: `interrupted_sentence`). A second
+    Ctrl-C is passed on too (each learner's labctl stops at once) and ends this process at once, exit 130."""
+    from agent.provision.interrupt import graceful_interrupt
+
+    learners = fleet.Learners()
+
+    def first() -> None:
+        progress("Ctrl-C: each learner's labctl under way finishes what is in flight and records it, no learner is "
+                 "started (Ctrl-C again stops at once)")
+        learners.interrupt()
+
+    def second() -> None:
+        learners.interrupt()
+        progress(f"stopped at once: a learner may be left `creating` or `removing` with a resource unrecorded; "
+                 f"`{resume}` resumes")
+
+    with graceful_interrupt(first, second):
+        yield learners
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def interrupted_sentence(command: str, name: str, rows: list[dict], resume: str) -> str:
+    """One sentence after Ctrl-C: where each learner of `class up` (rows of `bring_up`) or `class down`/`cleanup`
+    (rows of `take_down`) stopped, and the command that resumes."""
+    total = len(rows)
+    if command == "class up":
+        done = sum(r.get("state") == "ready" for r in rows)
+        parts = [f"{done} of {total} learners ready"]
+        failed = sum(r.get("state") == "failed" and r["started"] for r in rows)
+        stopped = [r["learner"] for r in rows if r.get("state") == "interrupted" and r["started"]]
+        own = "labctl up"
+    else:
+        done = sum(r["clean"] for r in rows)
+        parts = [f"{done} of {total} learners' environments gone"]
+        failed = sum(r["started"] and not r["clean"] and not r.get("interrupted") for r in rows)
+        stopped = [r["learner"] for r in rows if r.get("interrupted")]
+        own = "labctl down"
+    if stopped:
+        parts.append(f"{', '.join(stopped)} stopped where {'its' if len(stopped) == 1 else 'their'} own `{own}` "
+                     f"stopped (recorded)")
+    if failed:
+        parts.append(f"{failed} failed")
+    not_started = sum(not r["started"] and not (command == "class up" and r.get("state") == "ready") for r in rows)
+    if not_started:
+        parts.append(f"{not_started} not started")
+    return f"Interrupted `labctl {command}` of class {name!r}: {', '.join(parts)}; `{resume}` resumes."

@@ -12,7 +12,9 @@ from filelock import FileLock
 
 from agent.workdir import home, read_state, write_json
 
-STATES = ("planned", "creating", "ready", "failed", "removing", "down", "left behind")
+# "interrupted": Ctrl-C stopped the learner's own `labctl up` or `down` cleanly (what was in flight is recorded); the
+# next `class up` or `class down` picks it up as it does a failed one.
+STATES = ("planned", "creating", "ready", "failed", "interrupted", "removing", "down", "left behind")
 
 
 def class_dir(name: str) -> Path:

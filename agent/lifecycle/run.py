@@ -273,7 +273,7 @@ def _run_batch(w, target, outputs: StackOutputs, store: RemoteStore, journal: Jo
             progress(f"{lab}: succeeded earlier in this batch (run {done['data']['run_id']}); not run again")
             finished.append(LabRun(**done["data"]["outcome"]))
             continue
-        entry = _journal_entry(journal, outputs, lab, options, progress)
+        entry = _journal_entry(journal, outputs, lab, options, progress, staged, stack)
         batch = journal.update(batch["id"], runs={**batch["data"]["runs"], lab: entry["id"]})
         run_id, wait = _submitted(w, outputs, staged["data"]["wheel"], journal, entry, lab, progress)
         run = _wait(w, wait, stack, lab, run_id, timeout, progress, alive=_sandbox_alive if target.kind == "sandbox" else None)
@@ -301,17 +301,43 @@ def _batch(journal: Journal, requested: str, labs: list[str], progress: Callable
 
 
 def _journal_entry(journal: Journal, outputs: StackOutputs, lab: str, options: dict | None,
-                   progress: Callable[[str], None]) -> dict:
-    """The lab's unfinished run entry from an earlier, interrupted labctl, or a new one (written before submitting)."""
-    entry = next((e for e in journal.entries("run") if e["data"]["lab"] == lab
-                  and e["status"] in ("started", "submitted", "followup")), None)
+                   progress: Callable[[str], None], staged: dict, stack: str) -> dict:
+    """The lab's unfinished run entry from an earlier, interrupted labctl, or a new one (written before submitting).
+    An unfinished run is resumed only for the same inputs (`_inputs_digest`): a run of other data or options goes on
+    (or ended) on the cluster as it was, and this invocation starts its own, saying so in one line."""
+    digest = _inputs_digest(outputs, lab, options, staged["data"].get("files") or {})
+    unfinished = [e for e in journal.entries("run") if e["data"]["lab"] == lab
+                  and e["status"] in ("started", "submitted", "followup")]
+    # An entry written before inputs were recorded is taken as the same; a follow-up (deploy and chat of a run that
+    # has ended) is always finished first.
+    entry = next((e for e in unfinished if e["status"] == "followup" or e["data"].get("inputs", digest) == digest),
+                 None)
     if entry is not None:
         progress(f"{lab}: resuming the run recorded in the journal")
         return entry
+    for other in unfinished:
+        run = f"run {other['data']['run_id']}" if other["data"].get("run_id") is not None else "a run"
+        progress(f"{lab}: {run} recorded in the journal was started with other inputs (options or staged files) and "
+                 f"is not resumed for these; it goes on as it was (`labctl down --stack {stack} --yes` cancels it "
+                 f"with everything else); starting a new run")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     results = f"results/{stamp}/{lab}"
-    return journal.begin("run", {"lab": lab, "stamp": stamp, "results": results,
+    return journal.begin("run", {"lab": lab, "stamp": stamp, "results": results, "inputs": digest,
                                  "parameters": lab_parameters(outputs, lab, results, dict(options or {}))})
+
+
+def _inputs_digest(outputs: StackOutputs, lab: str, options: dict | None, staged_files: dict) -> str:
+    """SHA-256 of what decides what a lab run computes: its parameters as submitted but for its results folder and
+    the deployment's pacing (a file given as an option is in them by content, see `upload_local_files`), and the
+    content of every staged file (`stage` entry: path -> SHA-256; the wheel and the datasets the lab reads)."""
+    import hashlib
+
+    parameters = lab_parameters(outputs, lab, "", dict(options or {}))
+    parameters.pop("results")
+    lab_options = json.loads(parameters.pop("options"))
+    lab_options.pop("rate_limits", None)  # read from ARM on every run: pacing, not an input
+    return hashlib.sha256(json.dumps({"parameters": parameters, "options": lab_options, "staged": staged_files},
+                                     sort_keys=True).encode()).hexdigest()
 
 
 def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: dict, lab: str,

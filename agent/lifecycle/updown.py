@@ -43,7 +43,8 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
     validated(config, dt.datetime.now(dt.timezone.utc))  # wrong settings are refused before anything is created
     previous = read_target(folder)
     if previous is not None and previous["kind"] != ("sandbox" if sandbox else "cloud"):
-        raise UsageError(f"Stack {stack!r} lives in the {previous['kind']}; use another --stack, or `labctl down` it first.")
+        raise UsageError(f"Stack {stack!r} lives in the {previous['kind']}; use another --stack, or "
+                         f"`labctl down --stack {stack} --yes` it first.")
     try:
         if sandbox:
             from agent.provision import sandbox as provision
@@ -143,7 +144,7 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
         if not dry_run:
             _clear_state(folder)
         return report
-    target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, start_sandbox=True)
+    target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, stack, start_sandbox=True)
     journal = Journal(stack)
     _readable(journal.path, read_journal, journal.path, report)
     state_damaged = _readable(folder / "sandbox-state.json", read_sandbox_state, folder / "sandbox-state.json",
@@ -370,7 +371,8 @@ def _delete_openai_object(target: Target, entry: dict, progress: Progress) -> st
     except NotFoundError:
         return "gone"
     except OpenAIError as error:
-        return f"Azure OpenAI refused to remove it ({error}); rerun `labctl down`: it resumes"
+        return (f"Azure OpenAI refused to remove it ({error}); rerun `labctl down --stack {target.stack} --yes`: "
+                "it resumes")
 
 
 def _remember_accounts(target: Target, stack: str, outputs, journal: Journal) -> None:
@@ -421,7 +423,8 @@ def _held_back(target: Target, groups: set[str]) -> list[str]:
                                           container_tags=container, type=resource.type), policy)
             if reason is not None:
                 held.append(f"resource group {group} was not deleted: it holds {resource.type} {resource.name}, "
-                            f"which must be kept ({reason}); move it out or untag it, then rerun `labctl down`")
+                            f"which must be kept ({reason}); move it out or untag it, then rerun "
+                            f"`labctl down --stack {target.stack} --yes`")
     return held
 
 

@@ -2,8 +2,11 @@
 follow it to the end, without ever losing or duplicating a job.
 
 The job's identity is written to <data>/journal/fine-tuning.json as soon as it exists (files first, then
-the job), keyed by what defines the job (data, base, seed, training type): a rerun of the lab with the
-same inputs resumes that job instead of creating a second one. labctl then deploys the fine-tuned model
+the job), keyed by what defines the job (data by content, base, seed, training type): a rerun of the lab with the
+same inputs resumes that job instead of creating a second one. Different inputs (a new training or validation
+file, a dataset staged again with other content) start a new job, and the lab says so in one line naming the
+job it does not resume, which is left as it is (a job cannot take new data: Azure trains a job on the files it was
+created with); `labctl down` removes every job and file in the journal. labctl then deploys the fine-tuned model
 through ARM and chats with it (the cluster has no ARM credentials), see agent/lifecycle/fine_tuning_followup.py.
 
 Exit codes: 0 succeeded, 1 the job or a file failed, 2 the data is invalid, 4 fine-tuning is unavailable
@@ -50,6 +53,44 @@ class VolumeJournal:
         self.store.upload_bytes(JOURNAL, json.dumps(journal, indent=2).encode())
         return journal[key]
 
+    def promote(self, uploads: str, key: str, **data) -> dict:
+        """Make the entry `uploads` (the files of a job being created) the entry of `key`, with `data` (the job).
+        An earlier entry of `key` (a job replaced by `-o new_job=true`, or one that failed) is kept under a key of
+        its own: every file and job stays recorded, for `labctl down` to remove."""
+        journal = self.read()
+        earlier = journal.pop(key, None)
+        if earlier:
+            journal[f"{key}-{earlier.get('job_id') or earlier.get('updated_at')}"] = earlier
+        journal[key] = {**journal.pop(uploads, {}), **data, "updated_at": _now()}
+        self.store.upload_bytes(JOURNAL, json.dumps(journal, indent=2).encode())
+        return journal[key]
+
+    def latest_job(self) -> tuple[str, dict] | None:
+        """(key, entry) of the job started last, or None when no job is recorded."""
+        started = [(key, entry) for key, entry in self.read().items() if entry.get("job_id")]
+        if not started:
+            return None
+        return max(started, key=lambda item: item[1].get("started_at") or item[1].get("updated_at") or "")
+
+
+# What defines a job besides its data, as recorded in its journal entry (and how the sentence names it).
+INPUTS = {"training_sha256": "the training data", "validation_sha256": "the validation data",
+          "base_model": "the base model", "seed": "the seed", "training_type": "the training type"}
+
+
+def changed_inputs(recorded: dict, inputs: dict) -> list[str]:
+    """The keys of INPUTS that differ between a recorded job's journal entry and this run's `inputs`; an input the
+    entry does not record (written by an earlier version of the lab) is not compared. Empty when none can be told
+    apart (the entry's key differs all the same: something that defines the job changed)."""
+    return [name for name in INPUTS if name in recorded and recorded[name] != inputs[name]]
+
+
+def data_changed_sentence(previous_job: str, changed: list[str], new_job: str) -> str:
+    """One line: what changed since the job that is not resumed (left as it is), and the job started instead."""
+    named = [INPUTS[name] for name in changed] or ["the data or settings"]
+    what = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return f"{what} changed since fine-tuning job {previous_job}, which is left as it is: started job {new_job}"
+
 
 def validate(context: LabContext, base: str, folder: Path) -> tuple[dict, dict[str, bytes]]:
     figures, contents = {}, {}
@@ -79,7 +120,8 @@ def fine_tuning(context: LabContext) -> int:
                     "timeline": [], "events": []}
 
     def finish(status: str, code: int, summary: str) -> int:
-        result["status"], result["summary"] = status, summary
+        # The summary is the line labctl shows: a job started instead of resuming one says first why (result's notice).
+        result["status"], result["summary"] = status, "; ".join(filter(None, [result.get("notice"), summary]))
         context.save_json("fine_tuning.json", result)
         print(summary)
         return code
@@ -92,17 +134,31 @@ def fine_tuning(context: LabContext) -> int:
 
     key = hashlib.sha256(contents["training"] + b"\0" + contents["validation"] +
                          f"\0{base}\0{seed}\0{training_type}".encode()).hexdigest()[:16]
+    inputs = {"training_sha256": hashlib.sha256(contents["training"]).hexdigest(),
+              "validation_sha256": hashlib.sha256(contents["validation"]).hexdigest(),
+              "base_model": base, "seed": seed, "training_type": training_type}
     journal = VolumeJournal(context.store)
     state = journal.read().get(key, {})
     client = context.openai(max_retries=6)
     if state.get("job_id") and state.get("status") not in ("failed", "cancelled") and not options.get("new_job"):
-        print(f"resuming fine-tuning job {state['job_id']} recorded in {JOURNAL}")
+        print(f"resuming fine-tuning job {state['job_id']} recorded in {JOURNAL} (same data and settings)")
         job_id = state["job_id"]
         result["resumed"] = True
     else:
-        job_id = _start(context, client, journal, key, contents, base, training_type, seed, options, result)
+        latest = journal.latest_job()
+        job_id = _start(context, client, journal, key, contents, base, training_type, seed, options, result, inputs)
         if job_id is None:
             return finish("unavailable", UNAVAILABLE_EXIT, f"fine-tuning unavailable: {result['unavailable_reason']}")
+        if options.get("new_job") and state.get("job_id"):
+            result["notice"] = (f"-o new_job=true: started job {job_id}; fine-tuning job {state['job_id']} of the same "
+                                f"data is left as it is")
+            print(result["notice"])
+        elif latest is not None and latest[0] != key:
+            changed = changed_inputs(latest[1], inputs)
+            result["data_changed"] = {"since_job": latest[1]["job_id"],
+                                      "changed": [name.removesuffix("_sha256") for name in changed]}
+            result["notice"] = data_changed_sentence(latest[1]["job_id"], changed, job_id)
+            print(result["notice"])
     result["job_id"] = job_id
     result["files"] = journal.read()[key].get("files", {})
 
@@ -121,14 +177,15 @@ def fine_tuning(context: LabContext) -> int:
 
 
 def _start(context, client, journal: VolumeJournal, key: str, contents: dict, base: str, training_type: str,
-           seed: int, options: dict, result: dict) -> str | None:
+           seed: int, options: dict, result: dict, inputs: dict) -> str | None:
     import openai
 
-    files = {}
+    files, uploads = {}, f"{key}-uploads-{_now()}"
     for role in ("training", "validation"):
         uploaded = _upload(client, f"{role}_set.jsonl", contents[role])
         files[role] = uploaded.id
-        journal.write(key, files=files)
+        # Under a key of their own until the job exists: a job of the same inputs stays resumable if none is made.
+        journal.write(uploads, files=files)
         print(f"uploaded {role} file {uploaded.id}")
     for role, file_id in files.items():
         processed = client.files.wait_for_processing(file_id, poll_interval=2.0, max_wait_seconds=1800)
@@ -162,7 +219,7 @@ def _start(context, client, journal: VolumeJournal, key: str, contents: dict, ba
             result["unavailable_code"] = (error.body or {}).get("code") if isinstance(error.body, dict) else None
             return None
         raise
-    journal.write(key, job_id=job.id, status=job.status, base_model=base)  # before anything else
+    journal.promote(uploads, key, job_id=job.id, status=job.status, started_at=_now(), **inputs)  # before anything else
     print(f"created fine-tuning job {job.id} ({base}, {training_type}, seed {seed})")
     return job.id
 

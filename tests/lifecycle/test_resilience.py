@@ -336,7 +336,7 @@ def test_status_of_a_half_down_stack_says_what_is_left_and_exits_1(labctl, monke
     assert report["state"] == "partly down" and report["present"] == [f"resource group rg-labctl-{stack}"], report
     assert any(m.startswith("Databricks workspace") for m in report["missing"])
     assert f"left: resource group rg-labctl-{stack}" in " ".join(shown.stdout.split())
-    assert f"`labctl down --stack {stack}` finishes" in " ".join(shown.stdout.split())
+    assert f"`labctl down --stack {stack} --yes` finishes" in " ".join(shown.stdout.split())
     assert labctl.json("down", "--stack", stack, "--yes")["clean"]
     assert labctl.inventory_of(stack) == EMPTY
 
