@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from agent.errors import UsageError
-from agent.workdir import CorruptState, read_json, stack_dir, write_json
+from agent.workdir import CorruptState, no_such_stack, read_json, stack_dir, write_json
 
 
 class DeploymentOutput(BaseModel):
@@ -80,10 +80,14 @@ class StackOutputs(BaseModel):
 
     @classmethod
     def load(cls, stack: str) -> StackOutputs:
+        missing = no_such_stack(stack)
+        if missing:  # read-only: a mistyped --stack leaves no folder behind
+            raise UsageError(f"{missing[0].upper()}{missing[1:]}; --stack names one.")
         path = stack_dir(stack) / "outputs.json"
         data = read_json(path)
         if data is None:
-            raise UsageError(f"Stack {stack!r} has no outputs yet; run `labctl up --stack {stack}` first.")
+            raise UsageError(f"Stack {stack!r} is not up (it has no outputs); run `labctl up --stack {stack}` (with "
+                             f"--sandbox for the sandbox) first.")
         try:
             return cls.model_validate(data)
         except ValidationError as error:

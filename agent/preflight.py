@@ -363,11 +363,23 @@ def estimate_cost(prices: dict, *, node_type: str, workspace_sku: str, hours: fl
 
 
 def planned_usage() -> tuple[int, int, int]:
-    """Calls, prompt tokens and completion tokens the three labs send with their defaults."""
-    bias_calls = 10 * 2  # the lab's ten prompts, then the mitigation run
-    llmops_calls = 30
+    """Calls, prompt tokens and completion tokens (at most: each call's max_tokens) that `labctl run all` sends with
+    the labs' defaults, counted from the labs' own plans: the responsible-AI probe and its mitigation run, one
+    LLMOps run, the fine-tuning lab's chat with its model. Prompt tokens as the service counts them (OpenAI
+    cookbook, "How to count tokens with tiktoken")."""
+    import tiktoken
+
+    from labctl_labs import llmops, responsible_ai
+    from labctl_labs.probe import estimate_prompt_tokens
+
+    encoding = tiktoken.get_encoding("o200k_base")
+    probe = (responsible_ai.build_requests({}, responsible_ai.SYSTEM_PROMPT)
+             + responsible_ai.build_requests({}, responsible_ai.MITIGATION_PROMPT, ("neutral",)))
+    llmops_calls = len(llmops.DEFAULT_PROMPTS) * llmops.DEFAULT_SAMPLES
     fine_tune_chat = 1
-    calls = bias_calls + llmops_calls + fine_tune_chat
-    prompt = bias_calls * 60 + llmops_calls * 30 + fine_tune_chat * 80
-    completion = bias_calls * 100 + llmops_calls * 200 + fine_tune_chat * 200
+    calls = len(probe) + llmops_calls + fine_tune_chat
+    prompt = (sum(estimate_prompt_tokens(encoding, request.messages) for request in probe)
+              + sum(estimate_prompt_tokens(encoding, [{"role": "user", "content": text}])
+                    for text in llmops.DEFAULT_PROMPTS) * llmops.DEFAULT_SAMPLES + fine_tune_chat * 80)
+    completion = len(probe) * 100 + llmops_calls * 400 + fine_tune_chat * 200  # the labs' max_tokens defaults
     return calls, prompt, completion

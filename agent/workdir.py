@@ -18,12 +18,27 @@ def home() -> Path:
     return Path(os.environ.get("LABCTL_HOME") or ".labctl").resolve()
 
 
-def stack_dir(stack: str) -> Path:
+def stack_path(stack: str) -> Path:
+    """The stack's folder, which may not exist (yet)."""
     if not STACK_NAME.match(stack):
         raise UsageError(f"--stack {stack!r} is not a valid stack name (letters, digits, '-', '_', '.').")
-    folder = home() / "stacks" / stack
+    return home() / "stacks" / stack
+
+
+def stack_dir(stack: str) -> Path:
+    """The stack's folder, created if needed (for commands that write the stack's state)."""
+    folder = stack_path(stack)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def no_such_stack(stack: str) -> str | None:
+    """A sentence naming the stacks there are, when `stack` has no folder here (a mistyped --stack); else None."""
+    if stack_path(stack).is_dir():
+        return None
+    folder = home() / "stacks"
+    known = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    return f"there is no stack {stack!r} in {home()} (its stacks: {', '.join(known) or 'none'})"
 
 
 def sandbox_dir() -> Path:

@@ -274,10 +274,17 @@ def _run_batch(w, target, outputs: StackOutputs, store: RemoteStore, journal: Jo
             finished.append(LabRun(**done["data"]["outcome"]))
             continue
         entry = _journal_entry(journal, outputs, lab, options, progress, staged, stack)
+        if _lost(w, journal, entry, lab, progress):
+            entry = _journal_entry(journal, outputs, lab, options, progress, staged, stack)
         batch = journal.update(batch["id"], runs={**batch["data"]["runs"], lab: entry["id"]})
         run_id, wait = _submitted(w, outputs, staged["data"]["wheel"], journal, entry, lab, progress)
         run = _wait(w, wait, stack, lab, run_id, timeout, progress, alive=_sandbox_alive if target.kind == "sandbox" else None)
-        outcome = _collect(w, store, journal, entry["id"], lab, run, results_root)
+        try:
+            outcome = _collect(w, store, journal, entry["id"], lab, run, results_root)
+        except OSError as error:  # the results folder went away or became unwritable while the run went on
+            raise UsageError(f"{lab}: run {run_id} ended, but its results could not be written to {results_root} "
+                             f"({error.strerror or error}); they stay in the lab volume: make the folder writable and "
+                             f"rerun `labctl run {lab} --stack {stack}` to fetch them (the run is not repeated).") from None
         if lab == "fine-tuning":
             # Its own step in the journal (status "followup" until done): a labctl killed here deploys and chats
             # again on the next `labctl run`, without submitting the Databricks run again.
@@ -338,6 +345,27 @@ def _inputs_digest(outputs: StackOutputs, lab: str, options: dict | None, staged
     lab_options.pop("rate_limits", None)  # read from ARM on every run: pacing, not an input
     return hashlib.sha256(json.dumps({"parameters": parameters, "options": lab_options, "staged": staged_files},
                                      sort_keys=True).encode()).hexdigest()
+
+
+def _lost(w, journal: Journal, entry: dict, lab: str, progress: Callable[[str], None]) -> bool:
+    """True (and the entry closed as `lost`) when the journal's run no longer exists in the workspace: a sandbox
+    that restarted, or a run older than Databricks keeps (Jobs API runs/get answers INVALID_PARAMETER_VALUE "Run
+    <id> does not exist"). Waiting for it could never end; the lab is submitted again."""
+    from databricks.sdk.errors import InvalidParameterValue, NotFound
+
+    run_id = entry["data"].get("run_id")
+    if run_id is None:
+        return False
+    try:
+        w.jobs.get_run(run_id)
+        return False
+    except (NotFound, InvalidParameterValue) as error:
+        if isinstance(error, InvalidParameterValue) and "does not exist" not in str(error):
+            raise
+    journal.update(entry["id"], status="lost")
+    progress(f"{lab}: run {run_id} recorded in the journal no longer exists in the workspace (a restarted sandbox, "
+             "or Databricks no longer keeps it); submitting the lab again")
+    return True
 
 
 def _submitted(w, outputs: StackOutputs, wheel: str, journal: Journal, entry: dict, lab: str,

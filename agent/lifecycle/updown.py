@@ -12,7 +12,8 @@ from agent.journal import Journal
 from agent.outputs import StackOutputs
 from agent.target import Target, cloud_target, load_target, sandbox_target, target_from
 from agent.workdir import (
-    CorruptState, read_config, read_journal, read_sandbox_state, read_target, sandbox_dir, set_aside, stack_dir, write_json,
+    CorruptState, no_such_stack, read_config, read_journal, read_sandbox_state, read_target, sandbox_dir, set_aside,
+    stack_dir, write_json,
 )
 
 Progress = Callable[[str], None]
@@ -122,8 +123,13 @@ class DownReport:
 def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
     """Take the stack down (or, with `dry_run`, only show the plan: what exists and would be deleted, what is
     already gone; nothing is changed)."""
-    folder = stack_dir(stack)
     report = DownReport()
+    missing = no_such_stack(stack)
+    if missing:  # nothing to take down, and no folder left behind for a mistyped name
+        report.notices.append(missing)
+        progress(f"stack {stack!r}: nothing to take down ({missing})")
+        return report
+    folder = stack_dir(stack)
     outputs = _outputs_or_none(stack, report)
     saved = _readable(folder / "target.json", read_target, folder, report, keep=outputs is None)
     recorded = saved is not None

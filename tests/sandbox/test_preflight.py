@@ -128,3 +128,13 @@ def test_a_vm_size_not_offered_to_the_subscription_and_the_regional_vcpu_quota_a
     assert reasons["northcentralus"] == ["cluster: 3 vCPUs of Total Regional vCPUs quota free, 4 needed for "
                                          "Standard_D4ds_v5"]
     assert result.chosen.region == "swedencentral"
+
+
+def test_the_cost_estimate_counts_the_calls_run_all_makes():
+    # The README's defaults: the probe's 885 requests and 295 for mitigation, one LLMOps run of 40 calls, one chat
+    # with the fine-tuned model (a trial found the estimate counting the lab's 10 seed prompts: 51 calls).
+    from agent.preflight import planned_usage
+
+    calls, prompt, completion = planned_usage()
+    assert calls == 885 + 295 + 40 + 1
+    assert prompt > 40 * calls and completion >= 100 * calls
