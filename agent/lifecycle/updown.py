@@ -131,7 +131,7 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
         return report
     folder = stack_dir(stack)
     outputs = _outputs_or_none(stack, report)
-    saved = _readable(folder / "target.json", read_target, folder, report, keep=outputs is None)
+    saved = _readable(folder / "target.json", read_target, folder, report, keep=outputs is None, move=not dry_run)
     recorded = saved is not None
     if saved is None and outputs is not None:
         saved = {"kind": outputs.target, "subscription_id": outputs.subscription_id or ""}
@@ -152,13 +152,24 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
         return report
     target = load_target(stack, start_sandbox=True) if recorded else target_from(saved, stack, start_sandbox=True)
     journal = Journal(stack)
-    _readable(journal.path, read_journal, journal.path, report)
+    if _readable(journal.path, read_journal, journal.path, report, move=not dry_run, damaged=True) is True and dry_run:
+        journal = _NoJournal()  # left in place by the dry run: plan as down will, once it has moved it aside
     state_damaged = _readable(folder / "sandbox-state.json", read_sandbox_state, folder / "sandbox-state.json",
-                              report, keep=False, damaged=True)
+                              report, keep=False, damaged=True, move=not dry_run)
     for notice in report.notices:
         progress(f"notice: {notice}")
-    found = _plan(target, stack, journal)
+    if dry_run and state_damaged is True and target.kind == "sandbox":
+        from agent.lifecycle.down_plan import DownPlan
+
+        found = DownPlan()  # the state file stays in place: down plans from outputs.json alone, as it will delete
+    else:
+        found = _plan(target, stack, journal)
     report.plan = found.as_dict()
+    if state_damaged is True and outputs is not None and target.kind == "sandbox":
+        # What `down` then removes by the names outputs.json holds (provision.sandbox.destroy_named).
+        report.plan["delete"] += [f"Databricks workspace {outputs.workspace_name}",
+                                  f"Azure OpenAI account {outputs.openai_account_name}",
+                                  f"resource group {outputs.resource_group_name}"]
     if dry_run:  # the command shows the plan as its result
         return report
     progress(f"plan: {describe_plan(report.plan)}")
@@ -260,15 +271,28 @@ def _outputs_or_none(stack: str, report: DownReport | None = None) -> StackOutpu
         return None
 
 
-def _readable(path, read, argument, report: DownReport, keep: bool = False, damaged: bool = False):
-    """Read a state file for `down`; a damaged one is moved aside (unless `keep`: then its error stands) and noted.
-    Returns what was read, or None; with `damaged`, True when the file was damaged."""
+class _NoJournal:
+    """What a damaged journal.json records for a dry run's plan: nothing (down moves it aside first)."""
+
+    def entries(self, kind: str | None = None, status: str | None = None) -> list[dict]:
+        return []
+
+
+def _readable(path, read, argument, report: DownReport, keep: bool = False, damaged: bool = False,
+              move: bool = True):
+    """Read a state file for `down`; a damaged one is moved aside (unless `keep`: then its error stands; or not
+    `move`: a dry run changes no file) and noted. Returns what was read, or None; with `damaged`, True when the file
+    was damaged."""
     try:
         value = read(argument)
         return False if damaged else value
     except CorruptState as error:
         if keep:
             raise
+        if not move:
+            report.notices.append(f"{error.path.name} is unreadable; down would move it aside and remove what the "
+                                  f"other state files and outputs.json name")
+            return True if damaged else None
         moved = set_aside(error.path)
         report.notices.append(f"{error.path.name} was unreadable, moved to {moved.name}; "
                               f"down removes what the other state files and outputs.json name")

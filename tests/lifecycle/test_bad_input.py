@@ -242,6 +242,10 @@ def test_down_removes_everything_when_state_files_are_unreadable(labctl, damage)
     assert labctl.inventory_of(stack)["accounts"]
     for name, content in damage.items():
         labctl.state_file(stack, name).write_text(content)
+    planned = labctl.json("down", "--stack", stack, "--dry-run")
+    assert all(labctl.state_file(stack, name).read_text() == content for name, content in damage.items()), \
+        "a dry run moved a damaged file"
+    assert any("Azure OpenAI account" in what for what in planned["plan"]["delete"]), planned
     report = labctl.json("down", "--stack", stack, "--yes")
     assert report["clean"], report
     assert len(report["notices"]) >= len(damage) and len(report["purged"]) == 1
