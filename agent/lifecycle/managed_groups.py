@@ -88,7 +88,10 @@ def _in_outputs(target: Target, outputs) -> list[ManagedGroup]:
 
     if outputs is None or not outputs.workspace_resource_id:
         return []
-    group, name = parse_workspace_id(outputs.workspace_resource_id)
+    try:
+        group, name = parse_workspace_id(outputs.workspace_resource_id)
+    except ValueError:  # not a workspace's ARM id: nothing to derive from it
+        return []
     try:
         managed = target.databricks().workspaces.get(group, name).managed_resource_group_id
     except ResourceNotFoundError:
