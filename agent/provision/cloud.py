@@ -281,8 +281,8 @@ def destroy(stack_name: str, progress: Progress, targets: list[str] | None = Non
     command = f"labctl down --stack {stack_name} --yes"
     with _pulumi_interruptible(progress, command) as stop:
         try:
-            if targets:
-                stack.destroy(on_output=progress, target=targets)
+            if targets:  # and whatever depends on them, which Pulumi would otherwise refuse to leave dangling
+                stack.destroy(on_output=progress, target=targets, target_dependents=True)
             else:
                 stack.destroy(on_output=progress)
         except auto.errors.ConcurrentUpdateError as error:
