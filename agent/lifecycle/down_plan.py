@@ -49,7 +49,7 @@ def label(entry: dict) -> str:
     return f"{kind} {entry['teardown'].get(field_name) or entry['name']}"
 
 
-def plan(target: Target, stack: str, journal: Journal, outputs=None) -> DownPlan:
+def plan(target: Target, stack: str, journal: Journal, outputs=None, groups: set[str] = frozenset()) -> DownPlan:
     """The plan for the stack's recorded resources (sandbox state, or Pulumi's state on Azure), for what the
     labs created outside Pulumi (the journal's fine-tuned deployments) and for its workspace's managed resource group
     (agent.lifecycle.managed_groups: it goes with the workspace, deleted with forceDeletion, or, left behind by an
@@ -72,14 +72,14 @@ def plan(target: Target, stack: str, journal: Journal, outputs=None) -> DownPlan
                 d["location"], d["resource_group"], d["account"])):
             purged.append(data["account"])
     result.delete += [f"purge of the soft-deleted account {account}" for account in purged]
-    _managed_groups(target, stack, journal, outputs, result)
+    _managed_groups(target, stack, journal, outputs, groups, result)
     return result
 
 
-def _managed_groups(target: Target, stack: str, journal: Journal, outputs, result: DownPlan) -> None:
+def _managed_groups(target: Target, stack: str, journal: Journal, outputs, groups: set[str], result: DownPlan) -> None:
     from agent.lifecycle import managed_groups
 
-    for managed in managed_groups.known(target, stack, journal, outputs):
+    for managed in managed_groups.known(target, stack, journal, outputs, groups):
         try:
             state = managed_groups.look(target, managed)
         except Exception:  # noqa: BLE001 - cannot tell: down will look again, and verify

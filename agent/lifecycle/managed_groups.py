@@ -38,20 +38,22 @@ class ManagedGroup:
         return f"managed resource group {self.group}"
 
 
-def known(target: Target, stack: str, journal: Journal, outputs=None) -> list[ManagedGroup]:
+def known(target: Target, stack: str, journal: Journal, outputs=None, groups: set[str] = frozenset()) -> list[ManagedGroup]:
     """The stack's managed groups: journaled ones, then those its state (the sandbox's or Pulumi's) and outputs.json
-    name, without repeats."""
+    name, then those of workspaces in the stack's own resource groups `groups` that nothing recorded (an `up` killed
+    while Azure created the workspace), without repeats."""
     found = [ManagedGroup(**e["data"]) for e in journal.entries(KIND)]
-    found += _in_state(target, stack) + _in_outputs(target, outputs)
+    found += _in_state(target, stack) + _in_outputs(target, outputs) + _of_groups(target, groups)
     unique: dict[str, ManagedGroup] = {}
     for group in found:
         unique.setdefault(group.group.lower(), group)
     return list(unique.values())
 
 
-def remember(target: Target, stack: str, journal: Journal, outputs=None) -> list[ManagedGroup]:
+def remember(target: Target, stack: str, journal: Journal, outputs=None,
+             stack_groups: set[str] = frozenset()) -> list[ManagedGroup]:
     """Journal every managed group of the stack not journaled yet; returns them all."""
-    groups = known(target, stack, journal, outputs)
+    groups = known(target, stack, journal, outputs, stack_groups)
     journaled = {e["data"]["group"].lower() for e in journal.entries(KIND)}
     for group in groups:
         if group.group.lower() not in journaled:
@@ -99,6 +101,29 @@ def _in_outputs(target: Target, outputs) -> list[ManagedGroup]:
     except Exception:  # noqa: BLE001 - ARM cannot tell now: the state or the journal names it, or a rerun will
         return []
     return [ManagedGroup(_last(managed), group, name)] if managed else []
+
+
+def _of_groups(target: Target, groups: set[str]) -> list[ManagedGroup]:
+    """The managed group infra names for a workspace in each of `groups` (`<group>-databricks`,
+    infra.config.LabNames.managed_resource_group), when it exists and its `managedBy` is a workspace in that group."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from agent.provision.workspace_deletion import parse_workspace_id
+    from infra.config import LabNames
+
+    found = []
+    for group in sorted(groups):
+        name = LabNames.model_construct(resource_group=group).managed_resource_group()
+        try:
+            managed_by = target.resources().resource_groups.get(name).managed_by or ""
+            workspace_group, workspace = parse_workspace_id(managed_by)
+        except (ResourceNotFoundError, ValueError):
+            continue
+        except Exception:  # noqa: BLE001 - ARM cannot tell now: verification asks again
+            continue
+        if workspace_group.lower() == group.lower():
+            found.append(ManagedGroup(name, workspace_group, workspace))
+    return found
 
 
 def _last(resource_id: str) -> str:

@@ -151,7 +151,7 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
                               report, keep=False, damaged=True)
     for notice in report.notices:
         progress(f"notice: {notice}")
-    found = _plan(target, stack, journal, outputs)
+    found = _plan(target, stack, journal, outputs, _known_groups(stack, outputs, target))
     report.plan = found.as_dict()
     if dry_run:  # the command shows the plan as its result
         return report
@@ -160,8 +160,8 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
     _cancel_runs(target, outputs, journal, report, progress)
     _delete_unowned(target, journal, report, progress)
     _remember_accounts(target, stack, outputs, journal)
-    managed = managed_groups.remember(target, stack, journal, outputs)
     groups = _known_groups(stack, outputs, target)
+    managed = managed_groups.remember(target, stack, journal, outputs, groups)
     held = _held_back(target, groups)
     if held:
         # Deleting a group deletes everything in it: nothing of the stack is destroyed while it holds what must
@@ -226,10 +226,10 @@ def describe_plan(plan: dict) -> str:
     return delete + (f"; already gone {len(plan['gone'])}: {', '.join(plan['gone'])}" if plan["gone"] else "")
 
 
-def _plan(target: Target, stack: str, journal: Journal, outputs=None):
+def _plan(target: Target, stack: str, journal: Journal, outputs=None, groups: set[str] = frozenset()):
     from agent.lifecycle.down_plan import plan
 
-    return plan(target, stack, journal, outputs)
+    return plan(target, stack, journal, outputs, groups)
 
 
 def _recorded(stack: str) -> list[str]:
