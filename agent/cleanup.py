@@ -334,6 +334,23 @@ def managed_group_owner(candidate: Candidate) -> str | None:
     return None
 
 
+def managed_group_protection(candidate: Candidate, policy: Policy) -> str | None:
+    """What protects a managed group whatever its owner: the blocklist, the keep tag (on it or on its workspace's
+    group), --exclude and --include (matching its name or its workspace's group's)."""
+    group = (candidate.managed_by or ("", ""))[0]
+    if candidate.subscription is not None and candidate.subscription in policy.blocked_subscriptions:
+        return f"subscription {candidate.subscription} is blocked"
+    key, value = policy.keep_tag
+    if any(k == key and v.lower() == value.lower() for k, v in candidate.tags + candidate.container_tags):
+        return f"tagged {key}={value}"
+    names = [candidate.name, group]
+    if any(fnmatch.fnmatch(n, p) for n in names for p in policy.exclude):
+        return "excluded by name"
+    if policy.include and not any(fnmatch.fnmatch(n, p) for n in names for p in policy.include):
+        return "not matched by --include"
+    return None
+
+
 def _managed_group_plan(candidate: Candidate, policy: Policy, doomed: dict[str, Step], forced: set[str]) -> Step | Decision:
     """The step for a workspace's managed resource group, or why it is kept. Never one whose workspace exists (its
     deny assignment protects it; it goes with the workspace), never one that is not labctl's."""
@@ -341,21 +358,15 @@ def _managed_group_plan(candidate: Candidate, policy: Policy, doomed: dict[str, 
     key = f"{group}/{workspace}".lower()
     holding = f" (holds {candidate.holds})" if candidate.holds else ""
     if candidate.manager_exists:
-        if key in forced:
+        protected = managed_group_protection(candidate, policy)
+        if key in forced and protected is None:
             return Step("with workspace", candidate, f"goes with Databricks workspace {workspace}, deleted with "
                         f"forceDeletion{holding}", workspace=key)
+        if protected is not None:
+            return Decision(candidate, False, f"{protected}; its Databricks workspace {workspace} is not deleted with "
+                                              "forceDeletion, so this group stays")
         return Decision(candidate, False, f"its Databricks workspace {workspace} still exists (it goes with the workspace)")
-    why = managed_group_owner(candidate)
-    if why is None and candidate.subscription is not None and candidate.subscription in policy.blocked_subscriptions:
-        why = f"subscription {candidate.subscription} is blocked"
-    key_tag, value = policy.keep_tag
-    if why is None and any(k == key_tag and v.lower() == value.lower() for k, v in candidate.tags + candidate.container_tags):
-        why = f"tagged {key_tag}={value}"
-    names = [candidate.name, group]
-    if why is None and any(fnmatch.fnmatch(n, p) for n in names for p in policy.exclude):
-        why = "excluded by name"
-    if why is None and policy.include and not any(fnmatch.fnmatch(n, p) for n in names for p in policy.include):
-        why = "not matched by --include"
+    why = managed_group_owner(candidate) or managed_group_protection(candidate, policy)
     owner = dict(candidate.container_tags).get("owner")
     if why is None and policy.owner and owner != policy.owner:
         why = f"owner is {owner or 'unknown (its workspace and resource group are gone)'}, not {policy.owner}"
@@ -395,6 +406,9 @@ def plan(candidates: list[Candidate], policy: Policy) -> Plan:
         else:
             kept.append(decision)
 
+    # Workspaces whose managed group must be kept: they go with their group without forceDeletion.
+    keeps_managed_group = {"/".join(c.managed_by).lower() for c in candidates if c.kind == "managed_group"
+                           and c.managed_by and c.manager_exists and managed_group_protection(c, policy) is not None}
     first, forced, orphans, later, purges = [], [], [], [], []
     for candidate in candidates:
         if candidate.kind in ("resource_group", "managed_group"):
@@ -406,7 +420,8 @@ def plan(candidates: list[Candidate], policy: Policy) -> Plan:
                 purges.append(Step("purge", candidate, decision.reason))
             else:
                 kept.append(decision)
-        elif candidate.kind == "workspace" and group_key in doomed:
+        elif candidate.kind == "workspace" and group_key in doomed and \
+                f"{candidate.resource_group}/{candidate.name}".lower() not in keeps_managed_group:
             forced.append(Step("force delete", candidate, f"goes with resource group {candidate.resource_group}; "
                                "deleted first, with forceDeletion, so that its managed resource group goes too",
                                candidate.resource_group))

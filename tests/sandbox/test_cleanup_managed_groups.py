@@ -75,3 +75,17 @@ def test_cleanup_finds_labctls_managed_groups_and_only_those(sandbox):
     groups = {g.name for g in sandbox.resources().resource_groups.list()}
     assert groups == {"rg-team", "rg-team-databricks", "rg-data", "rg-data-managed", "rg-x", "rg-x-databricks",
                       "rg-labctl-c5", "rg-labctl-c5-databricks"}
+
+
+def test_a_managed_group_excluded_by_name_stays_when_its_labs_group_is_deleted(sandbox):
+    """--exclude protects the managed group: its workspace then goes with its group, without forceDeletion."""
+    workspace(sandbox, "rg-labctl-c7", "dbw-labctl-c7", "rg-labctl-c7-databricks", labctl_tags(PAST))
+    target = sandbox_target(sandbox.endpoints)
+    policy = Policy(now=NOW, exclude=["*-c7-databricks"])
+    real = execute(target, plan(discover(target, print), policy), delete=True, progress=print)
+    outcome = {o.candidate.name: o for o in real}
+    assert outcome["rg-labctl-c7"].status == "deleted"
+    assert (outcome["dbw-labctl-c7"].action, outcome["dbw-labctl-c7"].status) == ("with group", "deleted")
+    assert outcome["rg-labctl-c7-databricks"].status == "kept"
+    assert "excluded by name" in outcome["rg-labctl-c7-databricks"].reason
+    assert sandbox.resources().resource_groups.check_existence("rg-labctl-c7-databricks")
