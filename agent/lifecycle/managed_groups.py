@@ -161,13 +161,15 @@ def contents(target: Target, managed: ManagedGroup) -> str:
     return ", ".join(f"{LABELS.get((r.type or '').lower(), r.type)} {r.name}" for r in inside)
 
 
-def describe(target: Target, managed: ManagedGroup) -> str:
-    """The group as the plan and the report name it: whose it is and what it holds."""
+def describe(target: Target, managed: ManagedGroup, live: bool = False) -> str:
+    """The group as the plan and the report name it: whose it is (`live`: its workspace still exists) and what it
+    holds."""
     try:
         held = contents(target, managed)
     except Exception:  # noqa: BLE001 - what it holds is detail; the group itself is what counts
         held = ""
-    return (f"{managed.label} (left by Databricks workspace {managed.workspace}"
+    whose = "of" if live else "left by"
+    return (f"{managed.label} ({whose} Databricks workspace {managed.workspace}"
             + (f", holding {held})" if held else ")"))
 
 
@@ -219,5 +221,5 @@ def leftovers(target: Target, groups: list[ManagedGroup]) -> list[str]:
             left.append(f"{managed.label} (ARM could not tell whether it is gone: {error})")
             continue
         if state in ("with its workspace", "left behind"):
-            left.append(describe(target, managed))
+            left.append(describe(target, managed, live=state == "with its workspace"))
     return left
