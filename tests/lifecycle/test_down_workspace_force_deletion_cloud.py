@@ -84,3 +84,22 @@ def test_down_deletes_a_managed_group_an_earlier_deletion_without_force_left(azu
     left = next(d for d in report.deleted if d.startswith("managed resource group rg-lab-databricks"))
     assert "storage account dbstorage" in left and "access connector" in left
     assert not sandbox.resources().resource_groups.check_existence("rg-lab-databricks")
+
+
+def test_a_failed_forced_deletion_stops_before_pulumi_destroys_the_rest_and_a_rerun_finishes(
+        azure_stack, fake_auto, sandbox, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("LABCTL_RETRY_ATTEMPTS", "2")  # a fault that never passes: fail soon
+    sandbox.control("PUT", "/faults", json={"rules": [
+        {"path": "/workspaces/dbw-lab$", "method": "DELETE", "status": 500}]})
+    try:
+        failed = updown.down("dev", print)
+    finally:
+        sandbox.control("DELETE", "/faults")
+    assert not failed.clean and any(f.startswith("Databricks workspace dbw-lab:") for f in failed.failures), failed
+    assert fake_auto["behaviour"]["destroy_calls"] == [[CLUSTER_URN]]  # the rest was not destroyed
+    assert any(x.startswith("managed resource group rg-lab-databricks (of Databricks workspace dbw-lab")
+               for x in failed.leftovers), failed
+
+    again = updown.down("dev", print)
+    assert again.clean, again
+    assert not sandbox.resources().resource_groups.check_existence("rg-lab-databricks")
