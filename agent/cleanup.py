@@ -4,10 +4,14 @@ run executes step by step, so what the dry run says is what the real run does.
 
 Candidates: resource groups tagged created-by=labctl and every resource inside them (each judged by its own
 tags); soft-deleted Cognitive Services accounts; fine-tuned deployments (model name `<base>.ft-<id>`) in labctl
-accounts older than a limit; running clusters in the workspaces of labctl resource groups. Anything without
-created-by=labctl is never touched, and a group holding anything that must be kept is not deleted.
-Order: fine-tuned deployments and clusters, then resource groups, then purges of their accounts, then purges of
-soft-deleted accounts.
+accounts older than a limit; running clusters in the workspaces of labctl resource groups; and the managed resource
+groups of Databricks workspaces (`managedBy` a workspace), which carry Databricks' tags, not labctl's (see
+`managed_group_owner`). Anything without created-by=labctl is never touched, and a group holding anything that must
+be kept is not deleted.
+Order: fine-tuned deployments and clusters, then the workspaces of the groups to delete, each with forceDeletion
+(so that its managed resource group goes with it: without it Azure keeps that group, with the DBFS storage account
+and the access connector, learn.microsoft.com/azure/databricks/admin/workspace/delete-workspace), then resource
+groups and managed groups left behind, then purges of their accounts, then purges of soft-deleted accounts.
 """
 
 from __future__ import annotations
@@ -59,6 +63,12 @@ class Candidate:
     container_tags: tuple[tuple[str, str], ...] = ()
     subscription: str | None = None
     type: str | None = None  # the ARM type of a resource inside a group
+    # A managed resource group: the workspace that manages it (its resource group, its name), whether that workspace
+    # and its resource group still exist, and what the group holds, in words.
+    managed_by: tuple[str, str] | None = None
+    manager_exists: bool = False
+    manager_group_exists: bool = False
+    holds: str = ""
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -69,7 +79,8 @@ class Candidate:
         return f"{self.kind.replace('_', ' ')} {self.name}"
 
 
-KINDS = ("resource_group", "account", "workspace", "resource", "deleted_account", "fine_tuned_deployment", "cluster")
+KINDS = ("resource_group", "account", "workspace", "resource", "deleted_account", "fine_tuned_deployment", "cluster",
+         "managed_group")
 # Not deleted on their own: deleting their resource group deletes them (accounts are then purged).
 INSIDE_GROUP = ("account", "workspace", "resource")
 
@@ -283,10 +294,13 @@ def _hours(delta: dt.timedelta) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # delete (an API call), with group (its group's deletion removes it), purge (an API call)
+    # delete (an API call), force delete (a workspace, with forceDeletion, before its group), with group (its group's
+    # deletion removes it), with workspace (a managed group: its workspace's forced deletion removes it), purge
+    action: str
     candidate: Candidate
     reason: str
-    group: str | None = None  # the group whose deletion this step needs
+    group: str | None = None  # the group whose deletion this step needs (a force delete: the group it goes before)
+    workspace: str | None = None  # "<group>/<workspace>" whose forced deletion this step needs
 
 
 @dataclass
@@ -302,11 +316,75 @@ class Plan:
         return [Decision(s.candidate, True, s.reason) for s in self.steps] + self.kept
 
 
+def managed_group_owner(candidate: Candidate) -> str | None:
+    """Why a managed resource group is not recognisably labctl's (None when it is). Azure Databricks tags it with its
+    own tags, so labctl knows its managed groups by how it names them: the group is `<workspace's group>-databricks`
+    (infra.config.LabNames.managed_resource_group), its `managedBy` workspace is `dbw-...` (LabNames.workspace), and
+    the workspace's group, if it still exists, is tagged created-by=labctl."""
+    from infra.config import LabNames
+
+    group, workspace = candidate.managed_by or ("", "")
+    expected = LabNames.model_construct(resource_group=group).managed_resource_group()
+    if candidate.name.lower() != expected.lower():
+        return f"not labctl's: managed by Databricks workspace {workspace}, but not named {expected}"
+    if not workspace.lower().startswith("dbw-"):
+        return f"not labctl's: its Databricks workspace {workspace} is not named dbw-..."
+    if candidate.manager_group_exists and dict(candidate.container_tags).get(PROJECT_TAG[0]) != PROJECT_TAG[1]:
+        return f"not labctl's: its workspace's resource group {group} is not tagged created-by=labctl"
+    return None
+
+
+def managed_group_protection(candidate: Candidate, policy: Policy) -> str | None:
+    """What protects a managed group whatever its owner: the blocklist, the keep tag (on it or on its workspace's
+    group), --exclude and --include (matching its name or its workspace's group's)."""
+    group = (candidate.managed_by or ("", ""))[0]
+    if candidate.subscription is not None and candidate.subscription in policy.blocked_subscriptions:
+        return f"subscription {candidate.subscription} is blocked"
+    key, value = policy.keep_tag
+    if any(k == key and v.lower() == value.lower() for k, v in candidate.tags + candidate.container_tags):
+        return f"tagged {key}={value}"
+    names = [candidate.name, group]
+    if any(fnmatch.fnmatch(n, p) for n in names for p in policy.exclude):
+        return "excluded by name"
+    if policy.include and not any(fnmatch.fnmatch(n, p) for n in names for p in policy.include):
+        return "not matched by --include"
+    return None
+
+
+def _managed_group_plan(candidate: Candidate, policy: Policy, doomed: dict[str, Step], forced: set[str]) -> Step | Decision:
+    """The step for a workspace's managed resource group, or why it is kept. Never one whose workspace exists (its
+    deny assignment protects it; it goes with the workspace), never one that is not labctl's."""
+    group, workspace = candidate.managed_by or ("", "")
+    key = f"{group}/{workspace}".lower()
+    holding = f" (holds {candidate.holds})" if candidate.holds else ""
+    if candidate.manager_exists:
+        protected = managed_group_protection(candidate, policy)
+        if key in forced and protected is None:
+            return Step("with workspace", candidate, f"goes with Databricks workspace {workspace}, deleted with "
+                        f"forceDeletion{holding}", workspace=key)
+        if protected is not None:
+            return Decision(candidate, False, f"{protected}; its Databricks workspace {workspace} is not deleted with "
+                                              "forceDeletion, so this group stays")
+        return Decision(candidate, False, f"its Databricks workspace {workspace} still exists (it goes with the workspace)")
+    why = managed_group_owner(candidate) or managed_group_protection(candidate, policy)
+    owner = dict(candidate.container_tags).get("owner")
+    if why is None and policy.owner and owner != policy.owner:
+        why = f"owner is {owner or 'unknown (its workspace and resource group are gone)'}, not {policy.owner}"
+    if why is not None:
+        return Decision(candidate, False, why)
+    left = f"left behind by Databricks workspace {workspace}, deleted without forceDeletion{holding}"
+    if not candidate.manager_group_exists:
+        return Step("delete", candidate, f"{left}; the workspace and its resource group {group} are gone")
+    if group.lower() in doomed:
+        return Step("delete", candidate, f"{left}; its workspace's resource group {group} is deleted ({doomed[group.lower()].reason})")
+    return Decision(candidate, False, f"its workspace is gone, but its workspace's resource group {group} is kept")
+
+
 def plan(candidates: list[Candidate], policy: Policy) -> Plan:
     groups = [c for c in candidates if c.kind == "resource_group"]
     inside: dict[str, list[Candidate]] = {}
     for candidate in candidates:
-        if candidate.kind != "resource_group" and candidate.kind != "deleted_account" and candidate.resource_group:
+        if candidate.kind not in ("resource_group", "deleted_account", "managed_group") and candidate.resource_group:
             inside.setdefault(candidate.resource_group.lower(), []).append(candidate)
 
     kept: list[Decision] = []
@@ -328,9 +406,12 @@ def plan(candidates: list[Candidate], policy: Policy) -> Plan:
         else:
             kept.append(decision)
 
-    first, later, purges = [], [], []
+    # Workspaces whose managed group must be kept: they go with their group without forceDeletion.
+    keeps_managed_group = {"/".join(c.managed_by).lower() for c in candidates if c.kind == "managed_group"
+                           and c.managed_by and c.manager_exists and managed_group_protection(c, policy) is not None}
+    first, forced, orphans, later, purges = [], [], [], [], []
     for candidate in candidates:
-        if candidate.kind == "resource_group":
+        if candidate.kind in ("resource_group", "managed_group"):
             continue
         group_key = (candidate.resource_group or "").lower()
         if candidate.kind == "deleted_account":
@@ -339,6 +420,11 @@ def plan(candidates: list[Candidate], policy: Policy) -> Plan:
                 purges.append(Step("purge", candidate, decision.reason))
             else:
                 kept.append(decision)
+        elif candidate.kind == "workspace" and group_key in doomed and \
+                f"{candidate.resource_group}/{candidate.name}".lower() not in keeps_managed_group:
+            forced.append(Step("force delete", candidate, f"goes with resource group {candidate.resource_group}; "
+                               "deleted first, with forceDeletion, so that its managed resource group goes too",
+                               candidate.resource_group))
         elif candidate.kind in INSIDE_GROUP:
             if group_key in doomed:
                 goes = f"goes with resource group {candidate.resource_group}"
@@ -357,8 +443,16 @@ def plan(candidates: list[Candidate], policy: Policy) -> Plan:
                                   candidate.resource_group))
             else:
                 kept.append(decision)
+    forced_keys = {f"{s.candidate.resource_group}/{s.candidate.name}".lower() for s in forced}
+    for candidate in candidates:
+        if candidate.kind == "managed_group":
+            outcome = _managed_group_plan(candidate, policy, doomed, forced_keys)
+            if isinstance(outcome, Decision):
+                kept.append(outcome)
+            else:
+                (later if outcome.action == "with workspace" else orphans).append(outcome)
     later.sort(key=lambda s: s.action == "purge")  # what goes with a group, then the purges of its accounts
-    return Plan(first + list(doomed.values()) + later + purges, kept)
+    return Plan(first + forced + list(doomed.values()) + orphans + later + purges, kept)
 
 
 # Discovery and execution -----------------------------------------------------------------------------
@@ -376,8 +470,14 @@ def discover(target, progress: Callable[[str], None]) -> list[Candidate]:
     cognitive = target.cognitive()
     sub = target.subscription_id
     found: list[Candidate] = []
-    for group in resources.resource_groups.list():
+    every = list(resources.resource_groups.list())
+    by_name = {g.name.lower(): g for g in every}
+    for group in every:
         tags = dict(group.tags or {})
+        manager = _managing_workspace(group)
+        if manager is not None:
+            found.append(_managed_group(target, resources, group, manager, by_name, sub))
+            continue
         found.append(Candidate("resource_group", group.name, group.name, group.location, _tags(tags), subscription=sub))
         if tags.get(PROJECT_TAG[0]) != PROJECT_TAG[1]:
             continue
@@ -401,6 +501,43 @@ def discover(target, progress: Callable[[str], None]) -> list[Candidate]:
         found.append(Candidate("deleted_account", account.name, rg, account.location, _tags(account.tags),
                                subscription=sub))
     return found
+
+
+def _managing_workspace(group) -> tuple[str, str] | None:
+    """(resource group, name) of the Databricks workspace whose managed resource group this is (ARM `managedBy`)."""
+    from agent.provision.workspace_deletion import parse_workspace_id
+
+    try:
+        return parse_workspace_id(getattr(group, "managed_by", None) or "")
+    except ValueError:
+        return None
+
+
+def _managed_group(target, resources, group, manager: tuple[str, str], by_name: dict, sub) -> Candidate:
+    """A managed resource group, with whether its workspace and the workspace's group exist (a look that cannot tell
+    counts as existing: then it is kept) and what it holds."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        target.databricks().workspaces.get(*manager)
+        exists = True
+    except ResourceNotFoundError:
+        exists = False
+    except Exception:  # noqa: BLE001 - cannot tell: keep it
+        exists = True
+    parent = by_name.get(manager[0].lower())
+    try:
+        holds = ", ".join(f"{_RESOURCE_WORDS.get((r.type or '').lower(), r.type)} {r.name}"
+                          for r in resources.resources.list_by_resource_group(group.name))
+    except Exception:  # noqa: BLE001 - what it holds is only said
+        holds = ""
+    return Candidate("managed_group", group.name, group.name, group.location, _tags(group.tags),
+                     container_tags=_tags(parent.tags) if parent is not None else (), subscription=sub,
+                     managed_by=manager, manager_exists=exists, manager_group_exists=parent is not None, holds=holds)
+
+
+_RESOURCE_WORDS = {"microsoft.storage/storageaccounts": "storage account",
+                   "microsoft.databricks/accessconnectors": "access connector"}
 
 
 def _clusters(target, resources, group: str, resource, tags: dict, held_by, sub, progress) -> list[Candidate]:
@@ -443,15 +580,21 @@ def execute(target, the_plan: Plan, delete: bool, progress: Callable[[str], None
     A step whose group was not deleted is skipped."""
     done: list[Outcome] = []
     deleted_groups: set[str] = set()
+    forced: set[str] = set()  # "<group>/<workspace>" deleted with forceDeletion
     for step in the_plan.steps:
         candidate = step.candidate
         if not delete:
             done.append(Outcome(candidate, step.action, "would purge" if step.action == "purge" else "would delete",
                                 step.reason))
             continue
-        if step.group is not None and step.group.lower() not in deleted_groups:
+        # A force delete comes before its group's deletion: it needs nothing.
+        if step.group is not None and step.action != "force delete" and step.group.lower() not in deleted_groups:
             done.append(Outcome(candidate, step.action, "skipped", step.reason,
                                 f"resource group {step.group} was not deleted"))
+            continue
+        if step.workspace is not None and step.workspace not in forced:
+            done.append(Outcome(candidate, step.action, "skipped", step.reason,
+                                f"Databricks workspace {step.workspace.split('/')[-1]} was not deleted"))
             continue
         try:
             if step.action == "delete":
@@ -459,14 +602,20 @@ def execute(target, the_plan: Plan, delete: bool, progress: Callable[[str], None
                 if candidate.kind == "resource_group":
                     deleted_groups.add(candidate.name.lower())
                 status = "deleted"
+            elif step.action == "force delete":
+                from agent.provision.workspace_deletion import force_delete_named
+
+                force_delete_named(target, candidate.resource_group, candidate.name, lambda _: None)
+                forced.add(f"{candidate.resource_group}/{candidate.name}".lower())
+                status = "deleted"
             elif step.action == "purge":
                 target.cognitive(retry_conflicts=True).deleted_accounts.begin_purge(
                     candidate.location, candidate.resource_group, candidate.name).result()
                 status = "purged"
-            else:  # with group: its group's deletion removed it
+            else:  # with group / with workspace: that deletion removed it
                 status = "deleted"
             done.append(Outcome(candidate, step.action, status, step.reason))
-            if step.action != "with group":
+            if step.action not in ("with group", "with workspace"):
                 progress(f"{status} {candidate.label}")
         except Exception as error:  # carry on with the others; the failure is reported
             done.append(Outcome(candidate, step.action, "failed", step.reason, str(error).splitlines()[0][:300]))
@@ -481,7 +630,7 @@ def _delete(target, candidate: Candidate) -> None:
     elif candidate.kind == "cluster":
         host, resource_id = candidate.parent.split("|", 1)
         target.workspace_client_for(host, resource_id).clusters.delete(candidate.name)
-    elif candidate.kind == "resource_group":
+    elif candidate.kind in ("resource_group", "managed_group"):
         target.resources(retry_conflicts=True).resource_groups.begin_delete(candidate.name).result()
     else:
         raise ValueError(f"cleanup does not delete a {candidate.kind} on its own")

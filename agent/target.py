@@ -57,6 +57,16 @@ class Target:
 
         return resilient_arm(ComputeManagementClient(self.credential, self.subscription_id, **self._arm_kwargs()))
 
+    def databricks(self):
+        """Microsoft.Databricks through azure-mgmt-databricks (api-version 2026-01-01): workspaces deleted with
+        `force_deletion`, which the generic resources client cannot send."""
+        from azure.mgmt.databricks import AzureDatabricksManagementClient
+
+        from labctl_labs.retrying import resilient_arm
+
+        return resilient_arm(AzureDatabricksManagementClient(self.credential, self.subscription_id,
+                                                             **self._arm_kwargs()))
+
     def resources(self, retry_conflicts: bool = False):
         from azure.mgmt.resource.resources import ResourceManagementClient
 

@@ -50,6 +50,8 @@ def install(world: World, ca_file) -> WorkspaceRegistry:
                 if (w.resource_group or "").lower() == rg.lower()]
 
     world.extensions.setdefault("group_delete_hooks", []).append(delete_group_workspaces)
+    world.extensions.setdefault("group_delete_guards", []).append(
+        lambda sub, group: arm_workspaces.deny_managed_group_deletion(registry, sub, group))
     world.extensions.setdefault("group_resource_listers", []).append(list_group_workspaces)
     world.extensions.setdefault("inventories", {})["databricks_workspaces"] = lambda: inventory(registry)
     return registry

@@ -31,6 +31,11 @@ class ResourceGroup:
     location: str
     tags: dict[str, str]
     created_at: float
+    # ARM's `managedBy`: the id of the resource that manages the group (a Databricks workspace's managed group).
+    managed_by: str | None = None
+    # Resources the twin only lists (Resources - List By Resource Group): {"type", "name", "location", "tags"}.
+    # A Databricks managed group holds the workspace's storage account and access connector.
+    resources: list[dict] = field(default_factory=list)
 
 
 @dataclass

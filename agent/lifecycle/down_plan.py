@@ -49,9 +49,11 @@ def label(entry: dict) -> str:
     return f"{kind} {entry['teardown'].get(field_name) or entry['name']}"
 
 
-def plan(target: Target, stack: str, journal: Journal) -> DownPlan:
-    """The plan for the stack's recorded resources (sandbox state, or Pulumi's state on Azure) and for what the
-    labs created outside Pulumi (the journal's fine-tuned deployments)."""
+def plan(target: Target, stack: str, journal: Journal, outputs=None, groups: set[str] = frozenset()) -> DownPlan:
+    """The plan for the stack's recorded resources (sandbox state, or Pulumi's state on Azure), for what the
+    labs created outside Pulumi (the journal's fine-tuned deployments) and for its workspace's managed resource group
+    (agent.lifecycle.managed_groups: it goes with the workspace, deleted with forceDeletion, or, left behind by an
+    earlier deletion without it, on its own)."""
     result = DownPlan()
     for entry in journal.entries("finetune-deployment"):
         data = entry["data"]
@@ -70,7 +72,22 @@ def plan(target: Target, stack: str, journal: Journal) -> DownPlan:
                 d["location"], d["resource_group"], d["account"])):
             purged.append(data["account"])
     result.delete += [f"purge of the soft-deleted account {account}" for account in purged]
+    _managed_groups(target, stack, journal, outputs, groups, result)
     return result
+
+
+def _managed_groups(target: Target, stack: str, journal: Journal, outputs, groups: set[str], result: DownPlan) -> None:
+    from agent.lifecycle import managed_groups
+
+    for managed in managed_groups.known(target, stack, journal, outputs, groups):
+        try:
+            state = managed_groups.look(target, managed)
+        except Exception:  # noqa: BLE001 - cannot tell: down will look again, and verify
+            state = "left behind"
+        if state == "with its workspace":
+            result.delete.append(f"{managed.label} (with its workspace: forceDeletion)")
+        elif state == "left behind":
+            result.delete.append(managed_groups.describe(target, managed))
 
 
 def _place(result: DownPlan, what: str, exists: bool, key: str | None = None) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from agent.errors import UNAVAILABLE, LabctlError, UsageError
 from agent.journal import Journal
+from agent.lifecycle import managed_groups
 from agent.outputs import StackOutputs
 from agent.target import Target, cloud_target, load_target, sandbox_target, target_from
 from agent.workdir import (
@@ -163,7 +164,7 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
 
         found = DownPlan()  # the state file stays in place: down plans from outputs.json alone, as it will delete
     else:
-        found = _plan(target, stack, journal)
+        found = _plan(target, stack, journal, outputs, _known_groups(stack, outputs, target))
     report.plan = found.as_dict()
     if state_damaged is True and outputs is not None and target.kind == "sandbox":
         # What `down` then removes by the names outputs.json holds (provision.sandbox.destroy_named).
@@ -178,12 +179,13 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
     _delete_unowned(target, journal, report, progress)
     _remember_accounts(target, stack, outputs, journal)
     groups = _known_groups(stack, outputs, target)
+    managed = managed_groups.remember(target, stack, journal, outputs, groups)
     held = _held_back(target, groups)
     if held:
         # Deleting a group deletes everything in it: nothing of the stack is destroyed while it holds what must
         # be kept. The rest of down (runs cancelled, the labs' own objects deleted) has happened and is safe.
         report.failures += held
-        _verify(target, groups, journal, report)
+        _verify(target, groups, journal, report, managed)
         return report
 
     if target.kind == "sandbox":
@@ -197,12 +199,13 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
                 report.failures += provision.destroy_named(target, outputs, progress)
         report.failures += provision.destroy(target, stack, progress, gone=found.gone_keys)
     else:
-        from agent.provision import cloud
-
-        report.failures += cloud.destroy(stack, progress)
+        report.failures += _destroy_cloud(target, stack, progress)
 
     _purge(target, journal, report, progress)
-    _verify(target, groups, journal, report)
+    deleted, failures = managed_groups.delete_left_behind(target, journal, progress)
+    report.deleted += deleted
+    report.failures += failures
+    _verify(target, groups, journal, report, managed)
     if report.clean:
         changed = _clear_state(folder)
         if changed and target.kind == "cloud":
@@ -216,16 +219,35 @@ def down(stack: str, progress: Progress, dry_run: bool = False) -> DownReport:
     return report
 
 
+def _destroy_cloud(target: Target, stack: str, progress: Progress) -> list[str]:
+    """On Azure: Pulumi destroys what lives inside the Databricks workspace, labctl deletes the workspace with
+    forceDeletion (which Pulumi's azure-native provider cannot send; without it Azure keeps the managed resource
+    group), then Pulumi destroys the rest, finding the workspace already gone. Each step runs only when the one before
+    succeeded; a rerun resumes."""
+    from agent.provision import cloud
+    from agent.provision.workspace_deletion import force_delete_named
+
+    failures = cloud.destroy_workspace_contents(stack, progress)
+    if failures:
+        return failures
+    for workspace in cloud.workspaces_in_state(stack):
+        try:
+            force_delete_named(target, workspace["resource_group"], workspace["workspace"], progress)
+        except Exception as error:  # noqa: BLE001 - one sentence; the rest waits for a rerun
+            return [f"Databricks workspace {workspace['workspace']}: {_sentence(error)}"]
+    return cloud.destroy(stack, progress)
+
+
 def describe_plan(plan: dict) -> str:
     """Down's plan in words: what will be deleted, then what is already gone."""
     delete = f"delete {len(plan['delete'])}: {', '.join(plan['delete'])}" if plan["delete"] else "nothing to delete"
     return delete + (f"; already gone {len(plan['gone'])}: {', '.join(plan['gone'])}" if plan["gone"] else "")
 
 
-def _plan(target: Target, stack: str, journal: Journal):
+def _plan(target: Target, stack: str, journal: Journal, outputs=None, groups: set[str] = frozenset()):
     from agent.lifecycle.down_plan import plan
 
-    return plan(target, stack, journal)
+    return plan(target, stack, journal, outputs, groups)
 
 
 def _recorded(stack: str) -> list[str]:
@@ -501,7 +523,10 @@ def _purge(target: Target, journal: Journal, report: DownReport, progress: Progr
         journal.remove(entry["id"])
 
 
-def _verify(target: Target, groups: set[str], journal: Journal, report: DownReport) -> None:
+def _verify(target: Target, groups: set[str], journal: Journal, report: DownReport,
+            managed: list | None = None) -> None:
+    """Ask ARM whether the stack's groups, its workspaces' managed groups and its accounts (live or soft-deleted)
+    are gone; each one that is not is a leftover."""
     from azure.core.exceptions import ResourceNotFoundError
 
     report.verified = True
@@ -509,6 +534,7 @@ def _verify(target: Target, groups: set[str], journal: Journal, report: DownRepo
     for group in sorted(groups):
         if resources.resource_groups.check_existence(group):
             report.leftovers.append(f"resource group {group}")
+    report.leftovers += managed_groups.leftovers(target, managed or [])
     client = target.cognitive()
     for entry in journal.entries("purge"):
         data = entry["data"]

@@ -249,13 +249,42 @@ def groups_in_state(stack_name: str) -> list[str]:
             for r in _state_resources(stack_name) if r.get("type") == "azure-native:resources:ResourceGroup"]
 
 
-def destroy(stack_name: str, progress: Progress) -> list[str]:
+def workspaces_in_state(stack_name: str) -> list[dict]:
+    """The Databricks workspaces the stack's state holds, created or pending: {resource_group, workspace,
+    managed_group} (the managed group's name, from `managedResourceGroupId`; None when not known)."""
+    found = []
+    for resource in _state_resources(stack_name):
+        if resource.get("type") == "azure-native:databricks:Workspace":
+            outputs, inputs = resource.get("outputs") or {}, resource.get("inputs") or {}
+            managed = outputs.get("managedResourceGroupId") or inputs.get("managedResourceGroupId")
+            found.append({"resource_group": inputs.get("resourceGroupName"),
+                          "workspace": outputs.get("name") or inputs.get("workspaceName"),
+                          "managed_group": managed.rstrip("/").split("/")[-1] if managed else None})
+    return [w for w in found if w["resource_group"] and w["workspace"]]
+
+
+def destroy_workspace_contents(stack_name: str, progress: Progress) -> list[str]:
+    """`pulumi destroy --target` of what lives inside the stack's Databricks workspace (the Databricks provider's
+    resources: cluster, secrets, schema, volume, grants), while the workspace still answers; labctl then deletes the
+    workspace with forceDeletion (agent.provision.workspace_deletion) before Pulumi destroys the rest."""
+    urns = [r["urn"] for r in _state_resources(stack_name)
+            if str(r.get("type") or "").startswith("databricks:") and r.get("urn")]
+    return destroy(stack_name, progress, targets=urns) if urns else []
+
+
+def destroy(stack_name: str, progress: Progress, targets: list[str] | None = None) -> list[str]:
+    """`pulumi destroy` of the stack (only `targets`, when given); returns one sentence per failure. A resource that
+    labctl already deleted (the workspace, with forceDeletion) is no failure: azure-native treats a 404 on delete as
+    deleted (pulumi/pulumi-azure-native#293), and ARM answers a DELETE of a missing resource with 204."""
     auto = _auto()
     stack = select_stack(stack_name)
     command = f"labctl down --stack {stack_name} --yes"
     with _pulumi_interruptible(progress, command) as stop:
         try:
-            stack.destroy(on_output=progress)
+            if targets:  # and whatever depends on them, which Pulumi would otherwise refuse to leave dangling
+                stack.destroy(on_output=progress, target=targets, target_dependents=True)
+            else:
+                stack.destroy(on_output=progress)
         except auto.errors.ConcurrentUpdateError as error:
             return [locked_sentence(error, stack_name, command)]
         except auto.errors.CommandError as error:

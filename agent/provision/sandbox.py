@@ -439,10 +439,12 @@ def _destroy_entry(target: Target, state: SandboxState, workspace, entry: dict, 
 
 def destroy_named(target: Target, outputs: StackOutputs, progress: Progress) -> list[str]:
     """When sandbox-state.json was unreadable: delete what outputs.json names (workspace, account, group)."""
+    from agent.provision.workspace_deletion import force_delete
+
     failures = []
     steps = (
-        (f"Databricks workspace {outputs.workspace_name}", lambda: target.resources().resources.begin_delete_by_id(
-            outputs.workspace_resource_id, api_version=DATABRICKS_ARM_API).result()),
+        (f"Databricks workspace {outputs.workspace_name}", lambda: force_delete(
+            target, outputs.workspace_resource_id, lambda _: None)),
         (f"Azure OpenAI account {outputs.openai_account_name} (soft delete)", lambda: target.cognitive().accounts.begin_delete(
             outputs.resource_group_name, outputs.openai_account_name).result()),
         (f"resource group {outputs.resource_group_name}", lambda: target.resources().resource_groups.begin_delete(
@@ -491,8 +493,9 @@ def _delete_entry(target: Target, workspace, entry: dict, progress: Progress) ->
         progress(f"cluster {teardown['cluster_id']}")
         workspace(teardown["provider"]).clusters.permanent_delete(teardown["cluster_id"])
     elif kind == "azure-native:databricks:Workspace":
-        progress(f"Databricks workspace {entry['outputs']['workspaceName']}")
-        target.resources().resources.begin_delete_by_id(teardown["resource_id"], api_version=DATABRICKS_ARM_API).result()
+        from agent.provision.workspace_deletion import force_delete
+
+        force_delete(target, teardown["resource_id"], progress)
     elif kind == "azure-native:cognitiveservices:Deployment":
         progress(f"deployment {teardown['deployment']}")
         target.cognitive().deployments.begin_delete(

@@ -1,5 +1,6 @@
 """Microsoft.Resources/resourceGroups: create or update, update (PATCH tags), get, check existence (HEAD), list, delete (which takes
-the accounts and any extension's resources in the group with it), and list the resources in a group."""
+the accounts and any extension's resources in the group with it, unless an extension's guard, such as a Databricks
+deny assignment, forbids it), and list the resources in a group (`managedBy` is answered for a managed group)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,16 @@ def group_json(sub: str, group: ResourceGroup) -> dict:
         "type": "Microsoft.Resources/resourceGroups",
         "location": group.location,
         "tags": group.tags,
+        **({"managedBy": group.managed_by} if group.managed_by else {}),
         "properties": {"provisioningState": "Succeeded"},
     }
+
+
+def listed_resource_json(sub: str, group: ResourceGroup, resource: dict) -> dict:
+    """A resource the twin only lists, as ARM's GenericResourceExpanded names it."""
+    return {"id": f"/subscriptions/{sub}/resourceGroups/{group.name}/providers/{resource['type']}/{resource['name']}",
+            "name": resource["name"], "type": resource["type"], "location": resource.get("location") or group.location,
+            "tags": resource.get("tags") or {}}
 
 
 @router.put(GROUP)
@@ -38,6 +47,8 @@ async def create_or_update_group(sub: str, rg: str, request: Request, world: Cur
                            f"Invalid resource group location '{body.get('location')}'. The Resource group already "
                            f"exists in location '{existing.location}'.")
         group = ResourceGroup(rg, body["location"], body.get("tags") or {}, existing.created_at if existing else world.now())
+        if existing:  # what manages the group and what it holds are not the PUT's to change
+            group.managed_by, group.resources = existing.managed_by, existing.resources
         world.groups[rg.lower()] = group
         return JSONResponse(group_json(sub, group), 200 if existing else 201)
 
@@ -90,6 +101,8 @@ def list_groups(sub: str, world: CurrentWorld):
 def delete_group(sub: str, rg: str, request: Request, world: CurrentWorld):
     with world.lock:
         group = find_group(world, rg)
+        for guard in world.extensions.get("group_delete_guards", []):
+            guard(sub, group)  # raises ArmError when something (a deny assignment) forbids the deletion
         for account in [a for a in world.accounts.values() if a.resource_group.lower() == rg.lower()]:
             soft_delete(world, account)
         for hook in world.extensions.get("group_delete_hooks", []):
@@ -106,4 +119,5 @@ def list_group_resources(sub: str, rg: str, world: CurrentWorld):
         value = [account_json(world, sub, a) for a in world.accounts.values() if a.resource_group.lower() == rg.lower()]
         for lister in world.extensions.get("group_resource_listers", []):
             value.extend(lister(sub, rg))
+        value.extend(listed_resource_json(sub, world.groups[rg.lower()], r) for r in world.groups[rg.lower()].resources)
         return {"value": [{k: r[k] for k in ("id", "name", "type", "location", "tags") if k in r} for r in value]}

@@ -50,8 +50,13 @@ class FakeStack:
         outputs = {k: SimpleNamespace(value=v, secret=k in run.secret_outputs) for k, v in run.outputs.items()}
         return SimpleNamespace(outputs=outputs)
 
-    def destroy(self, on_output):
+    def destroy(self, on_output, target=None, target_dependents=None):
         on_output("Destroying (dev):")
+        self.behaviour.setdefault("destroy_calls", []).append(target)
+        if target is not None:  # `pulumi destroy --target`: only those resources
+            if self.behaviour.get("destroy_targets"):
+                self.behaviour["destroy_targets"](target)
+            return
         if self.behaviour.get("destroy"):
             self.behaviour["destroy"]()
         self.destroyed = True
