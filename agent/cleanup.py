@@ -331,6 +331,10 @@ def managed_group_owner(candidate: Candidate) -> str | None:
         return f"not labctl's: its Databricks workspace {workspace} is not named dbw-..."
     if candidate.manager_group_exists and dict(candidate.container_tags).get(PROJECT_TAG[0]) != PROJECT_TAG[1]:
         return f"not labctl's: its workspace's resource group {group} is not tagged created-by=labctl"
+    if not candidate.manager_group_exists and group.lower().removeprefix("rg-") != workspace.lower().removeprefix("dbw-"):
+        # Nothing tagged is left to ask: only labctl's own pair of names (rg-<base>, dbw-<base>: LabNames) will do.
+        return (f"not recognisably labctl's: its workspace's resource group {group} is gone, and the pair is not "
+                f"labctl's rg-<name> / dbw-<name>")
     return None
 
 

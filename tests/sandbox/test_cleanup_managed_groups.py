@@ -47,6 +47,10 @@ def test_cleanup_finds_labctls_managed_groups_and_only_those(sandbox):
     # A lab still running whose workspace was deleted without force: its managed group waits for its lab's group.
     workspace(sandbox, "rg-labctl-c5", "dbw-labctl-c5", "rg-labctl-c5-databricks",
               labctl_tags(FUTURE)).workspaces.begin_delete("rg-labctl-c5", "dbw-labctl-c5").result()
+    # Someone's group deleted with its dbw- workspace inside: nothing tagged is left, and the names are not labctl's
+    # own pair (rg-<name>, dbw-<name>), so its retained data stays.
+    workspace(sandbox, "rg-sales", "dbw-forecast", "rg-sales-databricks")
+    sandbox.resources().resource_groups.begin_delete("rg-sales").result()
 
     target = sandbox_target(sandbox.endpoints)
     policy = Policy(now=NOW)
@@ -55,7 +59,8 @@ def test_cleanup_finds_labctls_managed_groups_and_only_those(sandbox):
     assert {name: o.status for name, o in managed.items()} == {
         "rg-labctl-c1-databricks": "would delete", "rg-labctl-c2-databricks": "would delete",
         "rg-team-databricks": "kept", "rg-data-managed": "kept", "rg-x-databricks": "kept",
-        "rg-labctl-c5-databricks": "kept"}
+        "rg-labctl-c5-databricks": "kept", "rg-sales-databricks": "kept"}
+    assert "not recognisably labctl's" in managed["rg-sales-databricks"].reason
     assert "deleted with forceDeletion" in managed["rg-labctl-c1-databricks"].reason
     orphan = managed["rg-labctl-c2-databricks"].reason
     assert "left behind by Databricks workspace dbw-labctl-c2" in orphan and "storage account dbstorage" in orphan
@@ -74,7 +79,7 @@ def test_cleanup_finds_labctls_managed_groups_and_only_those(sandbox):
         [(o.candidate.kind, o.candidate.name, o.status) for o in real]
     groups = {g.name for g in sandbox.resources().resource_groups.list()}
     assert groups == {"rg-team", "rg-team-databricks", "rg-data", "rg-data-managed", "rg-x", "rg-x-databricks",
-                      "rg-labctl-c5", "rg-labctl-c5-databricks"}
+                      "rg-labctl-c5", "rg-labctl-c5-databricks", "rg-sales-databricks"}
 
 
 def test_a_managed_group_excluded_by_name_stays_when_its_labs_group_is_deleted(sandbox):
