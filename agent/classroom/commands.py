@@ -182,7 +182,7 @@ def status(
     if not record.exists():
         raise LabctlError(f"There is no class {class_name!r} here; `labctl class up --class {class_name}` makes one.", USAGE)
     rows = class_status(record)
-    missing = [row for row in rows if row["recorded"] == "ready" and row["state"] != "ready"]
+    missing = [row for row in rows if row["recorded"] in ("ready", "gone") and row["state"] in ("gone", "partly down")]
     unreachable = [row for row in rows if row.get("unreachable")]
     advice = None
     if missing:

@@ -22,10 +22,11 @@ def hourly_cost(config: dict) -> float:
 
 
 def class_status(record: ClassRecord, concurrency: int = 4) -> list[dict]:
-    """One row per learner: {learner, email, region, state, recorded, found, missing[], cluster (its state), cost_so_far_usd,
-    expires, error, notebooks[], unreachable?}. `state` is what was found for a learner the record calls ready
-    ("gone", "partly down"; "ready" only when all of it is there), else the record's; `cost_so_far_usd` only while
-    its cluster exists. Never starts a sandbox (a stopped one holds nothing: its learners are "gone")."""
+    """One row per learner: {learner, email, region, state, recorded, found, missing[], cluster (its state),
+    cost_so_far_usd, expires, error, notebooks[], unreachable?}. For a learner the record calls ready (or a `class
+    up` found gone), `state` is what was found when it is not all there ("gone", "partly down"; `error` says what is
+    missing); otherwise the record's. `cost_so_far_usd` only while its cluster exists. Never starts a sandbox (a
+    stopped one holds nothing: its learners are "gone")."""
     from agent.classroom.presence import look_up, stopped_sandbox
 
     data = record.read()
@@ -44,7 +45,7 @@ def class_status(record: ClassRecord, concurrency: int = 4) -> list[dict]:
         row.update(found=found.state, missing=found.missing, expires=found.expires)
         if found.unreachable:
             row["unreachable"] = found.unreachable
-        if entry["state"] == "ready" and found.state in ("gone", "partly down"):
+        if entry["state"] in ("ready", "gone") and found.state in ("gone", "partly down"):
             row["state"], row["error"] = found.state, found.reason
         if found.cluster is not None:
             row["cluster"] = found.cluster["state"]
