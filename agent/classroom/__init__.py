@@ -6,5 +6,6 @@
 - state.py     the class's own record (.labctl/classes/<class>/class.json)
 - fleet.py     each learner's `labctl up` / `labctl down`, as processes of their own, a few at a time
 - notebooks.py the lab notebooks published to each learner's workspace folder, and run to prove them
+- presence.py  whether each learner's environment is still there, and the class command that brings it back
 - commands.py  the `class` command group
 """

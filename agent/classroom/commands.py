@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.errors import FAILED, USAGE, Interrupted, LabctlError
+from agent.errors import FAILED, UNAVAILABLE, USAGE, Interrupted, LabctlError
 
 class_app = typer.Typer(no_args_is_help=True, help="A classroom: one lab environment per learner, planned into the "
                                                    "quota, with notebooks, taken down together.")
@@ -63,22 +63,30 @@ def up(
     if user_pattern is not None and learners is None:
         raise LabctlError("--user-pattern goes with --learners N (a roster names its learners itself).", USAGE)
     people = numbered(name, learners, user_pattern) if learners is not None else read_roster(name, roster)
-    settings = ops.ClassSettings(name, sandbox, parse_config(config), region or None, concurrency, layout, hours,
-                                 notebooks=not no_notebooks)
     record = ClassRecord(name)
+    recorded_sandbox = sandbox or (record.exists() and record.read().get("target") == "sandbox")
+    # The command that brings the class's missing learners up again, named by every advice of the class commands:
+    # its learners and target (a resumed class keeps its settings and plan, so -c and regions are not needed).
+    up_again = shlex.join(["labctl", "class", "up", "--class", name,
+                           *(["--learners", str(learners)] if learners is not None else ["--roster", str(roster)]),
+                           *(["--user-pattern", user_pattern] if user_pattern is not None else []),
+                           *(["--sandbox"] if recorded_sandbox else []),
+                           *(["--no-notebooks"] if no_notebooks else [])])
+    settings = ops.ClassSettings(name, sandbox, parse_config(config), region or None, concurrency, layout, hours,
+                                 notebooks=not no_notebooks, up_command=up_again)
     # The command that resumes after Ctrl-C: the same learners, target, settings and pace (a resumed class keeps its
     # plan, so regions and hours are not needed again).
     resume = shlex.join(["labctl", "class", "up", "--class", name,
                          *(["--learners", str(learners)] if learners is not None else ["--roster", str(roster)]),
                          *(["--user-pattern", user_pattern] if user_pattern is not None else []),
-                         *(["--sandbox"] if sandbox or (record.exists() and record.read().get("target") == "sandbox")
-                           else []),
+                         *(["--sandbox"] if recorded_sandbox else []),
                          *(part for pair in config for part in ("-c", pair)),
                          *(["--concurrency", str(concurrency)] if concurrency != 4 else []),
                          *(["--no-notebooks"] if no_notebooks else [])])
     try:
         if record.exists():  # a class that was started: its learners keep their regions, the rest are brought up
             ops.check_same_learners(record, people)
+            record.update(up_command=up_again)  # the learners are the class's: the command brings them back
             changed = ops.changed_settings(record, settings.config)
             if changed:  # as `pulumi up` with changed config: every learner's stack is updated, ready ones included
                 ops.apply_settings(record, changed)
@@ -174,19 +182,39 @@ def status(
     if not record.exists():
         raise LabctlError(f"There is no class {class_name!r} here; `labctl class up --class {class_name}` makes one.", USAGE)
     rows = class_status(record)
-    if cli.State.json:
-        cli.emit({"class": class_name, "learners": rows})
-        return
-    from rich.table import Table
+    missing = [row for row in rows if row["recorded"] in ("ready", "gone") and row["state"] in ("gone", "partly down")]
+    unreachable = [row for row in rows if row.get("unreachable")]
+    advice = None
+    if missing:
+        from agent.classroom.presence import bring_back
 
-    table = Table(title=f"Class {class_name}")
-    for column in ("learner", "identity", "region", "state", "cluster", "cost so far", "expires"):
-        table.add_column(column)
-    for row in rows:
-        cost = f"{row['cost_so_far_usd']:.2f}" if row["cost_so_far_usd"] is not None else ""
-        table.add_row(row["learner"], row["email"] or "", row["region"], row["state"], row["cluster"] or "", cost,
-                      row["expires"] or "")
-    cli.out.print(table)
+        advice = bring_back(class_name, record.read(), [row["learner"] for row in missing])
+    if cli.State.json:
+        cli.emit({"class": class_name, "learners": rows, **({"advice": advice} if advice else {})})
+    else:
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title=f"Class {class_name}")
+        for column in ("learner", "identity", "region", "state", "cluster", "cost so far", "expires"):
+            table.add_column(column)
+        for row in rows:
+            cost = f"{row['cost_so_far_usd']:.2f}" if row["cost_so_far_usd"] is not None else ""
+            table.add_row(row["learner"], row["email"] or "", row["region"],
+                          f"[red]{row['state']}[/red]" if row in missing else row["state"], row["cluster"] or "", cost,
+                          row["expires"] or "")
+        cli.out.print(table)
+        # One line per learner that is not as recorded, outside the table so that no sentence is cut by its width.
+        for row in missing:
+            cli.out.print(f"{row['learner']}: {row['state']} ({escape(row['error'] or '')})", highlight=False)
+        for row in unreachable:
+            cli.out.print(f"{row['learner']}: could not be looked up: {escape(row['unreachable'])}", highlight=False)
+        if advice:
+            cli.out.print(escape(advice), highlight=False)
+    if missing:
+        raise typer.Exit(FAILED)  # recorded ready, not there: as `labctl status` for a stack partly or all down
+    if unreachable:
+        raise typer.Exit(UNAVAILABLE)  # could not be looked at, as `labctl status`
 
 
 @class_app.command("down")
@@ -237,10 +265,16 @@ def cleanup(
     cli = _cli()
     _check_concurrency(concurrency)
     record = ClassRecord(class_name)
-    stacks = ops.stacks_to_take_down(class_name, record, cli.progress)
+    # What exists is looked up first, as `labctl down` plans: the dry run lists what the real run takes down, and
+    # a stack already taken down (only its folder left) or whose resources are all gone is not "taken down" again.
+    left = ops.left_of(ops.stacks_to_take_down(class_name, record, cli.progress), cli.progress, concurrency)
+    existing = [stack for stack, plan in left.items() if plan["delete"] or plan.get("error")]
+    gone = [stack for stack, plan in left.items() if stack not in existing and plan["gone"]]
+    stacks = existing + gone
     if not yes:
-        cli.emit({"dry_run": True, "class": class_name, "stacks": stacks},
-                 "DRY RUN - nothing deleted (pass --yes): would take down " + (", ".join(stacks) or "nothing"))
+        cli.emit({"dry_run": True, "class": class_name, "stacks": existing, "gone": gone},
+                 "DRY RUN - nothing deleted (pass --yes): would take down " + (", ".join(existing) or "nothing")
+                 + (f"; already gone (their records would be cleared): {', '.join(gone)}" if gone else ""))
         return
     resume = shlex.join(["labctl", "class", "cleanup", "--class", class_name,
                          *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
@@ -252,7 +286,8 @@ def cleanup(
     if clean:
         record.remove()
     cli.emit({"dry_run": False, "class": class_name, "clean": clean, "learners": results},
-             f"cleanup: {len(results)} stacks of class {class_name} " + ("gone" if clean else "NOT all gone"))
+             f"cleanup: {len(results)} stacks of class {class_name} " + ("gone" if clean else "NOT all gone")
+             if results else f"cleanup: nothing of class {class_name} was left")
     if not clean:
         raise typer.Exit(FAILED)
 
@@ -299,10 +334,18 @@ def verify(class_name: ClassOption = "class", concurrency: ConcurrencyOption = 4
     record = ClassRecord(class_name)
     if not record.exists():
         raise LabctlError(f"There is no class {class_name!r} here.", USAGE)
-    learners = record.read()["learners"]
+    from agent.classroom.presence import bring_back, look_up, stopped_sandbox
+
+    data = record.read()
+    learners = data["learners"]
     ready = sorted(s for s, e in learners.items() if e["state"] == "ready")
+    sandbox_stopped = stopped_sandbox(data.get("target"))  # nothing to run on, and nothing is started to find out
 
     def one(stack: str) -> dict:
+        found = look_up(stack, sandbox_stopped)
+        if found.state in ("gone", "partly down"):  # its notebooks would fail on what is missing: say what to run
+            return {"learner": stack, "runs": [], "error": f"its environment is {found.state} ({found.reason}); "
+                                                           + bring_back(class_name, data, [stack])}
         cli.progress(f"{stack}: running {len(learners[stack]['notebooks'])} notebooks")
         try:
             return {"learner": stack, "runs": run_all(stack, learners[stack]["notebooks"])}
@@ -318,7 +361,9 @@ def verify(class_name: ClassOption = "class", concurrency: ConcurrencyOption = 4
         f"{r['learner']}: " + (escape(r["error"]) if r.get("error") else ", ".join(
             f"{run['notebook'].rsplit('/', 1)[-1]} {run['result_state']}"
             + (f" ({escape(str(run['error']))})" if run["error"] else "") for run in r["runs"]))
-        for r in results) + ("" if len(ready) == len(learners) else f"\nnot ready: {len(learners) - len(ready)} learners"))
+        for r in results) + ("" if len(ready) == len(learners) else
+                             f"\nnot ready: {len(learners) - len(ready)} learners; " + escape(bring_back(
+                                 class_name, data, sorted(set(learners) - set(ready))))))
     if not ok:
         raise typer.Exit(FAILED)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from agent.classroom import fleet
 from agent.classroom.capacity import assess_regions
 from agent.classroom.plan import ClassPlan, pack
+from agent.classroom.presence import look_up
 from agent.classroom.roster import Learner
 from agent.classroom.state import ClassRecord, now
 from agent.errors import INTERRUPTED, UNAVAILABLE, LabctlError, UsageError
@@ -43,6 +44,7 @@ class ClassSettings:
     layout: str = DEFAULT_LAYOUT
     hours: float = 3.0  # hours of lab work, for the cost estimate
     notebooks: bool = True
+    up_command: str | None = None  # the `labctl class up` that brings missing learners back (see presence.py)
 
 
 def target_for(settings: ClassSettings):
@@ -139,7 +141,7 @@ def record_class(record: ClassRecord, settings: ClassSettings, plan: ClassPlan, 
     """The class file, written before any learner is created; a class that exists keeps its learners' regions
     (a rerun of `class up` resumes it)."""
     data = {"name": settings.name, "target": "sandbox" if settings.sandbox else "cloud", "layout": settings.layout,
-            "config": settings.config, "created_at": now(), "learners": {}}
+            "config": settings.config, "created_at": now(), "up_command": settings.up_command, "learners": {}}
     for learner in learners:
         region = plan.region_of(learner)
         verdict = next(r.capacity.verdict for r in plan.regions if r.region == region)
@@ -211,10 +213,21 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
     started = time.monotonic()
     concurrency = max(1, min(settings.concurrency, len(stacks)))
 
+    if data["target"] == "sandbox":
+        start_sandbox(progress)
+
     def one(stack: str) -> dict:
         entry = record.read()["learners"][stack]
         if entry["state"] == "ready" and not update_ready:
-            return {"learner": stack, "started": False, **entry}
+            # Said ready only when it is there: a restarted sandbox or a deletion in the portal took it away.
+            found = look_up(stack)
+            if found.state == "up":
+                return {"learner": stack, "started": False, "found": "up", **entry}
+            if found.state == "unknown":  # cannot tell: not said ready, nothing started over it
+                return {"learner": stack, "started": False, "found": "unknown",
+                        **{**entry, "state": "unknown", "error": found.unreachable}}
+            progress(f"{stack}: {found.state} ({found.reason}); bringing it up again")
+            entry = record.update_learner(stack, state="gone", error=found.reason)
         if learners.interrupted:
             return {"learner": stack, "started": False, **entry}
         record.update_learner(stack, state="creating", error=None)
@@ -262,6 +275,17 @@ def bring_up(record: ClassRecord, settings: ClassSettings, progress: Progress, o
     return report
 
 
+def start_sandbox(progress: Progress) -> None:
+    """The sandbox a sandbox class lives in, started when it is not running, as `labctl up --sandbox` does (a
+    restarted sandbox is empty: the class's learners are then brought up again)."""
+    from agent import sandbox_process as process
+    from agent.workdir import sandbox_dir
+
+    if process.running(sandbox_dir()) is None:
+        progress("the sandbox is not running (the class's environments went with it): starting it")
+        process.ensure_running(sandbox_dir())
+
+
 def log_of(record: ClassRecord, stack: str):
     return record.folder / "logs" / f"{stack}.log"
 
@@ -301,6 +325,21 @@ def stacks_to_take_down(name: str, record: ClassRecord, progress: Progress) -> l
         moved = set_aside(damaged.path)
         progress(f"{damaged.path.name} was unreadable, moved to {moved.name}; the class's stacks are found by name")
         return class_stacks(name, record)
+
+
+def left_of(stacks: list[str], progress: Progress, concurrency: int = 4) -> dict[str, dict]:
+    """Per stack, what `labctl down --dry-run` finds: {"delete": [what exists], "gone": [recorded, no longer there]}
+    (+ "error": why it could not be looked at; it is then taken down, which reports what fails). Read-only; a
+    stopped sandbox is not started (its stacks' resources are all gone)."""
+    from agent.lifecycle.updown import down
+
+    def one(stack: str) -> dict:
+        try:
+            return down(stack, lambda message: progress(f"{stack}: {message}"), dry_run=True).plan
+        except LabctlError as error:
+            return {"delete": [], "gone": [], "error": error.message}
+
+    return dict(zip(stacks, fleet.each(stacks, one, max(1, min(concurrency, len(stacks) or 1))), strict=True))
 
 
 def take_down(record: ClassRecord, stacks: list[str], concurrency: int, progress: Progress,

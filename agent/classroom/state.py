@@ -14,7 +14,9 @@ from agent.workdir import home, read_state, write_json
 
 # "interrupted": Ctrl-C stopped the learner's own `labctl up` or `down` cleanly (what was in flight is recorded); the
 # next `class up` or `class down` picks it up as it does a failed one.
-STATES = ("planned", "creating", "ready", "failed", "interrupted", "removing", "down", "left behind")
+# "gone": a class command found a learner recorded ready without its environment (a restarted sandbox, a deletion in
+# the portal); the next `class up` brings it up again.
+STATES = ("planned", "creating", "ready", "failed", "interrupted", "gone", "removing", "down", "left behind")
 
 
 def class_dir(name: str) -> Path:
@@ -56,6 +58,14 @@ class ClassRecord:
             learner.update(fields, updated_at=now())
             write_json(self.path, data)
             return learner
+
+    def update(self, **fields) -> dict:
+        """The class's own fields (not a learner's) set to `fields`."""
+        with self._locked():
+            data = self.read()
+            data.update(fields)
+            write_json(self.path, data)
+            return data
 
     def update_config(self, changes: dict[str, str]) -> dict:
         """The class's settings (`config`, what every learner's `labctl up` gets) with `changes` applied."""

@@ -7,7 +7,6 @@ import datetime as dt
 
 from agent.classroom import fleet
 from agent.classroom.state import ClassRecord
-from agent.errors import LabctlError
 
 
 def hourly_cost(config: dict) -> float:
@@ -23,31 +22,38 @@ def hourly_cost(config: dict) -> float:
 
 
 def class_status(record: ClassRecord, concurrency: int = 4) -> list[dict]:
-    from agent.lifecycle.status import status as stack_status
+    """One row per learner: {learner, email, region, state, recorded, found, missing[], cluster (its state),
+    cost_so_far_usd, expires, error, notebooks[], unreachable?}. For a learner the record calls ready (or a `class
+    up` found gone), `state` is what was found when it is not all there ("gone", "partly down"; `error` says what is
+    missing); otherwise the record's. `cost_so_far_usd` only while its cluster exists. Never starts a sandbox (a
+    stopped one holds nothing: its learners are "gone")."""
+    from agent.classroom.presence import look_up, stopped_sandbox
 
     data = record.read()
     rate = hourly_cost(data.get("config") or {})
     now = dt.datetime.now(dt.timezone.utc)
+    sandbox_stopped = stopped_sandbox(data.get("target"))
 
     def one(stack: str) -> dict:
         entry = data["learners"][stack]
         row = {"learner": stack, "email": entry.get("email"), "region": entry["region"], "state": entry["state"],
-               "error": entry.get("error"), "cluster": None, "expires": None, "cost_so_far_usd": None,
-               "notebooks": entry.get("notebooks", [])}
+               "recorded": entry["state"], "found": None, "missing": [], "error": entry.get("error"), "cluster": None,
+               "expires": None, "cost_so_far_usd": None, "notebooks": entry.get("notebooks", [])}
         if entry["state"] in ("planned", "down"):
             return row
-        try:
-            report = stack_status(stack)
-        except LabctlError as error:
-            row["unreachable"] = error.message
-            return row
-        row["cluster"] = (report.get("cluster") or {}).get("state") or report.get("unreachable")
-        row["expires"] = report["outputs"].get("tags", {}).get("expires-at")
-        if entry.get("ready_at"):
-            hours = (now - dt.datetime.fromisoformat(entry["ready_at"])).total_seconds() / 3600
-            # An upper bound: as if the cluster ran from the moment the learner was ready (it stops after its
-            # idle minutes); tokens are not counted.
-            row["cost_so_far_usd"] = round(hours * rate, 2)
+        found = look_up(stack, sandbox_stopped)
+        row.update(found=found.state, missing=found.missing, expires=found.expires)
+        if found.unreachable:
+            row["unreachable"] = found.unreachable
+        if entry["state"] in ("ready", "gone") and found.state in ("gone", "partly down"):
+            row["state"], row["error"] = found.state, found.reason
+        if found.cluster is not None:
+            row["cluster"] = found.cluster["state"]
+            if entry.get("ready_at"):
+                hours = (now - dt.datetime.fromisoformat(entry["ready_at"])).total_seconds() / 3600
+                # An upper bound: as if the cluster ran from the moment the learner was ready (it stops after its
+                # idle minutes); tokens are not counted. Nothing for a cluster that is not there.
+                row["cost_so_far_usd"] = round(hours * rate, 2)
         return row
 
     return fleet.each(sorted(data["learners"]), one, concurrency)

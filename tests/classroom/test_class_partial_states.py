@@ -69,7 +69,7 @@ def test_a_roster_class_resumes_a_failed_learner_and_cleanup_finds_a_lost_class(
     # The class record is lost: cleanup still finds the class's stacks by name, dry run first.
     (labctl.home / ".labctl" / "classes" / "ros" / "class.json").unlink()
     dry = labctl.json("class", "cleanup", "--class", "ros")
-    assert dry == {"dry_run": True, "class": "ros", "stacks": ["ros-01", "ros-02"]}
+    assert dry == {"dry_run": True, "class": "ros", "stacks": ["ros-01", "ros-02"], "gone": []}
     assert labctl.inventory_of("ros-01") != EMPTY
     done = labctl.json("class", "cleanup", "--class", "ros", "--yes")
     assert done["clean"] and [r["learner"] for r in done["learners"]] == ["ros-01", "ros-02"]
