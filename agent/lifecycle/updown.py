@@ -42,7 +42,7 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
     folder = stack_dir(stack)
     saved = read_config(folder)
     config = {**saved, **parse_config(pairs)}
-    validated(config, dt.datetime.now(dt.timezone.utc))  # wrong settings are refused before anything is created
+    names = validated(config, dt.datetime.now(dt.timezone.utc)).names(stack)  # wrong settings: refused first
     previous = read_target(folder)
     if previous is not None and previous["kind"] != ("sandbox" if sandbox else "cloud"):
         raise UsageError(f"Stack {stack!r} lives in the {previous['kind']}; use another --stack, or "
@@ -57,6 +57,7 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
             config = _preflight(target, stack, config, preflight_options, progress)
             target.save(stack)  # after preflight: a refused stack leaves nothing behind
             write_json(folder / "config.json", config)
+            _remove_left_behind_managed_group(target, names, progress)
             outputs = _refusals_to_errors(lambda: provision.up(target, stack, config, progress))
         else:
             from agent.provision import cloud
@@ -65,11 +66,30 @@ def up(stack: str, sandbox: bool, pairs: list[str], progress: Progress, prefligh
             config = _preflight(target, stack, config, preflight_options, progress)
             target.save(stack)  # after preflight: a refused stack leaves nothing behind
             write_json(folder / "config.json", config)
+            _remove_left_behind_managed_group(target, names, progress)
             outputs = cloud.up(stack, config, progress)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     outputs.save()
     return outputs
+
+
+def _remove_left_behind_managed_group(target: Target, names, progress: Progress) -> None:
+    """A workspace deleted without forceDeletion (in the portal, by an older labctl) leaves its managed resource
+    group, and Azure will not create the workspace again while that group exists ("ManagedResourceGroupExists").
+    `up` deletes it first, but only when its `managedBy` is this stack's own workspace and that workspace is gone
+    (agent.lifecycle.managed_groups.look); anything else is left to Azure to name."""
+    from agent.lifecycle.managed_groups import ManagedGroup, describe, look
+
+    managed = ManagedGroup(group=names.managed_resource_group(), workspace_group=names.resource_group,
+                           workspace=names.workspace)
+    try:
+        if look(target, managed) != "left behind":
+            return
+    except Exception:  # noqa: BLE001 - cannot tell: up goes on, and Azure names a conflict if there is one
+        return
+    progress(f"deleting {describe(target, managed)}: the workspace cannot be created again while it exists")
+    target.resources(retry_conflicts=True).resource_groups.begin_delete(managed.group).result()
 
 
 def _preflight(target: Target, stack: str, config: dict, options, progress: Progress) -> dict:
