@@ -447,6 +447,14 @@ def status(stack: StackOption = "lab"):
     from agent.lifecycle.status import status as get_status
 
     report = get_status(stack)
+    if report["state"] == "partly up":  # an up that stopped half-way: no outputs, but resources that cost
+        resume = f"labctl up {'--sandbox ' if report['target'] == 'sandbox' else ''}--stack {stack}"
+        emit(report, f"stack {stack} ({report['target']}): [red]partly up[/red] (its `up` did not finish): "
+                     f"{', '.join(report['present'])}; `{resume}` finishes it, `labctl down --stack {stack} --yes` "
+                     "removes it")
+        from agent.errors import FAILED
+
+        raise typer.Exit(FAILED)
     lines = [f"stack {stack} ({report['target']}): workspace {report['outputs']['workspaceUrl']}"]
     if report["cluster"]:
         lines.append(f"cluster {report['cluster']['id']}: {report['cluster']['state']}")

@@ -7,7 +7,7 @@ finds something left behind (README, exit codes)."""
 
 from __future__ import annotations
 
-from agent.errors import LabctlError
+from agent.errors import LabctlError, UsageError
 from agent.journal import Journal
 from agent.outputs import StackOutputs
 from agent.target import load_target
@@ -18,9 +18,14 @@ DATABRICKS_ARM_API = "2026-01-01"
 
 
 def status(stack: str) -> dict:
-    """{stack, target, outputs, state ("up" | "partly down" | "down"), present[], missing[], cluster, active_runs[],
-    journal[], accruing[]} (+ unreachable: one sentence, when a service could not be asked)."""
-    outputs = StackOutputs.load(stack)
+    """{stack, target, outputs, state ("up" | "partly up" | "partly down" | "down"), present[], missing[], cluster,
+    active_runs[], journal[], accruing[]} (+ unreachable: one sentence, when a service could not be asked)."""
+    try:
+        outputs = StackOutputs.load(stack)
+    except CorruptState:
+        raise  # a damaged outputs.json is named as such
+    except UsageError as not_up:
+        return _partly_up(stack, not_up)
     journal = Journal(stack)
     report: dict = {"stack": stack, "target": outputs.target, "outputs": outputs.model_dump(by_alias=True),
                     "state": "up", "present": [], "missing": [], "cluster": None, "active_runs": [], "journal": [],
@@ -46,6 +51,24 @@ def status(stack: str) -> dict:
     if report["missing"]:
         report["state"] = "partly down" if report["present"] else "down"
     return report
+
+
+def _partly_up(stack: str, not_up: UsageError) -> dict:
+    """A stack without outputs whose `up` stopped half-way (Ctrl-C, a failure): what its recorded state says exists,
+    looked up as `labctl down` plans (agent.lifecycle.down_plan), so what costs money is listed. Re-raises `not_up`
+    when nothing is recorded or nothing recorded exists."""
+    from agent.lifecycle.down_plan import plan
+    from agent.workdir import read_target, stack_path
+
+    folder = stack_path(stack)
+    if not folder.is_dir() or read_target(folder) is None:
+        raise not_up
+    target = load_target(stack)
+    present = plan(target, stack, Journal(stack)).delete
+    if not present:
+        raise not_up
+    return {"stack": stack, "target": target.kind, "outputs": None, "state": "partly up", "present": present,
+            "missing": [], "cluster": None, "active_runs": [], "journal": [], "accruing": []}
 
 
 def _presence(target, outputs: StackOutputs, report: dict) -> bool:

@@ -57,6 +57,11 @@ def test_ctrl_c_during_up_stops_registering_and_the_rerun_converges(labctl):
     assert first["clusters"] == [] and len(first["accounts"]) == 1, first
     deployments = labctl.control("GET", "/inventory")["accounts"]
     assert not [a for a in deployments if a["name"] in first["accounts"] and a.get("deployments")], deployments
+    # `status` lists what the half-done up left, which costs money, instead of saying the stack is not up.
+    shown = labctl("status", "--stack", stack, expect=1)
+    said = " ".join(shown.stdout.split())
+    assert "partly up" in said and f"Azure OpenAI account {first['accounts'][0]}" in said, said
+    assert f"`labctl up --sandbox --stack {stack}` finishes it" in said, said
 
     labctl("up", "--sandbox", "--stack", stack, *UP)  # the resume command the sentence names
     after = labctl.inventory_of(stack)
