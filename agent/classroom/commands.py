@@ -231,25 +231,40 @@ def down(
     _check_concurrency(concurrency)
     record = ClassRecord(class_name)
     _confirm(yes, f"Delete the environments of every learner of class {class_name!r}?", "class down")
-    resume = shlex.join(["labctl", "class", "down", "--class", class_name,
-                         *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
     try:
         stacks = ops.stacks_to_take_down(class_name, record, cli.progress)
     except KeyboardInterrupt:
         raise Interrupted(f"Interrupted `labctl class down` of class {class_name!r} before any learner's environment "
-                          f"was touched; `{resume}` starts it again.") from None
-    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
-        results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
-    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
-        raise Interrupted(ops.interrupted_sentence("class down", class_name, results, resume))
-    clean = all(r["clean"] for r in results)
-    if clean:
-        record.remove()
+                          f"was touched; `{_resume('down', class_name, concurrency)}` starts it again.") from None
+    results, clean = _take_down_learners(cli, record, class_name, stacks, concurrency, "down")
     cli.emit({"class": class_name, "clean": clean, "learners": results},
              f"[green]down[/green]: class {class_name}, {len(results)} learners' environments gone" if clean else
              "[red]left behind[/red]:\n  " + "\n  ".join(f"{r['learner']}: {r['error']}" for r in results if not r["clean"]))
     if not clean:
         raise typer.Exit(FAILED)
+
+
+def _resume(command: str, class_name: str, concurrency: int) -> str:
+    """The `labctl class <command> ... --yes` that resumes an interrupted take-down."""
+    return shlex.join(["labctl", "class", command, "--class", class_name,
+                       *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
+
+
+def _take_down_learners(cli, record, class_name: str, stacks: list[str], concurrency: int,
+                        command: str) -> tuple[list[dict], bool]:
+    """Take the learners' `stacks` down, `concurrency` at a time; Ctrl-C stops as `labctl down` does and names the
+    command that resumes. Returns each learner's result and whether all are clean (the class record then goes)."""
+    from agent.classroom import operations as ops
+
+    resume = _resume(command, class_name, concurrency)
+    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
+        results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
+    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
+        raise Interrupted(ops.interrupted_sentence(f"class {command}", class_name, results, resume))
+    clean = all(r["clean"] for r in results)
+    if clean:
+        record.remove()
+    return results, clean
 
 
 @class_app.command("cleanup")
@@ -276,15 +291,7 @@ def cleanup(
                  "DRY RUN - nothing deleted (pass --yes): would take down " + (", ".join(existing) or "nothing")
                  + (f"; already gone (their records would be cleared): {', '.join(gone)}" if gone else ""))
         return
-    resume = shlex.join(["labctl", "class", "cleanup", "--class", class_name,
-                         *(["--concurrency", str(concurrency)] if concurrency != 4 else []), "--yes"])
-    with ops.interruptible(cli.progress, resume) as fleet_of_learners:
-        results = ops.take_down(record, stacks, concurrency, cli.progress, fleet_of_learners)
-    if fleet_of_learners.interrupted and not all(r["clean"] for r in results):
-        raise Interrupted(ops.interrupted_sentence("class cleanup", class_name, results, resume))
-    clean = all(r["clean"] for r in results)
-    if clean:
-        record.remove()
+    results, clean = _take_down_learners(cli, record, class_name, stacks, concurrency, "cleanup")
     cli.emit({"dry_run": False, "class": class_name, "clean": clean, "learners": results},
              f"cleanup: {len(results)} stacks of class {class_name} " + ("gone" if clean else "NOT all gone")
              if results else f"cleanup: nothing of class {class_name} was left")
