@@ -504,7 +504,17 @@ def _known_groups(stack: str, outputs, target: Target) -> set[str]:
     """The resource groups labctl created for the stack (a pre-existing `existingResourceGroup` is not its to delete):
     from outputs.json and the stack's state (the sandbox's, or Pulumi's, pending creates included)."""
     groups = set()
-    existing = read_config(stack_dir(stack)).get("labctl:existingResourceGroup")
+    config = read_config(stack_dir(stack))
+    existing = config.get("labctl:existingResourceGroup")
+    try:  # the group the stack's config names: verified even when every state file that recorded it is lost
+        import datetime as dt
+
+        from agent.lifecycle.preflight_step import validated
+
+        # (checked as of the epoch: an expired stack's config still names its group)
+        groups.add(validated(config, dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)).names(stack).resource_group)
+    except UsageError:
+        pass
     if outputs is not None:
         groups.add(outputs.resource_group_name)
     if target.kind == "sandbox":

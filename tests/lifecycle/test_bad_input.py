@@ -256,6 +256,20 @@ def test_down_removes_everything_when_state_files_are_unreadable(labctl, damage)
     assert labctl.json("down", "--stack", stack, "--yes")["clean"]
 
 
+def test_down_never_says_verified_while_the_group_its_config_names_exists(labctl):
+    # Every state file that names the resources damaged: down cannot delete by name, but it must not claim the
+    # stack is gone while the resource group its config names is still there (a trial saw "verified through ARM").
+    stack = "badall"
+    labctl("up", "--sandbox", "--stack", stack)
+    for name in ("journal.json", "sandbox-state.json", "outputs.json"):
+        labctl.state_file(stack, name).write_text("{")
+    for _ in range(2):
+        report = labctl.json("down", "--stack", stack, "--yes", expect=1)
+        assert not report["clean"], report
+        assert any(f"rg-labctl-{stack}" in left for left in report["leftovers"]), report
+    assert f"rg-labctl-{stack}" in labctl.inventory_of(stack)["resource_groups"]  # down names what it left
+
+
 def test_down_with_neither_target_nor_outputs_readable_says_which_file(labctl):
     stack = "baddown2"
     labctl.state_file(stack, "target.json").parent.mkdir(parents=True, exist_ok=True)
